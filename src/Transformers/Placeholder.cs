@@ -1,0 +1,1 @@
+namespace Transformers; public static class Placeholder {}

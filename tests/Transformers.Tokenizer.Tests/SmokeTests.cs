@@ -1,0 +1,1 @@
+namespace Transformers.Tokenizer.Tests; public class SmokeTests { [Fact] public void Builds() => Assert.True(true); }

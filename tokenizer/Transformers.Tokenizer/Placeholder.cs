@@ -1,0 +1,1 @@
+namespace Transformers.Tokenizer; public static class Placeholder {}
