@@ -1,3 +1,15 @@
-using TorchSharp;
-var t = torch.ones(2, 3);
-Console.WriteLine(t.sum().item<float>());
+using System.CommandLine;
+using Transformers.Cli.Commands;
+
+namespace Transformers.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("transformers: build, train, compare and inspect sequence models on TorchSharp.");
+        // One line per command group; each lives in Commands/<Name>Command.cs with a static Create().
+        root.Subcommands.Add(EmbedCommand.Create());
+        return CliErrors.Run(() => root.Parse(args).Invoke());
+    }
+}

@@ -1,1 +1,0 @@
-namespace Transformers; public static class Placeholder {}
