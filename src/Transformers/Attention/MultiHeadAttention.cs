@@ -1,0 +1,101 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Transformers.Attention;
+
+/// <summary>
+/// Multi-head attention, Vaswani et al. 2017, §3.2.2: MultiHead(Q, K, V) = Concat(head_1..head_h) W^O,
+/// head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V). Batch-first. Serves as encoder self-attention
+/// (keys = queries), masked decoder self-attention (causal mask) and encoder-decoder cross-attention
+/// (keys = encoder output). Unlike TorchSharp's nn.MultiheadAttention it returns per-head probabilities
+/// [batch, heads, tgt, src] on request and never stores them on the module.
+/// </summary>
+public sealed class MultiHeadAttention : nn.Module
+{
+    private readonly Linear query;
+    private readonly Linear key;
+    private readonly Linear value;
+    private readonly Linear output;
+
+    public int DModel { get; }
+    public int NumHeads { get; }
+    public int HeadDim { get; }
+    public double Dropout { get; }
+
+    public MultiHeadAttention(int dModel, int numHeads, double dropout = 0.0, bool bias = true) : base(nameof(MultiHeadAttention))
+    {
+        if (numHeads <= 0 || dModel <= 0 || dModel % numHeads != 0)
+            throw new ArgumentException($"dModel ({dModel}) must be a positive multiple of numHeads ({numHeads})");
+        DModel = dModel;
+        NumHeads = numHeads;
+        HeadDim = dModel / numHeads;
+        Dropout = dropout;
+        query = nn.Linear(dModel, dModel, bias);
+        key = nn.Linear(dModel, dModel, bias);
+        value = nn.Linear(dModel, dModel, bias);
+        output = nn.Linear(dModel, dModel, bias);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// x: [batch, tgt, dModel] (queries); memory: [batch, src, dModel] (keys and values; pass x for self-attention);
+    /// mask: bool, broadcastable to [batch, heads, tgt, src]; headMask: [heads] (1 keeps a head, 0 switches it off).
+    /// Returns output [batch, tgt, dModel] and, if requested, probabilities [batch, heads, tgt, src].
+    /// </summary>
+    public AttentionResult Forward(Tensor x, Tensor memory, Tensor? mask = null, bool returnProbabilities = false, Tensor? headMask = null)
+    {
+        using var scope = NewDisposeScope();
+        if (x.dim() != 3 || x.shape[2] != DModel)
+            throw new ArgumentException($"attention input must be [batch, seq, {DModel}]; got {ScaledDotProductAttention.Shape(x)}");
+        if (memory.dim() != 3 || memory.shape[2] != DModel || memory.shape[0] != x.shape[0])
+            throw new ArgumentException($"attention memory must be [{x.shape[0]}, seq, {DModel}]; got {ScaledDotProductAttention.Shape(memory)}");
+        var q = SplitHeads(query.forward(x));                                     // [batch, heads, tgt, headDim]
+        var k = SplitHeads(key.forward(memory));                                  // [batch, heads, src, headDim]
+        var v = SplitHeads(value.forward(memory));                                // [batch, heads, src, headDim]
+        var result = Attend(q, k, v, mask, returnProbabilities, headMask);
+        return new AttentionResult(result.Output.MoveToOuterDisposeScope(), result.Probabilities?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Attention over already projected heads, then the output projection. q: [batch, heads, tgt, headDim]; k, v: [batch, heads, src, headDim].</summary>
+    public AttentionResult Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, bool returnProbabilities, Tensor? headMask = null)
+    {
+        using var scope = NewDisposeScope();
+        CheckMask(mask, q.shape[0], q.shape[2], k.shape[2]);
+        var (heads, probs) = ScaledDotProductAttention.Compute(q, k, v, mask, returnProbabilities, Dropout, training);
+        if (headMask is not null)
+        {
+            if (headMask.dim() != 1 || headMask.shape[0] != NumHeads)
+                throw new ArgumentException($"head mask must be [{NumHeads}]; got {ScaledDotProductAttention.Shape(headMask)}");
+            var m = headMask.to(heads.dtype).view(1, NumHeads, 1, 1);             // [1, heads, 1, 1]
+            heads = heads.mul(m);
+            probs = probs?.mul(m);
+        }
+        var merged = heads.transpose(1, 2).reshape(heads.shape[0], heads.shape[2], DModel); // [batch, tgt, dModel]
+        var y = output.forward(merged);                                           // [batch, tgt, dModel]
+        return new AttentionResult(y.MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>x: [batch, seq, dModel] -> [batch, heads, seq, headDim]; the key projection, for a cache of encoder keys.</summary>
+    public Tensor ProjectKeys(Tensor x) => SplitHeads(key.forward(x));
+
+    /// <summary>x: [batch, seq, dModel] -> [batch, heads, seq, headDim]; the value projection.</summary>
+    public Tensor ProjectValues(Tensor x) => SplitHeads(value.forward(x));
+
+    /// <summary>x: [batch, seq, dModel] -> [batch, heads, seq, headDim]; the query projection.</summary>
+    public Tensor ProjectQueries(Tensor x) => SplitHeads(query.forward(x));
+
+    private Tensor SplitHeads(Tensor t) =>
+        t.view(t.shape[0], t.shape[1], NumHeads, HeadDim).transpose(1, 2);        // [batch, heads, seq, headDim]
+
+    private void CheckMask(Tensor? mask, long batch, long tgt, long src)
+    {
+        if (mask is null) return;
+        long[] want = [batch, NumHeads, tgt, src];
+        var shape = mask.shape;
+        bool ok = shape.Length == 4;
+        for (int i = 0; ok && i < 4; i++) ok = shape[i] == 1 || shape[i] == want[i];
+        if (!ok)
+            throw new ArgumentException($"attention mask {ScaledDotProductAttention.Shape(mask)} does not broadcast to [batch {batch}, heads {NumHeads}, tgt {tgt}, src {src}]");
+    }
+}
