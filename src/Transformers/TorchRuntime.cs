@@ -1,4 +1,67 @@
+using TorchSharp;
+
 namespace Transformers;
 
 /// <summary>Raised when libtorch / LibTorchSharp cannot be loaded; the message says what is missing and what to do.</summary>
 public sealed class TorchRuntimeException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Loading libtorch and choosing a device, with one clear message instead of TorchSharp's loader trace.</summary>
+public static class TorchRuntime
+{
+    private static bool loaded;
+
+    /// <summary>Loads the native libraries once; throws <see cref="TorchRuntimeException"/> with what is missing and what to do.</summary>
+    public static void EnsureLoaded()
+    {
+        if (loaded) return;
+        try
+        {
+            PreloadNativeLibrary();
+            using var probe = torch.zeros(1);
+            loaded = true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or NotSupportedException)
+        {
+            var detail = e is TypeInitializationException { InnerException: { } inner } ? inner.Message : e.Message;
+            bool glibcxx = detail.Contains("GLIBCXX_3.4.32", StringComparison.Ordinal);
+            var what = glibcxx
+                ? "libLibTorchSharp.so needs GLIBCXX_3.4.32 (GCC 13's libstdc++), which this system's libstdc++ lacks. " +
+                  "The build of this repository marks that requirement weak in its output folder; this program's copy was not patched. " +
+                  "Build it with `dotnet build` (or `dotnet publish`) from the repository, so Directory.Build.targets runs, or install libstdc++ from GCC 13 or newer."
+                : "The TorchSharp native libraries (libtorch, LibTorchSharp) were not found or could not be loaded. " +
+                  "Reference TorchSharp 0.107.0 with the libtorch package of your platform (libtorch-cpu-linux-x64 2.10.0 on Linux) and rebuild.";
+            var firstLine = detail.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Contains("GLIBCXX", StringComparison.Ordinal)) ?? detail.Split('\n')[0].Trim();
+            throw new TorchRuntimeException($"cannot load TorchSharp: {what} (loader said: {firstLine})", e);
+        }
+    }
+
+    /// <summary>
+    /// On Linux, loads the output folder's libLibTorchSharp.so ourselves first. If that fails, TorchSharp would go on to
+    /// copy ~480 MB of libtorch into a "cpu" sub-folder and print a long trace before failing the same way; we stop here
+    /// with the loader's own reason instead.
+    /// </summary>
+    private static void PreloadNativeLibrary()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var dir = AppContext.BaseDirectory;
+        var candidates = new[] { Path.Combine(dir, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"), Path.Combine(dir, "libLibTorchSharp.so") };
+        var path = candidates.FirstOrDefault(File.Exists);
+        if (path is null)
+            throw new DllNotFoundException($"libLibTorchSharp.so is not in {dir} (nor in its runtimes/linux-x64/native folder)");
+        System.Runtime.InteropServices.NativeLibrary.Load(path); // throws DllNotFoundException with dlopen's message
+    }
+
+    /// <summary>"cpu", "cuda" or "cuda:N" -> a device; an unavailable CUDA device is an error naming it.</summary>
+    public static torch.Device Device(string? name)
+    {
+        EnsureLoaded();
+        if (string.IsNullOrWhiteSpace(name) || name == "cpu") return torch.CPU;
+        if (name.StartsWith("cuda", StringComparison.Ordinal))
+        {
+            if (!torch.cuda.is_available())
+                throw new ArgumentException($"device '{name}' requested, but CUDA is not available (this build references the CPU libtorch); use --device cpu");
+            return torch.device(name);
+        }
+        throw new ArgumentException($"unknown device '{name}': use cpu, cuda or cuda:N");
+    }
+}

@@ -1,13 +1,64 @@
 using System.CommandLine;
+using System.Text.Json;
+using Transformers.Bert;
 
 namespace Transformers.Cli.Commands;
 
+/// <summary>`transformers embed`: sentence embeddings and their cosine-similarity matrix with the built-in all-MiniLM-L6-v2.</summary>
 public static class EmbedCommand
 {
     public static Command Create()
     {
-        var cmd = new Command("embed", "Sentence embeddings and a cosine-similarity matrix (built-in all-MiniLM-L6-v2).");
-        cmd.SetAction(_ => { Console.WriteLine("not implemented yet"); return 0; });
+        var sentences = new Argument<string[]>("sentences") { Description = "Sentences to embed (none: one per line on stdin).", Arity = ArgumentArity.ZeroOrMore };
+        var json = new Option<bool>("--json") { Description = "Print the embeddings and the matrix as JSON instead of a table." };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var cmd = new Command("embed", "Sentence embeddings (mean-pooled, L2-normalised) and their cosine-similarity matrix, with the built-in all-MiniLM-L6-v2.")
+        {
+            sentences, json, threads,
+        };
+        cmd.SetAction(parse =>
+        {
+            var input = parse.GetValue(sentences) is { Length: > 0 } given ? given : ReadStdinLines();
+            if (input.Length == 0) throw new ArgumentException("no sentences: pass them as arguments or one per line on stdin");
+            TorchRuntime.EnsureLoaded();
+            TorchSharp.torch.set_num_threads(Math.Max(1, parse.GetValue(threads)));
+            using var model = BertWeights.LoadMiniLm();
+            var embedder = new SentenceEmbedder(model, MiniLm.CreateTokenizer());
+            embedder.Truncated += (i, n) => Console.Error.WriteLine($"warning: sentence {i + 1} has {n} word pieces; truncated to {embedder.MaxTokens}");
+            var vectors = embedder.Embed(input);
+            var sim = SentenceEmbedder.CosineMatrix(vectors);
+            if (parse.GetValue(json)) PrintJson(input, vectors, sim);
+            else PrintTable(input, sim);
+            return 0;
+        });
         return cmd;
+    }
+
+    private static string[] ReadStdinLines()
+    {
+        if (!Console.IsInputRedirected) return [];
+        var lines = new List<string>();
+        while (Console.In.ReadLine() is { } line)
+            if (line.Trim().Length > 0) lines.Add(line);
+        return lines.ToArray();
+    }
+
+    private static void PrintTable(string[] sentences, float[,] sim)
+    {
+        int n = sentences.Length;
+        Console.WriteLine("model: all-MiniLM-L6-v2 (384-d, mean pooling, L2-normalised)");
+        for (int i = 0; i < n; i++) Console.WriteLine($"  [{i + 1}] {sentences[i]}");
+        Console.WriteLine();
+        Console.WriteLine("cosine similarity");
+        Console.WriteLine("      " + string.Concat(Enumerable.Range(1, n).Select(j => $"{"[" + j + "]",8}")));
+        for (int i = 0; i < n; i++)
+            Console.WriteLine($"{"[" + (i + 1) + "]",-6}" + string.Concat(Enumerable.Range(0, n).Select(j => $"{sim[i, j],8:F4}")));
+    }
+
+    private static void PrintJson(string[] sentences, float[][] vectors, float[,] sim)
+    {
+        var matrix = Enumerable.Range(0, sentences.Length).Select(i => Enumerable.Range(0, sentences.Length).Select(j => sim[i, j]).ToArray()).ToArray();
+        var doc = new { model = "all-MiniLM-L6-v2", dimensions = vectors[0].Length, sentences, embeddings = vectors, similarity = matrix };
+        Console.WriteLine(JsonSerializer.Serialize(doc));
     }
 }

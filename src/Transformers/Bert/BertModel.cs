@@ -72,9 +72,12 @@ public sealed class BertModel : nn.Module
             if (probs is not null) attentions!.Add(probs);
         }
         var pooled = pooler.Forward(x);                                                    // [batch, hidden]
-        return new BertOutput(x.MoveToOuterDisposeScope(), pooled.MoveToOuterDisposeScope(),
-                              hidden?.Select(t => t.MoveToOuterDisposeScope()).ToList(),
-                              attentions?.Select(t => t.MoveToOuterDisposeScope()).ToList());
+        // Move each tensor out exactly once (a second move would lift it past the caller's scope):
+        // the last hidden state is also the last entry of the hidden states.
+        if (hidden is null) x.MoveToOuterDisposeScope();
+        else foreach (var t in hidden) t.MoveToOuterDisposeScope();
+        attentions?.ForEach(t => t.MoveToOuterDisposeScope());
+        return new BertOutput(x, pooled.MoveToOuterDisposeScope(), hidden, attentions);
     }
 
     private void CheckInputs(Tensor ids, Tensor? mask, Tensor? types, Tensor? headMask)
