@@ -17,7 +17,8 @@ public static class Program
         if (args.Length > 0 && args[0] == "bench")
         {
             var config = DefaultConfig.Instance
-                .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
+                .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance)
+                    .WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(10))
                 .WithOptions(ConfigOptions.DisableOptimizationsValidator);
             BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], config);
             return 0;
