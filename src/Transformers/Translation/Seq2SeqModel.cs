@@ -1,0 +1,55 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Transformers.Translation;
+
+/// <summary>Ids of the special tokens every translator needs.</summary>
+public sealed record SpecialTokens(long Pad, long Bos, long Eos, long Unk);
+
+/// <summary>The encoder's result, kept for every decoding step.</summary>
+/// <param name="Memory">[batch, src, dModel]: encoder states (for recurrent models, the encoder outputs)</param>
+/// <param name="SourceMask">[batch, src] bool: true on real tokens</param>
+public sealed record EncoderOutput(Tensor Memory, Tensor SourceMask);
+
+/// <summary>
+/// What a decoder carries from one step to the next (key/value cache, recurrent state). Owned by the decoding loop:
+/// <see cref="Select"/> reorders or expands it along the batch (beam search), <see cref="IDisposable.Dispose"/> frees it.
+/// </summary>
+public abstract class DecoderState : IDisposable
+{
+    /// <summary>Number of target tokens consumed so far.</summary>
+    public int Step { get; protected set; }
+
+    /// <summary>Keeps rows <paramref name="batchIndices"/> ([n] int64), in that order, for every tensor of the state.</summary>
+    public abstract void Select(Tensor batchIndices);
+
+    public abstract void Dispose();
+}
+
+/// <summary>
+/// The seam every translator offers (ARCHITECTURE.md): teacher-forced logits for a batch, <see cref="Encode"/>, and one
+/// <see cref="DecodeStep"/> from a state. Greedy and beam search, the trainer and the CLI are written against this class only.
+/// </summary>
+public abstract class Seq2SeqModel : nn.Module
+{
+    protected Seq2SeqModel(string name) : base(name) { }
+
+    public abstract int VocabSize { get; }
+    public abstract SpecialTokens Special { get; }
+    /// <summary>Longest source or target the model accepts (positions).</summary>
+    public abstract int MaxLength { get; }
+    /// <summary>A short name of the architecture ("transformer", "lstm", ...) stored in checkpoints.</summary>
+    public abstract string Architecture { get; }
+
+    /// <summary>src: [batch, src] int64; srcMask: [batch, src] bool; tgtIn: [batch, tgt] (starting with BOS) -> logits [batch, tgt, vocab]</summary>
+    public abstract Tensor Forward(Tensor src, Tensor srcMask, Tensor tgtIn);
+
+    /// <summary>src: [batch, src]; srcMask: [batch, src] bool -> the encoder's output.</summary>
+    public abstract EncoderOutput Encode(Tensor src, Tensor srcMask);
+
+    /// <summary>A fresh decoder state for the encoded batch (no target token consumed yet).</summary>
+    public abstract DecoderState StartDecoding(EncoderOutput encoded);
+
+    /// <summary>prevTokens: [batch] (BOS at the first step) -> log-probabilities [batch, vocab] of the next token; advances <paramref name="state"/>.</summary>
+    public abstract Tensor DecodeStep(Tensor prevTokens, DecoderState state);
+}

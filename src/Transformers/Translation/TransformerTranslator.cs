@@ -1,0 +1,383 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using Transformers.Attention;
+using static TorchSharp.torch;
+
+namespace Transformers.Translation;
+
+/// <summary>Every attention a translator ran, per layer: probabilities [batch, heads, tgt, src], never averaged.</summary>
+public sealed record TranslationAttention(IReadOnlyList<Tensor> EncoderSelf, IReadOnlyList<Tensor> DecoderSelf, IReadOnlyList<Tensor> Cross);
+
+/// <summary>Teacher-forced logits [batch, tgt, vocab] and, when captured, every attention.</summary>
+public sealed record TranslatorOutput(Tensor Logits, TranslationAttention? Attention);
+
+/// <summary>
+/// The encoder-decoder Transformer of Vaswani et al. 2017 ("Attention Is All You Need"), written with our own
+/// <see cref="MultiHeadAttention"/> so every head of encoder self-attention, masked decoder self-attention and
+/// cross-attention can be inspected. Sinusoidal positions (§3.5), embeddings scaled by √dModel (§3.4), optional
+/// three-way tying of source, target and output embeddings, pre-LN or post-LN blocks. Decoding is incremental: the
+/// state keeps each decoder layer's keys and values and the cross-attention keys and values of the source.
+/// </summary>
+public sealed class TransformerTranslator : Seq2SeqModel
+{
+    private readonly Embedding embedding;                 // target (and, tied, source and output) embedding
+    private readonly Embedding? source_embedding;         // untied only
+    private readonly Linear? output_projection;           // untied only
+    private readonly ModuleList<EncoderLayer> encoder;
+    private readonly ModuleList<DecoderLayer> decoder;
+    private readonly LayerNorm? encoder_norm;             // pre-LN only
+    private readonly LayerNorm? decoder_norm;             // pre-LN only
+    private readonly Dropout dropout;
+    private readonly Tensor positions;                    // [maxLength, dModel] sinusoids (a buffer)
+    private readonly double embedScale;
+
+    public TransformerConfig Config { get; }
+    public override int VocabSize => Config.VocabSize;
+    public override SpecialTokens Special { get; }
+    public override int MaxLength => Config.MaxLength;
+    public override string Architecture => "transformer";
+
+    public TransformerTranslator(TransformerConfig config) : base(nameof(TransformerTranslator))
+    {
+        Config = config.Validate();
+        Special = new SpecialTokens(config.PadId, config.BosId, config.EosId, config.UnkId);
+        embedding = nn.Embedding(config.VocabSize, config.DModel, padding_idx: config.PadId);
+        if (!config.TieEmbeddings)
+        {
+            source_embedding = nn.Embedding(config.VocabSize, config.DModel, padding_idx: config.PadId);
+            output_projection = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
+        }
+        encoder = new ModuleList<EncoderLayer>(Enumerable.Range(0, config.EncoderLayers).Select(_ => new EncoderLayer(config)).ToArray());
+        decoder = new ModuleList<DecoderLayer>(Enumerable.Range(0, config.DecoderLayers).Select(_ => new DecoderLayer(config)).ToArray());
+        if (config.Norm == NormPosition.Pre)
+        {
+            encoder_norm = nn.LayerNorm(config.DModel);
+            decoder_norm = nn.LayerNorm(config.DModel);
+        }
+        dropout = nn.Dropout(config.Dropout);
+        positions = Sinusoids(config.MaxLength, config.DModel);
+        embedScale = Math.Sqrt(config.DModel);
+        RegisterComponents();
+        Initialize();
+    }
+
+    /// <summary>PE(pos, 2i) = sin(pos / 10000^(2i/dModel)), PE(pos, 2i+1) = cos(...) (Vaswani et al. §3.5). -> [maxLength, dModel]</summary>
+    public static Tensor Sinusoids(int maxLength, int dModel)
+    {
+        using var scope = NewDisposeScope();
+        var pos = arange(maxLength, dtype: ScalarType.Float32).unsqueeze(1);                       // [maxLength, 1]
+        var freq = exp(arange(0, dModel, 2, dtype: ScalarType.Float32) * (-Math.Log(10000.0) / dModel)); // [dModel / 2]
+        var angles = pos * freq;                                                                   // [maxLength, dModel / 2]
+        var pe = stack([sin(angles), cos(angles)], dim: 2).view(maxLength, dModel);                // interleaved sin, cos
+        return pe.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Xavier-uniform linear weights, N(0, dModel^-1/2) embeddings (as fairseq), zero biases and padding rows.</summary>
+    private void Initialize()
+    {
+        using var _ = no_grad();
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.Contains("norm")) continue;                                                   // LayerNorm: (1, 0)
+            if (name.EndsWith(".bias")) p.zero_();
+            else if (name.Contains("embedding")) { p.normal_(0, Math.Pow(Config.DModel, -0.5)); p[Config.PadId].zero_(); }
+            else nn.init.xavier_uniform_(p);
+        }
+    }
+
+    public override Tensor Forward(Tensor src, Tensor srcMask, Tensor tgtIn) => Run(src, srcMask, tgtIn, capture: false).Logits;
+
+    /// <summary>Teacher-forced logits with every attention's per-head probabilities (for the head viewer).</summary>
+    public TranslatorOutput ForwardWithAttention(Tensor src, Tensor srcMask, Tensor tgtIn) => Run(src, srcMask, tgtIn, capture: true);
+
+    private TranslatorOutput Run(Tensor src, Tensor srcMask, Tensor tgtIn, bool capture)
+    {
+        // src: [batch, src]; srcMask: [batch, src] bool; tgtIn: [batch, tgt]
+        CheckIds(src, "source");
+        CheckIds(tgtIn, "target");
+        if (tgtIn.shape[0] != src.shape[0]) throw new ArgumentException($"target batch {tgtIn.shape[0]} differs from source batch {src.shape[0]}");
+        using var scope = NewDisposeScope();
+        var encSelf = capture ? new List<Tensor>() : null;
+        var decSelf = capture ? new List<Tensor>() : null;
+        var cross = capture ? new List<Tensor>() : null;
+        var memory = RunEncoder(src, srcMask, encSelf);                                            // [batch, src, dModel]
+        long tgt = tgtIn.shape[1];
+        var crossMask = AttentionMask.Padding(srcMask);                                            // [batch, 1, 1, src]
+        var selfMask = AttentionMask.Causal(tgt, tgt, tgtIn.device);                               // [1, 1, tgt, tgt]
+        var y = dropout.forward(Embed(embedding, tgtIn, 0));                                       // [batch, tgt, dModel]
+        foreach (var layer in decoder)
+        {
+            var r = layer.Forward(y, memory, selfMask, crossMask, capture);
+            y = r.Output;
+            decSelf?.Add(r.SelfProbabilities!);
+            cross?.Add(r.CrossProbabilities!);
+        }
+        var logits = Project(decoder_norm?.forward(y) ?? y);                                      // [batch, tgt, vocab]
+        var attention = capture ? new TranslationAttention(encSelf!, decSelf!, cross!) : null;
+        logits.MoveToOuterDisposeScope();
+        if (attention is not null)
+            foreach (var t in attention.EncoderSelf.Concat(attention.DecoderSelf).Concat(attention.Cross)) t.MoveToOuterDisposeScope();
+        return new TranslatorOutput(logits, attention);
+    }
+
+    public override EncoderOutput Encode(Tensor src, Tensor srcMask)
+    {
+        CheckIds(src, "source");
+        using var scope = NewDisposeScope();
+        var memory = RunEncoder(src, srcMask, null);
+        return new EncoderOutput(memory.MoveToOuterDisposeScope(), srcMask);
+    }
+
+    private Tensor RunEncoder(Tensor src, Tensor srcMask, List<Tensor>? probabilities)
+    {
+        if (srcMask.dtype != ScalarType.Bool || !srcMask.shape.SequenceEqual(src.shape))
+            throw new ArgumentException($"source mask must be bool [{string.Join(", ", src.shape)}]; got {srcMask.dtype} [{string.Join(", ", srcMask.shape)}]");
+        var mask = AttentionMask.Padding(srcMask);                                                 // [batch, 1, 1, src]
+        var x = dropout.forward(Embed(source_embedding ?? embedding, src, 0));                    // [batch, src, dModel]
+        foreach (var layer in encoder)
+        {
+            var (y, probs) = layer.Forward(x, mask, probabilities is not null);
+            x = y;
+            if (probs is not null) probabilities!.Add(probs);
+        }
+        return encoder_norm?.forward(x) ?? x;
+    }
+
+    /// <summary>ids: [batch, len] -> √dModel · E[ids] + PE[offset .. offset + len]: [batch, len, dModel]</summary>
+    private Tensor Embed(Embedding table, Tensor ids, int offset) =>
+        table.forward(ids).mul(embedScale) + positions.narrow(0, offset, ids.shape[1]).unsqueeze(0);
+
+    /// <summary>h: [..., dModel] -> logits [..., vocab]</summary>
+    private Tensor Project(Tensor h) => output_projection?.forward(h) ?? matmul(h, embedding.weight!.t());
+
+    public override DecoderState StartDecoding(EncoderOutput encoded)
+    {
+        using var scope = NewDisposeScope();
+        var crossK = new Tensor[decoder.Count];
+        var crossV = new Tensor[decoder.Count];
+        for (int i = 0; i < decoder.Count; i++)
+            (crossK[i], crossV[i]) = decoder[i].ProjectMemory(encoded.Memory);                   // [batch, heads, src, headDim]
+        var state = new TransformerDecoderState(crossK, crossV, AttentionMask.Padding(encoded.SourceMask));
+        return state;
+    }
+
+    public override Tensor DecodeStep(Tensor prevTokens, DecoderState state)
+    {
+        // prevTokens: [batch] -> log-probabilities [batch, vocab]
+        var s = (TransformerDecoderState)state;
+        if (s.Step >= MaxLength) throw new ArgumentException($"decoding step {s.Step + 1} exceeds the model's maximum length {MaxLength}");
+        using var scope = NewDisposeScope();
+        var y = dropout.forward(Embed(embedding, prevTokens.unsqueeze(1), s.Step));               // [batch, 1, dModel]
+        for (int i = 0; i < decoder.Count; i++)
+            y = decoder[i].Step(y, s, i);
+        var logits = Project(decoder_norm?.forward(y) ?? y).squeeze(1);                           // [batch, vocab]
+        s.Advance();
+        return logits.log_softmax(-1).MoveToOuterDisposeScope();
+    }
+
+    private void CheckIds(Tensor ids, string what)
+    {
+        if (ids.dim() != 2) throw new ArgumentException($"{what} ids must be [batch, len]; got [{string.Join(", ", ids.shape)}]");
+        if (ids.shape[1] > MaxLength) throw new ArgumentException($"{what} length {ids.shape[1]} exceeds the model's maximum length {MaxLength}");
+        if (ids.numel() == 0) return;
+        long min = ids.min().ToInt64(), max = ids.max().ToInt64();
+        if (min < 0 || max >= VocabSize) throw new ArgumentException($"{what} id {(min < 0 ? min : max)} is outside the vocabulary of {VocabSize}");
+    }
+
+    /// <summary>pre-LN: x + Dropout(f(LayerNorm(x))); post-LN: LayerNorm(x + Dropout(f(x))).</summary>
+    internal static Tensor Residual(NormPosition norm, Tensor x, LayerNorm ln, Dropout drop, Func<Tensor, Tensor> sublayer) =>
+        norm == NormPosition.Pre ? x + drop.forward(sublayer(ln.forward(x))) : ln.forward(x + drop.forward(sublayer(x)));
+}
+
+/// <summary>Position-wise feed-forward: FFN(x) = W₂ Dropout(ReLU(W₁ x + b₁)) + b₂ (Vaswani et al. eq. 2).</summary>
+internal sealed class FeedForward : nn.Module
+{
+    private readonly Linear w1;
+    private readonly Linear w2;
+    private readonly Dropout dropout;
+
+    public FeedForward(TransformerConfig c) : base(nameof(FeedForward))
+    {
+        w1 = nn.Linear(c.DModel, c.DFf);
+        w2 = nn.Linear(c.DFf, c.DModel);
+        dropout = nn.Dropout(c.Dropout);
+        RegisterComponents();
+    }
+
+    /// <summary>x: [batch, len, dModel] -> [batch, len, dModel]</summary>
+    public Tensor Forward(Tensor x) => w2.forward(dropout.forward(nn.functional.relu(w1.forward(x))));
+}
+
+/// <summary>Encoder layer: self-attention, then feed-forward, each in a residual block.</summary>
+internal sealed class EncoderLayer : nn.Module
+{
+    private readonly MultiHeadAttention self_attn;
+    private readonly LayerNorm self_attn_norm;
+    private readonly FeedForward ffn;
+    private readonly LayerNorm ffn_norm;
+    private readonly Dropout dropout;
+    private readonly NormPosition norm;
+
+    public EncoderLayer(TransformerConfig c) : base(nameof(EncoderLayer))
+    {
+        self_attn = new MultiHeadAttention(c.DModel, c.NumHeads, c.AttentionDropout);
+        self_attn_norm = nn.LayerNorm(c.DModel);
+        ffn = new FeedForward(c);
+        ffn_norm = nn.LayerNorm(c.DModel);
+        dropout = nn.Dropout(c.Dropout);
+        norm = c.Norm;
+        RegisterComponents();
+    }
+
+    /// <summary>x: [batch, src, dModel]; mask: [batch, 1, 1, src] -> ([batch, src, dModel], probabilities [batch, heads, src, src] or null)</summary>
+    public AttentionResult Forward(Tensor x, Tensor mask, bool capture)
+    {
+        Tensor? probs = null;
+        var h = TransformerTranslator.Residual(norm, x, self_attn_norm, dropout, t =>
+        {
+            var r = self_attn.Forward(t, t, mask, capture);
+            probs = r.Probabilities;
+            return r.Output;
+        });
+        return new AttentionResult(TransformerTranslator.Residual(norm, h, ffn_norm, dropout, ffn.Forward), probs);
+    }
+}
+
+/// <summary>The result of one decoder layer over a whole target.</summary>
+internal sealed record DecoderLayerOutput(Tensor Output, Tensor? SelfProbabilities, Tensor? CrossProbabilities);
+
+/// <summary>Decoder layer: masked self-attention, cross-attention over the encoder output, feed-forward.</summary>
+internal sealed class DecoderLayer : nn.Module
+{
+    private readonly MultiHeadAttention self_attn;
+    private readonly LayerNorm self_attn_norm;
+    private readonly MultiHeadAttention cross_attn;
+    private readonly LayerNorm cross_attn_norm;
+    private readonly FeedForward ffn;
+    private readonly LayerNorm ffn_norm;
+    private readonly Dropout dropout;
+    private readonly NormPosition norm;
+
+    public DecoderLayer(TransformerConfig c) : base(nameof(DecoderLayer))
+    {
+        self_attn = new MultiHeadAttention(c.DModel, c.NumHeads, c.AttentionDropout);
+        self_attn_norm = nn.LayerNorm(c.DModel);
+        cross_attn = new MultiHeadAttention(c.DModel, c.NumHeads, c.AttentionDropout);
+        cross_attn_norm = nn.LayerNorm(c.DModel);
+        ffn = new FeedForward(c);
+        ffn_norm = nn.LayerNorm(c.DModel);
+        dropout = nn.Dropout(c.Dropout);
+        norm = c.Norm;
+        RegisterComponents();
+    }
+
+    /// <summary>y: [batch, tgt, dModel]; memory: [batch, src, dModel]; selfMask: [1, 1, tgt, tgt]; crossMask: [batch, 1, 1, src]</summary>
+    public DecoderLayerOutput Forward(Tensor y, Tensor memory, Tensor selfMask, Tensor crossMask, bool capture)
+    {
+        Tensor? selfProbs = null, crossProbs = null;
+        var h = TransformerTranslator.Residual(norm, y, self_attn_norm, dropout, t =>
+        {
+            var r = self_attn.Forward(t, t, selfMask, capture);
+            selfProbs = r.Probabilities;
+            return r.Output;
+        });
+        h = TransformerTranslator.Residual(norm, h, cross_attn_norm, dropout, t =>
+        {
+            var r = cross_attn.Forward(t, memory, crossMask, capture);
+            crossProbs = r.Probabilities;
+            return r.Output;
+        });
+        return new DecoderLayerOutput(TransformerTranslator.Residual(norm, h, ffn_norm, dropout, ffn.Forward), selfProbs, crossProbs);
+    }
+
+    /// <summary>memory: [batch, src, dModel] -> cross-attention keys and values [batch, heads, src, headDim], computed once per sentence.</summary>
+    public (Tensor K, Tensor V) ProjectMemory(Tensor memory) => (cross_attn.ProjectKeys(memory), cross_attn.ProjectValues(memory));
+
+    /// <summary>One target position. y: [batch, 1, dModel] -> [batch, 1, dModel]; appends this position's keys and values to the state.</summary>
+    public Tensor Step(Tensor y, TransformerDecoderState state, int layer)
+    {
+        var h = TransformerTranslator.Residual(norm, y, self_attn_norm, dropout, t =>
+        {
+            var (k, v) = state.Append(layer, self_attn.ProjectKeys(t), self_attn.ProjectValues(t)); // [batch, heads, step + 1, headDim]
+            return self_attn.Attend(self_attn.ProjectQueries(t), k, v, null, false).Output;       // every past position is visible
+        });
+        h = TransformerTranslator.Residual(norm, h, cross_attn_norm, dropout, t =>
+            cross_attn.Attend(cross_attn.ProjectQueries(t), state.CrossK[layer], state.CrossV[layer], state.CrossMask, false).Output);
+        return TransformerTranslator.Residual(norm, h, ffn_norm, dropout, ffn.Forward);
+    }
+}
+
+/// <summary>
+/// The Transformer's decoding state: per decoder layer, the self-attention keys and values of every consumed target
+/// position (in buffers that double when full, so appending is amortised O(1)), and the cross-attention keys and values
+/// of the source. Its tensors belong to no dispose scope; <see cref="Dispose"/> frees them.
+/// </summary>
+public sealed class TransformerDecoderState : DecoderState
+{
+    private Tensor[] selfK, selfV;                 // [batch, heads, capacity, headDim]
+    internal Tensor[] CrossK { get; private set; } // [batch, heads, src, headDim]
+    internal Tensor[] CrossV { get; private set; }
+    internal Tensor CrossMask { get; private set; } // [batch, 1, 1, src]
+
+    internal TransformerDecoderState(Tensor[] crossK, Tensor[] crossV, Tensor crossMask)
+    {
+        CrossK = crossK.Select(t => t.DetachFromDisposeScope()).ToArray();
+        CrossV = crossV.Select(t => t.DetachFromDisposeScope()).ToArray();
+        CrossMask = crossMask.DetachFromDisposeScope();
+        selfK = new Tensor[crossK.Length];
+        selfV = new Tensor[crossK.Length];
+    }
+
+    /// <summary>Stores one position's k, v ([batch, heads, 1, headDim]) for a layer; returns views of all positions so far.</summary>
+    internal (Tensor K, Tensor V) Append(int layer, Tensor k, Tensor v)
+    {
+        long capacity = selfK[layer] is null ? 0 : selfK[layer].shape[2];
+        if (Step >= capacity)
+        {
+            long grown = Math.Max(16, capacity * 2);
+            selfK[layer] = Grow(selfK[layer], k, grown);
+            selfV[layer] = Grow(selfV[layer], v, grown);
+        }
+        selfK[layer].narrow(2, Step, 1).copy_(k);
+        selfV[layer].narrow(2, Step, 1).copy_(v);
+        return (selfK[layer].narrow(2, 0, Step + 1), selfV[layer].narrow(2, 0, Step + 1));
+    }
+
+    private Tensor Grow(Tensor? old, Tensor like, long capacity)
+    {
+        var shape = like.shape.ToArray();
+        shape[2] = capacity;
+        var buffer = zeros(shape, like.dtype, like.device).DetachFromDisposeScope();
+        if (old is not null)
+        {
+            buffer.narrow(2, 0, Step).copy_(old.narrow(2, 0, Step));
+            old.Dispose();
+        }
+        return buffer;
+    }
+
+    internal void Advance() => Step++;
+
+    public override void Select(Tensor batchIndices)
+    {
+        static Tensor Pick(Tensor t, Tensor idx)
+        {
+            var picked = t.index_select(0, idx).DetachFromDisposeScope();
+            t.Dispose();
+            return picked;
+        }
+        for (int i = 0; i < selfK.Length; i++)
+        {
+            if (selfK[i] is not null) { selfK[i] = Pick(selfK[i], batchIndices); selfV[i] = Pick(selfV[i], batchIndices); }
+            CrossK[i] = Pick(CrossK[i], batchIndices);
+            CrossV[i] = Pick(CrossV[i], batchIndices);
+        }
+        CrossMask = Pick(CrossMask, batchIndices);
+    }
+
+    public override void Dispose()
+    {
+        foreach (var t in selfK.Concat(selfV).Concat(CrossK).Concat(CrossV)) t?.Dispose();
+        CrossMask.Dispose();
+    }
+}
