@@ -46,24 +46,9 @@ public static partial class BertWeights
     /// Copies <paramref name="weights"/> (HF names) into <paramref name="model"/>. Throws an <see cref="InvalidDataException"/>
     /// naming <paramref name="source"/> and every missing, unexpected or mis-shaped tensor if they do not fit.
     /// </summary>
-    public static void Load(BertModel model, IReadOnlyDictionary<string, Tensor> weights, string source)
-    {
-        var ours = HfStateDict(model);
-        var problems = new List<string>();
-        foreach (var (name, p) in ours)
-        {
-            if (!weights.TryGetValue(name, out var w)) problems.Add($"missing: {name} {Shape(p)}");
-            else if (!w.shape.SequenceEqual(p.shape)) problems.Add($"mis-shaped: {name} is {Shape(w)} in the file, the config needs {Shape(p)}");
-        }
-        foreach (var name in weights.Keys.Where(k => !ours.ContainsKey(k) && !IgnoredOnLoad(StripPrefix(k))).Order(StringComparer.Ordinal))
-            problems.Add($"unexpected: {name} {Shape(weights[name])}");
-        if (problems.Count > 0)
-            throw new InvalidDataException($"{source} does not fit the BERT config (hidden {model.Config.HiddenSize}, layers {model.Config.NumHiddenLayers}, " +
-                                           $"vocab {model.Config.VocabSize}): {problems.Count} problem(s):\n  " + string.Join("\n  ", problems));
-        using var _ = no_grad();
-        foreach (var (name, p) in ours)
-            p.copy_(weights[name].to(p.dtype, p.device));
-    }
+    public static void Load(BertModel model, IReadOnlyDictionary<string, Tensor> weights, string source) =>
+        StateDicts.LoadStrict(model, weights, source, ToHfName, k => IgnoredOnLoad(StripPrefix(k)),
+            $"BERT config (hidden {model.Config.HiddenSize}, layers {model.Config.NumHiddenLayers}, vocab {model.Config.VocabSize})");
 
     private static string StripPrefix(string name) => name.StartsWith("bert.") ? name[5..] : name;
 
@@ -201,5 +186,4 @@ public static partial class BertWeights
             AtomicFile.Write(Path.Combine(dir, "vocab.txt"), path => File.WriteAllLines(path, vocabulary, new UTF8Encoding(false)));
     }
 
-    private static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
 }

@@ -40,6 +40,8 @@ public abstract class Seq2SeqModel : nn.Module
     public abstract int MaxLength { get; }
     /// <summary>A short name of the architecture ("transformer", "lstm", ...) stored in checkpoints.</summary>
     public abstract string Architecture { get; }
+    /// <summary>The model's config as JSON (saved in checkpoints; <see cref="ModelRegistry"/> rebuilds the model from it).</summary>
+    public abstract string ConfigJson();
 
     /// <summary>src: [batch, src] int64; srcMask: [batch, src] bool; tgtIn: [batch, tgt] (starting with BOS) -> logits [batch, tgt, vocab]</summary>
     public abstract Tensor Forward(Tensor src, Tensor srcMask, Tensor tgtIn);

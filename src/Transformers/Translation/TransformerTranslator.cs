@@ -36,6 +36,7 @@ public sealed class TransformerTranslator : Seq2SeqModel
     public override SpecialTokens Special { get; }
     public override int MaxLength => Config.MaxLength;
     public override string Architecture => "transformer";
+    public override string ConfigJson() => Config.ToJson();
 
     public TransformerTranslator(TransformerConfig config) : base(nameof(TransformerTranslator))
     {

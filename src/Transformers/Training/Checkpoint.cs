@@ -1,0 +1,169 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.PyBridge;
+using Transformers.Translation;
+using static TorchSharp.torch;
+
+namespace Transformers.Training;
+
+/// <summary>Where the trainer is: enough to continue bit-identically after a restart.</summary>
+public sealed record TrainerState
+{
+    /// <summary>Optimizer steps taken.</summary>
+    public long Step { get; set; }
+    /// <summary>Current epoch (0-based) and the index of the next batch in it.</summary>
+    public int Epoch { get; set; }
+    public int BatchInEpoch { get; set; }
+    /// <summary>Target tokens trained on so far.</summary>
+    public long TargetTokens { get; set; }
+    /// <summary>Wall-clock seconds of training so far (across resumes).</summary>
+    public double ElapsedSeconds { get; set; }
+    public double BestDevBleu { get; set; } = double.NegativeInfinity;
+    public long BestStep { get; set; }
+    /// <summary>Evaluations since the best one (early stopping counts these).</summary>
+    public int EvalsWithoutImprovement { get; set; }
+    /// <summary>libtorch's CPU generator state (dropout), base64.</summary>
+    public string RngState { get; set; } = "";
+    /// <summary>Every evaluation so far.</summary>
+    public List<EvalRecord> History { get; set; } = [];
+}
+
+/// <summary>One evaluation on the dev split.</summary>
+public sealed record EvalRecord(long Step, int Epoch, double ElapsedSeconds, long TargetTokens, double DevLoss, double DevPerplexity, double? DevBleu);
+
+/// <summary>
+/// A checkpoint directory: <c>model.json</c> (architecture + config), <c>model.safetensors</c>, <c>vocab.txt</c> and,
+/// for resuming, <c>optimizer.bin</c> and <c>trainer_state.json</c>. Written into a temporary sibling directory and
+/// renamed into place, so an interrupted save leaves the previous checkpoint intact.
+/// </summary>
+public static class Checkpoint
+{
+    private const string ModelFile = "model.json", WeightsFile = "model.safetensors", VocabFile = "vocab.txt",
+                         OptimizerFile = "optimizer.bin", StateFile = "trainer_state.json";
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    private sealed record ModelDescription(string Architecture, JsonElement Config, int VocabSize, int FormatVersion = 1);
+
+    public static void Save(string dir, Seq2SeqModel model, IReadOnlyList<string> vocabulary, OptimizerHelper? optimizer = null, TrainerState? state = null)
+    {
+        if (vocabulary.Count != model.VocabSize)
+            throw new ArgumentException($"vocabulary has {vocabulary.Count} entries, the model {model.VocabSize}");
+        var full = Path.GetFullPath(dir);
+        var parent = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(parent);
+        var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            using (var config = JsonDocument.Parse(model.ConfigJson()))
+            {
+                var description = new ModelDescription(model.Architecture, config.RootElement.Clone(), model.VocabSize);
+                File.WriteAllText(Path.Combine(tmp, ModelFile), JsonSerializer.Serialize(description, Json), new UTF8Encoding(false));
+            }
+            var weights = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous());
+            Safetensors.SaveStateDict(Path.Combine(tmp, WeightsFile), weights);
+            File.WriteAllLines(Path.Combine(tmp, VocabFile), vocabulary, new UTF8Encoding(false));
+            optimizer?.save_state_dict(Path.Combine(tmp, OptimizerFile));
+            if (state is not null)
+                File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json), new UTF8Encoding(false));
+            // Swap directories: the old checkpoint is removed only once the new one is complete.
+            var old = full + ".old";
+            if (Directory.Exists(old)) Directory.Delete(old, true);
+            if (Directory.Exists(full)) Directory.Move(full, old);
+            Directory.Move(tmp, full);
+            if (Directory.Exists(old)) Directory.Delete(old, true);
+        }
+        finally
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        }
+    }
+
+    /// <summary>A loaded checkpoint: the model (eval mode), its vocabulary, and where training stood.</summary>
+    public sealed record Loaded(Seq2SeqModel Model, string[] Vocabulary, TrainerState? State, string Directory)
+    {
+        public string OptimizerPath => Path.Combine(Directory, OptimizerFile);
+    }
+
+    /// <summary>
+    /// Loads a checkpoint directory (for <c>runs/NAME</c>, its <c>best</c> or <c>last</c> sub-directory is taken).
+    /// Errors name the file and the mismatch: unknown or different architecture, invalid config, truncated weights,
+    /// a vocabulary whose size does not match the weights.
+    /// </summary>
+    public static Loaded Load(string dir, string? expectArchitecture = null)
+    {
+        dir = Resolve(dir);
+        var modelPath = Path.Combine(dir, ModelFile);
+        ModelDescription description;
+        try
+        {
+            description = JsonSerializer.Deserialize<ModelDescription>(File.ReadAllText(modelPath), Json)
+                          ?? throw new InvalidDataException($"{modelPath}: empty");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{modelPath}: not a model description ({e.Message})", e);
+        }
+        if (expectArchitecture is not null && description.Architecture != expectArchitecture)
+            throw new InvalidDataException($"{modelPath}: the checkpoint is a '{description.Architecture}' model, not '{expectArchitecture}'");
+        var vocabPath = Path.Combine(dir, VocabFile);
+        if (!File.Exists(vocabPath)) throw new FileNotFoundException($"{dir} has no {VocabFile}", vocabPath);
+        var vocabulary = File.ReadAllLines(vocabPath);
+        if (vocabulary.Length != description.VocabSize)
+            throw new InvalidDataException($"{vocabPath} has {vocabulary.Length} tokens, but the weights in {dir} are for a vocabulary of {description.VocabSize}");
+        var model = ModelRegistry.Create(description.Architecture, description.Config.GetRawText(), modelPath);
+        var weightsPath = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(weightsPath)) throw new FileNotFoundException($"{dir} has no {WeightsFile}", weightsPath);
+        Dictionary<string, Tensor> weights;
+        try
+        {
+            weights = Safetensors.LoadStateDict(weightsPath);
+        }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            model.Dispose();
+            throw new InvalidDataException($"{weightsPath}: cannot read the weights ({e.GetType().Name}: {e.Message}); is the file truncated?", e);
+        }
+        try
+        {
+            StateDicts.LoadStrict(model, weights, weightsPath, describe: $"{description.Architecture} config in {modelPath}");
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
+        TrainerState? state = null;
+        var statePath = Path.Combine(dir, StateFile);
+        if (File.Exists(statePath))
+            state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), Json);
+        model.eval();
+        return new Loaded(model, vocabulary, state, dir);
+    }
+
+    /// <summary>A run directory resolves to its best checkpoint, else its last; a checkpoint directory to itself.</summary>
+    public static string Resolve(string dir)
+    {
+        if (File.Exists(Path.Combine(dir, ModelFile))) return dir;
+        foreach (var sub in new[] { "best", "last" })
+            if (File.Exists(Path.Combine(dir, sub, ModelFile))) return Path.Combine(dir, sub);
+        throw new FileNotFoundException($"{dir} is not a checkpoint (no {ModelFile} in it, nor in best/ or last/)");
+    }
+
+    internal static string EncodeRng() => Convert.ToBase64String(random.get_rng_state().data<byte>().ToArray());
+
+    internal static void RestoreRng(string base64)
+    {
+        if (string.IsNullOrEmpty(base64)) return;
+        var bytes = Convert.FromBase64String(base64);
+        random.set_rng_state(tensor(bytes, ScalarType.Byte));
+    }
+}

@@ -1,0 +1,250 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TorchSharp;
+using TorchSharp.Modules;
+using Transformers.Translation;
+using static TorchSharp.torch;
+
+namespace Transformers.Training;
+
+/// <summary>Trainer options (never seen by a model).</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Peak learning rate of AdamW (after warmup).</summary>
+    public double LearningRate { get; init; } = 7e-4;
+    /// <summary>Optimizer steps of linear warmup; then inverse-square-root decay.</summary>
+    public int WarmupSteps { get; init; } = 4000;
+    /// <summary>AdamW β₁, β₂, ε and decoupled weight decay (Loshchilov &amp; Hutter 2019).</summary>
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.98;
+    public double Epsilon { get; init; } = 1e-9;
+    public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>Label smoothing ε.</summary>
+    public double LabelSmoothing { get; init; } = 0.1;
+    /// <summary>Clip the global gradient L2 norm to this (0: no clipping).</summary>
+    public double ClipNorm { get; init; } = 1.0;
+    /// <summary>Batches whose gradients are summed before one optimizer step.</summary>
+    public int AccumulationSteps { get; init; } = 1;
+    /// <summary>Stop after this many epochs, optimizer steps, or seconds of training (whichever first; 0 = no limit).</summary>
+    public int MaxEpochs { get; init; } = 100;
+    public long MaxSteps { get; init; }
+    public double MaxSeconds { get; init; }
+    /// <summary>Evaluate on dev every N optimizer steps (0: at the end of every epoch).</summary>
+    public int EvalEverySteps { get; init; }
+    /// <summary>Stop when dev BLEU has not improved for this many evaluations (0: never).</summary>
+    public int Patience { get; init; } = 5;
+    /// <summary>Keep this many evaluation checkpoints and average their weights at the end (0 or 1: no averaging).</summary>
+    public int AverageLastK { get; init; }
+    /// <summary>Seed of the initialisation and dropout.</summary>
+    public int Seed { get; init; } = 1;
+
+    public TrainerOptions Validate()
+    {
+        if (LearningRate <= 0) throw new ArgumentException($"learning rate {LearningRate} must be > 0");
+        if (AccumulationSteps < 1) throw new ArgumentException($"accumulation steps {AccumulationSteps} must be >= 1");
+        if (LabelSmoothing is < 0 or >= 1) throw new ArgumentException($"label smoothing {LabelSmoothing} must be in [0, 1)");
+        return this;
+    }
+}
+
+/// <summary>How a run ended.</summary>
+public enum TrainingOutcome { Completed, EarlyStopped, Interrupted, StepLimit, TimeLimit }
+
+/// <summary>One optimizer step, as logged (a JSON line in train.jsonl).</summary>
+public sealed record StepRecord(long Step, int Epoch, double Loss, double Nll, long Tokens, double LearningRate, double GradNorm, double TokensPerSecond, double ElapsedSeconds);
+
+/// <summary>Raised when the loss becomes NaN or infinite: training stops and the last good checkpoint is left as it was.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
+
+/// <summary>
+/// Trains any <see cref="Seq2SeqModel"/>: label-smoothed cross-entropy over target tokens, AdamW with warmup and
+/// inverse-square-root decay, gradient clipping and accumulation, dev loss/BLEU evaluations, early stopping on dev BLEU,
+/// keep-best, optional averaging of the last K checkpoints. Checkpoints (<c>last/</c>, <c>best/</c>) hold everything a
+/// bit-identical resume needs: weights, optimizer state, RNG state, and the position in the data order.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly Seq2SeqModel model;
+    private readonly ITrainingData data;
+    private readonly IReadOnlyList<string> vocabulary;
+    private readonly TrainerOptions options;
+    private readonly string runDir;
+    private readonly OptimizerHelper optimizer;
+    private readonly InverseSqrtSchedule schedule;
+    private readonly Device device;
+
+    /// <summary>Computes dev BLEU for the model as it is (null: evaluations report loss only).</summary>
+    public Func<Seq2SeqModel, double>? DevBleu { get; init; }
+    /// <summary>Called after each optimizer step (progress display).</summary>
+    public Action<StepRecord, TrainerState>? OnStep { get; init; }
+    /// <summary>Called after each evaluation.</summary>
+    public Action<EvalRecord, bool>? OnEval { get; init; }
+    /// <summary>Set (e.g. from Ctrl-C) to stop after the current step with a checkpoint.</summary>
+    public CancellationToken Cancellation { get; init; }
+
+    public TrainerState State { get; private set; } = new();
+
+    public Trainer(Seq2SeqModel model, ITrainingData data, IReadOnlyList<string> vocabulary, TrainerOptions options, string runDir, Device? device = null)
+    {
+        this.model = model;
+        this.data = data;
+        this.vocabulary = vocabulary;
+        this.options = options.Validate();
+        this.runDir = runDir;
+        this.device = device ?? CPU;
+        optimizer = optim.AdamW(model.parameters(), options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
+        schedule = new InverseSqrtSchedule(options.LearningRate, options.WarmupSteps);
+    }
+
+    public string LastDir => Path.Combine(runDir, "last");
+    public string BestDir => Path.Combine(runDir, "best");
+    public string LogPath => Path.Combine(runDir, "train.jsonl");
+
+    /// <summary>Continues from a checkpoint's optimizer, RNG and trainer state (its weights must already be in the model).</summary>
+    public void Resume(Checkpoint.Loaded checkpoint)
+    {
+        if (checkpoint.State is null) throw new InvalidDataException($"{checkpoint.Directory} has no trainer state; it cannot be resumed");
+        if (!File.Exists(checkpoint.OptimizerPath)) throw new FileNotFoundException($"{checkpoint.Directory} has no optimizer state", checkpoint.OptimizerPath);
+        optimizer.load_state_dict(checkpoint.OptimizerPath);
+        State = checkpoint.State;
+        Checkpoint.RestoreRng(State.RngState);
+    }
+
+    public TrainingOutcome Run()
+    {
+        Directory.CreateDirectory(runDir);
+        var clock = Stopwatch.StartNew();
+        double startElapsed = State.ElapsedSeconds;
+        using var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
+        model.train();
+        while (options.MaxEpochs <= 0 || State.Epoch < options.MaxEpochs)
+        {
+            var batches = data.Epoch(State.Epoch);
+            while (State.BatchInEpoch < batches.Count)
+            {
+                int take = Math.Min(options.AccumulationSteps, batches.Count - State.BatchInEpoch);
+                var group = Enumerable.Range(State.BatchInEpoch, take).Select(i => batches[i]).ToList();
+                var stepClock = Stopwatch.StartNew();
+                var (loss, nll, tokens, gradNorm) = TrainStep(group);
+                State.Step++;
+                State.BatchInEpoch += take;
+                State.TargetTokens += tokens;
+                State.ElapsedSeconds = startElapsed + clock.Elapsed.TotalSeconds;
+                var record = new StepRecord(State.Step, State.Epoch, loss, nll, tokens, schedule.At(State.Step), gradNorm,
+                                            tokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds), State.ElapsedSeconds);
+                log.WriteLine(JsonSerializer.Serialize(new { type = "step", record.Step, record.Epoch, record.Loss, record.Nll, record.Tokens, record.LearningRate, record.GradNorm, record.TokensPerSecond, record.ElapsedSeconds }));
+                OnStep?.Invoke(record, State);
+
+                bool evalNow = options.EvalEverySteps > 0 && State.Step % options.EvalEverySteps == 0;
+                if (evalNow && EvaluateAndSave(log)) return Finish(TrainingOutcome.EarlyStopped);
+                if (Cancellation.IsCancellationRequested) { SaveLast(); return TrainingOutcome.Interrupted; }
+                if (options.MaxSteps > 0 && State.Step >= options.MaxSteps) { if (!evalNow) EvaluateAndSave(log); return Finish(TrainingOutcome.StepLimit); }
+                if (options.MaxSeconds > 0 && State.ElapsedSeconds >= options.MaxSeconds) { if (!evalNow) EvaluateAndSave(log); return Finish(TrainingOutcome.TimeLimit); }
+            }
+            State.Epoch++;
+            State.BatchInEpoch = 0;
+            if (options.EvalEverySteps == 0 && EvaluateAndSave(log)) return Finish(TrainingOutcome.EarlyStopped);
+        }
+        return Finish(TrainingOutcome.Completed);
+    }
+
+    private (double Loss, double Nll, long Tokens, double GradNorm) TrainStep(IReadOnlyList<TranslationBatch> group)
+    {
+        using var scope = NewDisposeScope();
+        optimizer.zero_grad();
+        long tokens = group.Sum(b => b.TargetTokens);
+        double lossSum = 0, nllSum = 0;
+        foreach (var batch in group)
+        {
+            using var inner = NewDisposeScope();
+            var t = batch.ToTensors(model.Special, device);
+            var logits = model.Forward(t.Source, t.SourceMask, t.TargetIn);
+            var sums = LabelSmoothedCrossEntropy.Compute(logits, t.TargetOut, model.Special.Pad, options.LabelSmoothing);
+            sums.Loss.div(tokens).backward();                                     // the group's mean per target token
+            lossSum += sums.Loss.item<float>();
+            nllSum += sums.Nll.item<float>();
+        }
+        if (!double.IsFinite(lossSum))
+            throw new TrainingDivergedException($"loss became {lossSum} at step {State.Step + 1} (epoch {State.Epoch}); training stopped, the last checkpoint in {LastDir} is unchanged. Lower the learning rate or raise the warmup.");
+        double gradNorm = options.ClipNorm > 0
+            ? nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm)
+            : double.NaN;
+        foreach (var g in optimizer.ParamGroups) g.LearningRate = schedule.At(State.Step + 1);
+        optimizer.step();
+        return (lossSum / tokens, nllSum / tokens, tokens, gradNorm);
+    }
+
+    /// <summary>Dev loss (and BLEU), keep-best, checkpoints; returns true when early stopping triggers.</summary>
+    private bool EvaluateAndSave(StreamWriter log)
+    {
+        var (devLoss, devPpl) = DevLoss();
+        double? bleu = DevBleu?.Invoke(model);
+        model.train();
+        var record = new EvalRecord(State.Step, State.Epoch, State.ElapsedSeconds, State.TargetTokens, devLoss, devPpl, bleu);
+        State.History.Add(record);
+        double score = bleu ?? -devLoss;
+        bool improved = score > State.BestDevBleu;
+        if (improved) { State.BestDevBleu = score; State.BestStep = State.Step; State.EvalsWithoutImprovement = 0; }
+        else State.EvalsWithoutImprovement++;
+        log.WriteLine(JsonSerializer.Serialize(new { type = "eval", record.Step, record.Epoch, record.ElapsedSeconds, record.TargetTokens, record.DevLoss, record.DevPerplexity, record.DevBleu, improved }));
+        OnEval?.Invoke(record, improved);
+        SaveLast();
+        if (improved) Checkpoint.Save(BestDir, model, vocabulary, optimizer, State);
+        if (options.AverageLastK > 1) Checkpoint.Save(Path.Combine(runDir, "history", $"step-{State.Step:D8}"), model, vocabulary);
+        return options.Patience > 0 && State.EvalsWithoutImprovement >= options.Patience;
+    }
+
+    private (double Loss, double Perplexity) DevLoss()
+    {
+        using var _ = no_grad();
+        model.eval();
+        double nll = 0;
+        long tokens = 0;
+        foreach (var batch in data.Dev)
+        {
+            using var scope = NewDisposeScope();
+            var t = batch.ToTensors(model.Special, device);
+            var sums = LabelSmoothedCrossEntropy.Compute(model.Forward(t.Source, t.SourceMask, t.TargetIn), t.TargetOut, model.Special.Pad, 0);
+            nll += sums.Nll.item<float>();
+            tokens += sums.Tokens;
+        }
+        double mean = tokens == 0 ? double.NaN : nll / tokens;
+        return (mean, Math.Exp(mean));
+    }
+
+    private void SaveLast()
+    {
+        State.RngState = Checkpoint.EncodeRng();
+        Checkpoint.Save(LastDir, model, vocabulary, optimizer, State);
+    }
+
+    private TrainingOutcome Finish(TrainingOutcome outcome)
+    {
+        if (options.AverageLastK > 1) AverageLast(options.AverageLastK);
+        model.eval();
+        return outcome;
+    }
+
+    /// <summary>Averages the weights of the last K evaluation checkpoints into <c>averaged/</c> (Vaswani et al. §6.1).</summary>
+    private void AverageLast(int k)
+    {
+        var dirs = Directory.GetDirectories(Path.Combine(runDir, "history")).Order(StringComparer.Ordinal).TakeLast(k).ToList();
+        if (dirs.Count < 2) return;
+        using var _ = no_grad();
+        var loaded = dirs.Select(d => Checkpoint.Load(d)).ToList();
+        try
+        {
+            var sum = loaded[0].Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+            foreach (var other in loaded.Skip(1))
+                foreach (var (name, t) in other.Model.state_dict()) sum[name].add_(t);
+            var averaged = loaded[0].Model;
+            foreach (var (name, t) in averaged.state_dict()) t.copy_(sum[name].div_(loaded.Count));
+            Checkpoint.Save(Path.Combine(runDir, "averaged"), averaged, vocabulary);
+            foreach (var t in sum.Values) t.Dispose();
+        }
+        finally
+        {
+            foreach (var l in loaded) l.Model.Dispose();
+        }
+    }
+}

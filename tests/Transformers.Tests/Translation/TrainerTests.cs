@@ -1,0 +1,211 @@
+using System.Text.Json;
+using Transformers.Training;
+using Transformers.Translation;
+using static TorchSharp.torch;
+
+namespace Transformers.Tests.Translation;
+
+/// <summary>A synthetic task: the target is the source reversed. Each epoch's batch order is a function of the epoch only.</summary>
+internal sealed class ReverseTask : ITrainingData
+{
+    private readonly List<(int[] Src, int[] Tgt)> pairs;
+    public const int Vocab = 16;
+    public static readonly string[] Vocabulary = Enumerable.Range(0, Vocab).Select(i => i switch { 0 => "[PAD]", 1 => "[BOS]", 2 => "[EOS]", 3 => "[UNK]", _ => $"t{i}" }).ToArray();
+
+    public ReverseTask(int count, int seed)
+    {
+        var rng = new Random(seed);
+        pairs = Enumerable.Range(0, count).Select(_ =>
+        {
+            var s = Enumerable.Range(0, rng.Next(2, 7)).Select(_ => rng.Next(4, Vocab)).ToArray();
+            return (s, s.Reverse().ToArray());
+        }).ToList();
+        Dev = Batches(pairs.Take(16).ToList(), 8);
+    }
+
+    public IReadOnlyList<TranslationBatch> Epoch(int epoch)
+    {
+        var order = pairs.OrderBy(_ => 0).ToList();
+        var rng = new Random(1000 + epoch);
+        for (int i = order.Count - 1; i > 0; i--) { int j = rng.Next(i + 1); (order[i], order[j]) = (order[j], order[i]); }
+        return Batches(order, 8);
+    }
+
+    public IReadOnlyList<TranslationBatch> Dev { get; }
+
+    private static List<TranslationBatch> Batches(List<(int[] Src, int[] Tgt)> items, int size) =>
+        items.Chunk(size).Select(c => new TranslationBatch(c.Select(p => p.Src).ToList(), c.Select(p => p.Tgt).ToList())).ToList();
+}
+
+public sealed class TrainerTests
+{
+    private static TransformerConfig Config => TransformerConfig.Tiny(ReverseTask.Vocab) with { Dropout = 0.1 };
+
+    private static string TempRun() => Path.Combine(Path.GetTempPath(), "trainer-" + Guid.NewGuid().ToString("N"));
+
+    private static TrainerOptions Options(long maxSteps) => new()
+    {
+        LearningRate = 3e-3, WarmupSteps = 4, MaxSteps = maxSteps, EvalEverySteps = 0, Patience = 0, AccumulationSteps = 2, MaxEpochs = 100,
+    };
+
+    [Fact]
+    public void Resume_ContinuesBitIdentically()
+    {
+        const int n = 12;                                    // 12 optimizer steps = 24 batches = 1.5 epochs of 16 batches
+        var data = new ReverseTask(128, seed: 1);
+        var runA = TempRun();
+        var runB = TempRun();
+        try
+        {
+            // Straight: n steps.
+            manual_seed(11);
+            using var straight = new TransformerTranslator(Config);
+            var lossesA = new List<double>();
+            new Trainer(straight, data, ReverseTask.Vocabulary, Options(n), runA) { OnStep = (r, _) => lossesA.Add(r.Loss) }.Run();
+
+            // n/2 steps, a new process would load the checkpoint, then n/2 more.
+            manual_seed(11);
+            using (var first = new TransformerTranslator(Config))
+            {
+                var lossesB1 = new List<double>();
+                var outcome = new Trainer(first, data, ReverseTask.Vocabulary, Options(n / 2), runB) { OnStep = (r, _) => lossesB1.Add(r.Loss) }.Run();
+                Assert.Equal(TrainingOutcome.StepLimit, outcome);
+                Assert.Equal(lossesA.Take(n / 2), lossesB1);
+            }
+            manual_seed(999);                                // the resumed run must not depend on the process's RNG
+            var checkpoint = Checkpoint.Load(Path.Combine(runB, "last"));
+            using var resumed = checkpoint.Model;
+            var lossesB2 = new List<double>();
+            var trainer = new Trainer(resumed, data, checkpoint.Vocabulary, Options(n), runB) { OnStep = (r, _) => lossesB2.Add(r.Loss) };
+            trainer.Resume(checkpoint);
+            trainer.Run();
+            Assert.Equal(lossesA.Skip(n / 2), lossesB2);     // exact, not approximate
+            var a = straight.state_dict();
+            foreach (var (name, t) in resumed.state_dict())
+                Assert.True(t.equal(a[name]).all().item<bool>(), $"{name} differs after resume");
+        }
+        finally
+        {
+            foreach (var d in new[] { runA, runB }) if (Directory.Exists(d)) Directory.Delete(d, true);
+        }
+    }
+
+    [Fact]
+    public void Training_LearnsTheTask_AndWritesALog()
+    {
+        var data = new ReverseTask(256, seed: 2);
+        var run = TempRun();
+        try
+        {
+            manual_seed(3);
+            using var m = new TransformerTranslator(Config with { Dropout = 0 });
+            var opts = new TrainerOptions { LearningRate = 5e-3, WarmupSteps = 20, MaxSteps = 300, EvalEverySteps = 100, Patience = 0, LabelSmoothing = 0.0 };
+            new Trainer(m, data, ReverseTask.Vocabulary, opts, run).Run();
+            var lines = File.ReadAllLines(Path.Combine(run, "train.jsonl"));
+            Assert.Equal(300 + 3, lines.Length);              // 300 steps + 3 evaluations
+            var evals = lines.Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("type").GetString() == "eval").ToList();
+            double first = evals[0].GetProperty("DevLoss").GetDouble(), last = evals[^1].GetProperty("DevLoss").GetDouble();
+            Assert.True(last < 0.4 && last < first, $"dev loss {first:F3} -> {last:F3}");
+            // And it translates: greedy decoding reverses a dev source.
+            var batch = data.Dev[0].ToTensors(m.Special);
+            var out_ = Decoder.Translate(m, batch.Source, batch.SourceMask, new DecodingOptions());
+            int correct = out_.Select((h, i) => h[0].Tokens.SequenceEqual(data.Dev[0].Targets[i]) ? 1 : 0).Sum();
+            Assert.True(correct >= 5, $"{correct}/8 reversed correctly");
+            Assert.True(Directory.Exists(Path.Combine(run, "best")));
+        }
+        finally
+        {
+            Directory.Delete(run, true);
+        }
+    }
+
+    [Fact]
+    public void NaNLoss_StopsWithAMessage_AndLeavesTheLastCheckpointIntact()
+    {
+        var data = new ReverseTask(64, seed: 4);
+        var run = TempRun();
+        try
+        {
+            manual_seed(5);
+            using var m = new TransformerTranslator(Config);
+            new Trainer(m, data, ReverseTask.Vocabulary, Options(2), run).Run();
+            var weights = Path.Combine(run, "last", "model.safetensors");
+            var before = File.ReadAllBytes(weights);
+            using (no_grad()) m.parameters().First().fill_(double.NaN);
+            var trainer = new Trainer(m, data, ReverseTask.Vocabulary, Options(10), run);
+            var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run());
+            Assert.Contains("loss became NaN", e.Message);
+            Assert.Contains("unchanged", e.Message);
+            Assert.Equal(before, File.ReadAllBytes(weights));
+        }
+        finally
+        {
+            Directory.Delete(run, true);
+        }
+    }
+
+    [Fact]
+    public void Checkpoint_Errors_NameTheFileAndTheMismatch()
+    {
+        var run = TempRun();
+        try
+        {
+            manual_seed(6);
+            using var m = new TransformerTranslator(Config);
+            var dir = Path.Combine(run, "ckpt");
+            Checkpoint.Save(dir, m, ReverseTask.Vocabulary);
+            using (var ok = Checkpoint.Load(run + "/ckpt").Model) Assert.Equal("transformer", ok.Architecture);
+            Assert.Contains("is a 'transformer' model, not 'lstm'", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir, "lstm")).Message);
+            // A vocabulary that does not match the weights.
+            File.WriteAllLines(Path.Combine(dir, "vocab.txt"), ReverseTask.Vocabulary.Take(10));
+            var v = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir));
+            Assert.Contains("vocab.txt has 10 tokens", v.Message);
+            Assert.Contains("vocabulary of 16", v.Message);
+            File.WriteAllLines(Path.Combine(dir, "vocab.txt"), ReverseTask.Vocabulary);
+            // Truncated weights.
+            var w = Path.Combine(dir, "model.safetensors");
+            var bytes = File.ReadAllBytes(w);
+            File.WriteAllBytes(w, bytes[..(bytes.Length / 3)]);
+            Assert.Contains("model.safetensors", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir)).Message);
+            File.WriteAllBytes(w, bytes);
+            // Weights of another config.
+            var json = Path.Combine(dir, "model.json");
+            File.WriteAllText(json, File.ReadAllText(json).Replace("\"DFf\": 64", "\"DFf\": 48"));
+            var c = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir));
+            Assert.Contains("mis-shaped: encoder.0.ffn.w1.weight is [64, 32] in the file, the config needs [48, 32]", c.Message);
+            Assert.Contains("is not a checkpoint", Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(run + "/nothing")).Message);
+        }
+        finally
+        {
+            Directory.Delete(run, true);
+        }
+    }
+}
+
+[Collection(SerialCollection.Name)]
+public sealed class TrainerLeakTests
+{
+    [Fact]
+    public void LiveTensorCount_StaysFlat_OverHundredsOfSteps()
+    {
+        var data = new ReverseTask(64, seed: 7);
+        var run = Path.Combine(Path.GetTempPath(), "trainer-leak-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            manual_seed(8);
+            using var m = new TransformerTranslator(TransformerConfig.Tiny(ReverseTask.Vocab) with { Dropout = 0.1 });
+            var counts = new List<long>();
+            var opts = new TrainerOptions { LearningRate = 1e-3, WarmupSteps = 10, MaxSteps = 300, EvalEverySteps = 100, Patience = 0 };
+            new Trainer(m, data, ReverseTask.Vocabulary, opts, run)
+            {
+                OnStep = (r, _) => { if (r.Step % 50 == 0) { SerialCollection.Settle(); counts.Add(Tensor.TotalCount); } },
+            }.Run();
+            Assert.Equal(6, counts.Count);
+            Assert.True(counts.Skip(1).All(c => c == counts[1]), $"live tensors over steps 100..300: {string.Join(", ", counts)}");
+        }
+        finally
+        {
+            Directory.Delete(run, true);
+        }
+    }
+}
