@@ -22,6 +22,14 @@ internal static class TensorAssert
         Close(torch.tensor(expected).reshape(actual.shape), actual, tolerance, what);
     }
 
+    public static void Identical(Tensor expected, Tensor actual, string what)
+    {
+        Assert.True(expected.shape.SequenceEqual(actual.shape),
+            $"{what}: shape [{string.Join(", ", actual.shape)}], expected [{string.Join(", ", expected.shape)}]");
+        using var scope = torch.NewDisposeScope();
+        Assert.True(expected.eq(actual).all().item<bool>(), $"{what}: not bit-identical");
+    }
+
     public static void AllZero(Tensor actual, string what)
     {
         using var scope = torch.NewDisposeScope();
