@@ -39,9 +39,7 @@ public class FusedVsGateLevelTests
     }
 
     [Theory]
-    [InlineData(RecurrentCellKind.Rnn)]
-    [InlineData(RecurrentCellKind.Lstm)]
-    [InlineData(RecurrentCellKind.Gru)]
+    [MemberData(nameof(RecurrentCases.Kinds), MemberType = typeof(RecurrentCases))]
     public void SameWithoutLengthsAndWithZeroInitialState(RecurrentCellKind kind)
     {
         using var scope = torch.NewDisposeScope();
@@ -56,8 +54,7 @@ public class FusedVsGateLevelTests
     }
 
     [Theory]
-    [InlineData(RecurrentCellKind.Lstm)]
-    [InlineData(RecurrentCellKind.Gru)]
+    [MemberData(nameof(RecurrentCases.Kinds), MemberType = typeof(RecurrentCases))]
     public void DropoutBetweenLayersIsOffInEvalMode(RecurrentCellKind kind)
     {
         using var scope = torch.NewDisposeScope();

@@ -7,17 +7,8 @@ namespace Transformers.Tests.Recurrent;
 /// <summary>A training-like step inside one dispose scope leaves no live tensor behind, on every path.</summary>
 public class MemoryTests
 {
-    public static TheoryData<RecurrentCellKind, RecurrentPath> Paths()
-    {
-        var data = new TheoryData<RecurrentCellKind, RecurrentPath>();
-        foreach (var kind in Enum.GetValues<RecurrentCellKind>())
-            foreach (var path in Enum.GetValues<RecurrentPath>())
-                data.Add(kind, path);
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Paths))]
+    [MemberData(nameof(RecurrentCases.KindsOnEveryPath), MemberType = typeof(RecurrentCases))]
     public void ForwardAndBackwardLeaveNoLiveTensors(RecurrentCellKind kind, RecurrentPath path)
     {
         torch.manual_seed(41);

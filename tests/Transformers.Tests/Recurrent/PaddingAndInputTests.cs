@@ -7,17 +7,8 @@ namespace Transformers.Tests.Recurrent;
 /// <summary>Padding semantics (per-sequence lengths), edge sizes, and the errors bad input gets.</summary>
 public class PaddingAndInputTests
 {
-    public static TheoryData<RecurrentCellKind, RecurrentPath> Paths()
-    {
-        var data = new TheoryData<RecurrentCellKind, RecurrentPath>();
-        foreach (var kind in Enum.GetValues<RecurrentCellKind>())
-            foreach (var path in new[] { RecurrentPath.Fused, RecurrentPath.GateLevel })
-                data.Add(kind, path);
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Paths))]
+    [MemberData(nameof(RecurrentCases.KindsOnBothPaths), MemberType = typeof(RecurrentCases))]
     public void PaddedPositionsNeverChangeStateOrOutputs(RecurrentCellKind kind, RecurrentPath path)
     {
         using var scope = torch.NewDisposeScope();
@@ -43,7 +34,7 @@ public class PaddingAndInputTests
     }
 
     [Theory]
-    [MemberData(nameof(Paths))]
+    [MemberData(nameof(RecurrentCases.KindsOnBothPaths), MemberType = typeof(RecurrentCases))]
     public void ZeroLengthSequenceGivesZeroOutputsAndKeepsTheInitialState(RecurrentCellKind kind, RecurrentPath path)
     {
         using var scope = torch.NewDisposeScope();
@@ -63,7 +54,7 @@ public class PaddingAndInputTests
     }
 
     [Theory]
-    [MemberData(nameof(Paths))]
+    [MemberData(nameof(RecurrentCases.KindsOnBothPaths), MemberType = typeof(RecurrentCases))]
     public void EmptyTimeAxisReturnsTheInitialState(RecurrentCellKind kind, RecurrentPath path)
     {
         using var scope = torch.NewDisposeScope();
@@ -77,9 +68,7 @@ public class PaddingAndInputTests
     }
 
     [Theory]
-    [InlineData(RecurrentCellKind.Rnn)]
-    [InlineData(RecurrentCellKind.Lstm)]
-    [InlineData(RecurrentCellKind.Gru)]
+    [MemberData(nameof(RecurrentCases.Kinds), MemberType = typeof(RecurrentCases))]
     public void BatchOfOneAgreesAcrossPaths(RecurrentCellKind kind)
     {
         using var scope = torch.NewDisposeScope();
@@ -95,9 +84,7 @@ public class PaddingAndInputTests
     }
 
     [Theory]
-    [InlineData(RecurrentCellKind.Rnn)]
-    [InlineData(RecurrentCellKind.Lstm)]
-    [InlineData(RecurrentCellKind.Gru)]
+    [MemberData(nameof(RecurrentCases.Kinds), MemberType = typeof(RecurrentCases))]
     public void SteppingOneTokenAtATimeEqualsTheWholeSequence(RecurrentCellKind kind)
     {
         using var scope = torch.NewDisposeScope();

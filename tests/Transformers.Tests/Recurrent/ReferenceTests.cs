@@ -35,17 +35,8 @@ public class ReferenceTests
 {
     private const double Tolerance = 1e-5;
 
-    public static TheoryData<RecurrentCellKind, RecurrentPath> Cases()
-    {
-        var data = new TheoryData<RecurrentCellKind, RecurrentPath>();
-        foreach (var kind in Enum.GetValues<RecurrentCellKind>())
-            foreach (var path in new[] { RecurrentPath.Fused, RecurrentPath.GateLevel })
-                data.Add(kind, path);
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(RecurrentCases.KindsOnBothPaths), MemberType = typeof(RecurrentCases))]
     public void MatchesPyTorch(RecurrentCellKind kind, RecurrentPath path)
     {
         using var scope = torch.NewDisposeScope();

@@ -84,9 +84,7 @@ public class TraceAndCellTests
     }
 
     [Theory]
-    [InlineData(RecurrentCellKind.Rnn)]
-    [InlineData(RecurrentCellKind.Lstm)]
-    [InlineData(RecurrentCellKind.Gru)]
+    [MemberData(nameof(RecurrentCases.Kinds), MemberType = typeof(RecurrentCases))]
     public void CellParametersCopyFromTheFusedModuleAndBack(RecurrentCellKind kind)
     {
         using var scope = torch.NewDisposeScope();
@@ -112,9 +110,7 @@ public class TraceAndCellTests
     }
 
     [Theory]
-    [InlineData(RecurrentCellKind.Rnn)]
-    [InlineData(RecurrentCellKind.Lstm)]
-    [InlineData(RecurrentCellKind.Gru)]
+    [MemberData(nameof(RecurrentCases.Kinds), MemberType = typeof(RecurrentCases))]
     public void CellsMatchTorchSharpsNativeCells(RecurrentCellKind kind)
     {
         using var scope = torch.NewDisposeScope();
