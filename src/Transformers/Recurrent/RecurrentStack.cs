@@ -289,7 +289,10 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
                     hidden[t] = ZeroPadded(state.Hidden, isReal); // [batch, hidden]
                     if (!traced) continue;
                     foreach (var (gate, value) in cell.Gates)
-                        (gates.TryGetValue(gate, out var overTime) ? overTime : gates[gate] = new Tensor[seqLen])[t] = ZeroPadded(value, isReal);
+                    {
+                        if (!gates.TryGetValue(gate, out var overTime)) gates[gate] = overTime = new Tensor[seqLen];
+                        overTime[t] = ZeroPadded(value, isReal); // [batch, hidden]
+                    }
                 }
                 outputs[d] = torch.stack(hidden, 1); // [batch, seq, hidden]
                 finalHidden.Add(state.Hidden);

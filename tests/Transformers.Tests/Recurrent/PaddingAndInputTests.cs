@@ -132,6 +132,10 @@ public class PaddingAndInputTests
             () => gru.Run(x, null, new RecurrentState(torch.zeros(4, 2, 4), torch.zeros(4, 2, 4)))).Message);
 
         Assert.Throws<InvalidOperationException>(() => lstm.Step(torch.zeros(2, 3), null));
+        var cell = new LstmCell(3, 4);
+        Assert.Contains("[batch, 3], got [2, 5]", Assert.Throws<ArgumentException>(() => cell.call(torch.zeros(2, 5), cell.ZeroState(2))).Message);
+        Assert.Contains("cell state", Assert.Throws<ArgumentException>(() => cell.call(torch.zeros(2, 3), new RecurrentState(torch.zeros(2, 4)))).Message);
+        Assert.Contains("[2, 4], got [2, 5]", Assert.Throws<ArgumentException>(() => cell.call(torch.zeros(2, 3), new RecurrentState(torch.zeros(2, 5), torch.zeros(2, 4)))).Message);
         var lstmWeightsIntoGru = Assert.Throws<ArgumentException>(() => lstm.Weights(0, Direction.Forward).CopyTo(gru.Weights(0, Direction.Forward)));
         Assert.Contains("[16, 3]", lstmWeightsIntoGru.Message);
         Assert.Contains("[12, 3]", lstmWeightsIntoGru.Message);
