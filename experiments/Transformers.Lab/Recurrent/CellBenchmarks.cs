@@ -10,13 +10,15 @@ namespace Transformers.Lab.Recurrent;
 /// on the same <see cref="RecurrentStack"/> and parameters: batch 64, seq 32, input 256, hidden 256, one unidirectional
 /// layer, with and without padding (lengths 17..32), float32, CPU, torch threads fixed to <see cref="Threads"/>.
 /// Forward runs under no_grad (evaluation); ForwardBackward is a training step without the optimizer.
-/// Kept short on purpose (3 warm-ups, 12 iterations of one call each); one thread, because the 2 cores are shared.
+/// Kept short on purpose (3 warm-ups, 20 iterations of one call each); one thread, because the 2 cores are shared.
 /// Run: <c>dotnet run -c Release --project experiments/Transformers.Lab -- bench --filter '*Cell*'</c>.
 /// </summary>
 [WarmupCount(3)]
-[IterationCount(12)]
+[IterationCount(20)]
 [InvocationCount(1)]
 [MemoryDiagnoser(displayGenColumns: false)]
+[MedianColumn]
+[MinColumn]
 public class CellBenchmarks
 {
     /// <summary>libtorch intra-op threads for every benchmark.</summary>
