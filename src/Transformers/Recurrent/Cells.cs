@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -5,7 +6,8 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace Transformers.Recurrent;
 
-/// <summary>The recurrent cell a <see cref="RecurrentStack"/> runs over time.</summary>
+/// <summary>The recurrent cell a <see cref="RecurrentStack"/> runs over time (written by name in JSON configs).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RecurrentCellKind>))]
 public enum RecurrentCellKind
 {
     /// <summary>Elman RNN with tanh: one "gate", the new hidden state.</summary>

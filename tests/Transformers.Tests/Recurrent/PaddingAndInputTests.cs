@@ -142,6 +142,27 @@ public class PaddingAndInputTests
     }
 
     [Fact]
+    public void ConfigRoundTripsThroughJsonWithTheCellByName()
+    {
+        var config = new RecurrentConfig(RecurrentCellKind.Gru, 3, 4, NumLayers: 2, Bidirectional: true, Dropout: 0.1);
+        var json = System.Text.Json.JsonSerializer.Serialize(config);
+        Assert.Contains("\"Cell\":\"Gru\"", json);
+        Assert.Equal(config, System.Text.Json.JsonSerializer.Deserialize<RecurrentConfig>(json));
+    }
+
+    [Fact]
+    public void LstmParametersDoNotLoadIntoAGru()
+    {
+        using var scope = torch.NewDisposeScope();
+        var lstm = new RecurrentStack(RecurrentConfig.Tiny(RecurrentCellKind.Lstm));
+        var gru = new RecurrentStack(RecurrentConfig.Tiny(RecurrentCellKind.Gru));
+        // TorchSharp raises libtorch's shape error (12 vs 16 rows) without naming the key; checkpoint loaders
+        // should compare the saved config's Cell first to give a clear message.
+        var error = Record.Exception(() => gru.load_state_dict(lstm.state_dict()));
+        Assert.IsType<System.Runtime.InteropServices.ExternalException>(error);
+    }
+
+    [Fact]
     public void ConfigIsValidatedInOnePlace()
     {
         Assert.Equal("HiddenSize", Assert.Throws<ArgumentOutOfRangeException>(
