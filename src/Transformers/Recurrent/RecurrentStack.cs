@@ -196,7 +196,8 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
 
     /// <summary>
     /// The parameters of one layer and direction in the cell layout (the fused module's tensors, not copies):
-    /// copy a standalone cell in or out with <see cref="CellWeights.CopyTo"/>.
+    /// copy a standalone cell in or out with <see cref="CellWeights.CopyTo"/>. The returned wrappers belong to the
+    /// caller's dispose scope (disposing them leaves the parameters intact).
     /// </summary>
     public CellWeights Weights(int layer, Direction direction)
     {
