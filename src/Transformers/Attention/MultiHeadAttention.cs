@@ -50,9 +50,23 @@ public sealed class MultiHeadAttention : nn.Module
             throw new ArgumentException($"attention input must be [batch, seq, {DModel}]; got {ScaledDotProductAttention.Shape(x)}");
         if (memory.dim() != 3 || memory.shape[2] != DModel || memory.shape[0] != x.shape[0])
             throw new ArgumentException($"attention memory must be [{x.shape[0]}, seq, {DModel}]; got {ScaledDotProductAttention.Shape(memory)}");
-        var q = SplitHeads(query.forward(x));                                     // [batch, heads, tgt, headDim]
-        var k = SplitHeads(key.forward(memory));                                  // [batch, heads, src, headDim]
-        var v = SplitHeads(value.forward(memory));                                // [batch, heads, src, headDim]
+        Tensor q, k, v;
+        if (ReferenceEquals(x, memory) && query.bias is not null)
+        {
+            // Self-attention: one matrix multiply for Q, K and V (as PyTorch's in_proj), then split.
+            var w = cat([query.weight!, key.weight!, value.weight!], 0);          // [3 dModel, dModel]
+            var b = cat([query.bias!, key.bias!, value.bias!], 0);                // [3 dModel]
+            var qkv = nn.functional.linear(x, w, b)
+                .view(x.shape[0], x.shape[1], 3, NumHeads, HeadDim)               // [batch, seq, 3, heads, headDim]
+                .permute(2, 0, 3, 1, 4);                                          // [3, batch, heads, seq, headDim]
+            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
+        }
+        else
+        {
+            q = SplitHeads(query.forward(x));                                     // [batch, heads, tgt, headDim]
+            k = SplitHeads(key.forward(memory));                                  // [batch, heads, src, headDim]
+            v = SplitHeads(value.forward(memory));                                // [batch, heads, src, headDim]
+        }
         var result = Attend(q, k, v, mask, returnProbabilities, headMask);
         return new AttentionResult(result.Output.MoveToOuterDisposeScope(), result.Probabilities?.MoveToOuterDisposeScope());
     }
