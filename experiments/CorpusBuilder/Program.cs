@@ -158,9 +158,9 @@ public static class Program
     private static string Describe(CleaningRule rule) => rule switch
     {
         CleaningRule.DroppedIdentifierLike => "dropped: msgid is an identifier, not text",
-        CleaningRule.DroppedMarkupHeavy => "dropped: markup-heavy (more than 4 tags, or tags/entities over 30% of a side)",
+        CleaningRule.DroppedMarkupHeavy => "dropped: markup-heavy (more than 4 tags, or tags over 30% of a side)",
         CleaningRule.DroppedPlaceholderMismatch => "dropped: placeholders differ between the sides",
-        CleaningRule.DroppedNoLetters => "dropped: a side has no letter",
+        CleaningRule.DroppedNoLetters => "dropped: a side has no letter outside placeholders",
         CleaningRule.DroppedIdentical => "dropped: French identical to English",
         CleaningRule.DroppedTooLong => "dropped: more than 50 English words",
         CleaningRule.DroppedLengthRatio => "dropped: implausible length ratio (> 2.5 with 10 chars slack)",

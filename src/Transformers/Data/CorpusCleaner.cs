@@ -37,10 +37,10 @@ public sealed record CleaningOptions
     /// <summary>Characters added to both lengths before the ratio, so "OK" -> "Valider" survives.</summary>
     public int RatioSlack { get; init; } = 10;
 
-    /// <summary>A side with more tags than this, or whose tags and entities cover more than <see cref="MaxMarkupShare"/> of it, is markup-heavy.</summary>
+    /// <summary>A side with more tags than this, or whose tags cover more than <see cref="MaxMarkupShare"/> of it, is markup-heavy.</summary>
     public int MaxTags { get; init; } = 4;
 
-    /// <summary>Largest share of characters that tags and entities may take.</summary>
+    /// <summary>Largest share of characters that tags may take (entities are unescaped, not counted).</summary>
     public double MaxMarkupShare { get; init; } = 0.3;
 }
 
@@ -102,7 +102,7 @@ public sealed partial class CorpusCleaner
         var enPlaceholders = Placeholders(en);
         if (!enPlaceholders.SequenceEqual(Placeholders(fr))) return Drop(CleaningRule.DroppedPlaceholderMismatch);
 
-        if (!en.Any(char.IsLetter) || !fr.Any(char.IsLetter)) return Drop(CleaningRule.DroppedNoLetters);
+        if (!HasLetter(en) || !HasLetter(fr)) return Drop(CleaningRule.DroppedNoLetters);
         if (en == fr) return Drop(CleaningRule.DroppedIdentical);
         if (CountWords(en) > _options.MaxEnglishWords) return Drop(CleaningRule.DroppedTooLong);
 
@@ -170,9 +170,11 @@ public sealed partial class CorpusCleaner
     {
         var tags = Tag().Matches(text);
         if (tags.Count > _options.MaxTags) return true;
-        var markup = tags.Sum(m => m.Length) + Entity().Matches(text).Sum(m => m.Length);
-        return text.Length > 0 && markup > _options.MaxMarkupShare * text.Length;
+        return text.Length > 0 && tags.Sum(m => m.Length) > _options.MaxMarkupShare * text.Length;
     }
+
+    /// <summary>A letter outside placeholders (the "s" of "%s" is not text).</summary>
+    private static bool HasLetter(string text) => Placeholder().Replace(text, "").Any(char.IsLetter);
 
     private static string StripTags(string text) => Tag().IsMatch(text) ? NormalizeWhitespace(Tag().Replace(text, "")) : text;
 
