@@ -141,7 +141,7 @@ public static class Program
         notice.AppendLine("catalog keeps the license of its package (as stated in that package's `/usr/share/doc/<package>/copyright`);");
         notice.AppendLine("the translations are the work of the respective translation teams.");
         notice.AppendLine();
-        notice.AppendLine("| package | version | license (first stated in the copyright file) |");
+        notice.AppendLine("| package | version | licenses named in the package's copyright file (catalogs usually follow the program's) |");
         notice.AppendLine("| --- | --- | --- |");
         foreach (var row in perPackage) notice.AppendLine($"| {row.Name} | {row.Version} | {row.License} |");
         File.WriteAllText(noticePath, notice.ToString());
@@ -174,22 +174,22 @@ public static class Program
         _ => rule.ToString(),
     };
 
-    /// <summary>The first "License:" of a machine-readable copyright file, else the first license name mentioned.</summary>
+    /// <summary>
+    /// The distinct "License:" names of the package's copyright file (machine-readable format), else the
+    /// license names its free text mentions; a doc directory that links to another package's says so.
+    /// </summary>
     private static string License(string root, string package)
     {
-        var path = Path.Combine(root, "usr", "share", "doc", package, "copyright");
-        if (!File.Exists(path))
-        {
-            var docs = Path.Combine(root, "usr", "share", "doc");
-            var any = Directory.Exists(docs) ? Directory.EnumerateFiles(docs, "copyright", SearchOption.AllDirectories).Order(StringComparer.Ordinal).FirstOrDefault() : null;
-            if (any is null) return "see the package's copyright file";
-            path = any;
-        }
+        var docDir = new DirectoryInfo(Path.Combine(root, "usr", "share", "doc", package));
+        if (docDir.LinkTarget is { } target) return $"see the copyright file of package {Path.GetFileName(target)} (its doc directory links there)";
+        var path = Path.Combine(docDir.FullName, "copyright");
+        if (!File.Exists(path)) return "see the package's copyright file";
         var text = File.ReadAllLines(path);
-        var stated = text.FirstOrDefault(l => l.StartsWith("License:", StringComparison.Ordinal));
-        if (stated is not null) return stated["License:".Length..].Trim();
-        foreach (var name in new[] { "GPL-3", "GPL-2", "LGPL-2.1", "LGPL-3", "GNU General Public License", "GNU Lesser General Public License", "MPL", "Apache", "BSD", "MIT" })
-            if (text.Any(l => l.Contains(name, StringComparison.Ordinal))) return name + " (from the copyright text)";
-        return "see the package's copyright file";
+        var stated = text.Where(l => l.StartsWith("License:", StringComparison.Ordinal))
+            .Select(l => l["License:".Length..].Trim()).Where(l => l.Length > 0).Distinct().ToList();
+        if (stated.Count > 0) return string.Join("; ", stated.Take(6)) + (stated.Count > 6 ? "; ..." : "");
+        var mentioned = new[] { "GNU General Public License", "GNU Lesser General Public License", "GNU Library General Public License", "Mozilla Public License", "Apache", "BSD", "MIT" }
+            .Where(name => text.Any(l => l.Contains(name, StringComparison.Ordinal))).ToList();
+        return mentioned.Count > 0 ? string.Join("; ", mentioned) + " (named in the copyright text)" : "see the package's copyright file";
     }
 }
