@@ -84,6 +84,7 @@ public static class Program
         report.AppendLine("Built by `experiments/corpus/build.sh` from the French gettext catalogs (`*/fr/LC_MESSAGES/*.mo`) of the");
         report.AppendLine("pinned Debian 12 packages in `experiments/corpus/packages.txt`. Output: `src/Transformers/Data/Bundled/fr-en.tsv.gz`");
         report.AppendLine($"({new FileInfo(output).Length / 1024.0 / 1024.0:F2} MiB), one `English TAB French TAB package` line per distinct pair.");
+        report.AppendLine($"The build is deterministic: rebuilding with the same .NET SDK (its zlib) gives the same bytes, SHA-256 `{Sha256(output)}`.");
         report.AppendLine();
         report.AppendLine("## Result");
         report.AppendLine();
@@ -148,6 +149,12 @@ public static class Program
 
         Console.WriteLine($"{kept.Count} pairs ({fourWords} with >= 4 English words); train {split.Train.Count}, dev {split.Dev.Count}, test {split.Test.Count}");
         return 0;
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
     /// <summary>Stand-in token count for the padding figure: words and single punctuation marks.</summary>
