@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Transformers.Evaluation;
+
+namespace Transformers.Cli.Commands;
+
+/// <summary>
+/// <c>transformers evaluate --hyp FILE --ref FILE [FILE...]</c>: corpus BLEU and chrF2 as sacreBLEU 2.x
+/// computes them by default, with their signatures. One segment per line; several --ref files are
+/// several references per segment. (Translating a split with a model first is for a later --model option.)
+/// </summary>
+public static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var hyp = new Option<string>("--hyp") { Description = "Hypothesis file: one detokenized translation per line (UTF-8)." };
+        var refs = new Option<string[]>("--ref")
+        {
+            Description = "Reference file(s), line-aligned with --hyp; give several for several references per segment.",
+            AllowMultipleArgumentsPerToken = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var tokenize = new Option<BleuTokenization>("--tokenize")
+        {
+            Description = "BLEU tokenization: Mteval13a (sacreBLEU's 13a, the default) or None.",
+            DefaultValueFactory = _ => BleuTokenization.Mteval13a,
+        };
+        var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive BLEU and chrF." };
+
+        var cmd = new Command("evaluate", "Corpus BLEU and chrF2 of a hypothesis file against reference files (sacreBLEU-compatible).");
+        cmd.Options.Add(hyp);
+        cmd.Options.Add(refs);
+        cmd.Options.Add(tokenize);
+        cmd.Options.Add(lowercase);
+        cmd.SetAction(parseResult => CliErrors.Run(() =>
+        {
+            var hypPath = parseResult.GetValue(hyp) ?? throw new ArgumentException("--hyp FILE is required");
+            var refPaths = parseResult.GetValue(refs) ?? [];
+            if (refPaths.Length == 0) throw new ArgumentException("at least one --ref FILE is required");
+            var (hypotheses, references) = ReferenceSet.ReadFiles(hypPath, refPaths);
+            var bleuOptions = new BleuOptions { Tokenization = parseResult.GetValue(tokenize), Lowercase = parseResult.GetValue(lowercase) };
+            var chrfOptions = new ChrFOptions { Lowercase = parseResult.GetValue(lowercase) };
+            Console.WriteLine(Report(hypotheses, references, bleuOptions, chrfOptions));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>The printed report: BLEU and chrF lines, then their signatures.</summary>
+    public static string Report(
+        IReadOnlyList<string> hypotheses, IReadOnlyList<IReadOnlyList<string>> references, BleuOptions? bleuOptions = null, ChrFOptions? chrfOptions = null)
+    {
+        var bleu = Bleu.Corpus(hypotheses, references, bleuOptions);
+        var chrf = ChrF.Corpus(hypotheses, references, chrfOptions);
+        return string.Join(Environment.NewLine,
+            bleu.ToString(),
+            chrf.ToString(),
+            $"BLEU signature: {bleu.Signature}",
+            $"chrF signature: {chrf.Signature}");
+    }
+}

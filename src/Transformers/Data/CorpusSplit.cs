@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text;
+
+namespace Transformers.Data;
+
+/// <summary>The three parts of a corpus.</summary>
+public enum SplitPart
+{
+    Train,
+    Dev,
+    Test,
+}
+
+/// <summary>Sizes of the held-out parts, in thousandths of the hash space, and which side is hashed.</summary>
+public sealed record SplitOptions
+{
+    /// <summary>Share of the hash space that goes to dev (30 = 3%).</summary>
+    public int DevPerMille { get; init; } = 30;
+
+    /// <summary>Share of the hash space that goes to test (30 = 3%).</summary>
+    public int TestPerMille { get; init; } = 30;
+
+    /// <summary>Hash the target side (English in fr->en) when true, the source side otherwise.</summary>
+    public bool HashTarget { get; init; } = true;
+}
+
+/// <summary>
+/// A deterministic train/dev/test split: each pair goes where the 64-bit FNV-1a hash of its
+/// normalized English side (NFC, lower-cased, whitespace collapsed) falls, modulo 1000. Pairs
+/// with the same normalized English therefore always share a part, so a sentence translated
+/// twice cannot be trained on and tested on. The same input gives the same split on every
+/// machine and run (no seed, no dependence on order).
+/// </summary>
+public sealed record CorpusSplit(IReadOnlyList<SentencePair> Train, IReadOnlyList<SentencePair> Dev, IReadOnlyList<SentencePair> Test)
+{
+    public static CorpusSplit Create(IEnumerable<SentencePair> pairs, SplitOptions? options = null)
+    {
+        options ??= new SplitOptions();
+        if (options.DevPerMille < 0 || options.TestPerMille < 0 || options.DevPerMille + options.TestPerMille > 1000)
+            throw new ArgumentException($"dev and test shares must be non-negative and sum to at most 1000 per mille, got {options.DevPerMille} and {options.TestPerMille}");
+        var parts = new[] { new List<SentencePair>(), new List<SentencePair>(), new List<SentencePair>() };
+        foreach (var pair in pairs)
+            parts[(int)PartOf(options.HashTarget ? pair.Target : pair.Source, options)].Add(pair);
+        return new CorpusSplit(parts[0], parts[1], parts[2]);
+    }
+
+    /// <summary>The part a sentence (the hashed side) belongs to.</summary>
+    public static SplitPart PartOf(string sentence, SplitOptions? options = null)
+    {
+        options ??= new SplitOptions();
+        var bucket = Fnv1a64(Encoding.UTF8.GetBytes(NormalizeKey(sentence))) % 1000;
+        if (bucket < (ulong)options.TestPerMille) return SplitPart.Test;
+        if (bucket < (ulong)(options.TestPerMille + options.DevPerMille)) return SplitPart.Dev;
+        return SplitPart.Train;
+    }
+
+    /// <summary>The hashed form: NFC, lower-cased (invariant culture), whitespace runs collapsed, trimmed.</summary>
+    public static string NormalizeKey(string sentence) =>
+        CorpusCleaner.NormalizeWhitespace(sentence.Normalize(NormalizationForm.FormC).ToLower(CultureInfo.InvariantCulture));
+
+    /// <summary>The part by name: train, dev or test.</summary>
+    public IReadOnlyList<SentencePair> this[SplitPart part] => part switch
+    {
+        SplitPart.Train => Train,
+        SplitPart.Dev => Dev,
+        SplitPart.Test => Test,
+        _ => throw new ArgumentOutOfRangeException(nameof(part), part, "unknown split part"),
+    };
+
+    /// <summary>64-bit FNV-1a (offset basis 14695981039346656037, prime 1099511628211).</summary>
+    public static ulong Fnv1a64(ReadOnlySpan<byte> bytes)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var b in bytes)
+        {
+            hash ^= b;
+            hash *= 1099511628211UL;
+        }
+        return hash;
+    }
+}

@@ -1,0 +1,175 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Transformers.Data;
+
+/// <summary>A pair as token ids (no BOS/EOS added here: the model's data collation decides those).</summary>
+public sealed record TokenizedPair(int[] Source, int[] Target)
+{
+    /// <summary>Tokenizes every pair with the given functions (e.g. a WordPiece tokenizer's Encode).</summary>
+    public static IReadOnlyList<TokenizedPair> FromPairs(
+        IEnumerable<SentencePair> pairs, Func<string, int[]> tokenizeSource, Func<string, int[]> tokenizeTarget) =>
+        pairs.Select(p => new TokenizedPair(tokenizeSource(p.Source), tokenizeTarget(p.Target))).ToList();
+}
+
+/// <summary>Which pairs a length filter keeps, as indices into its input, and why the others went.</summary>
+public sealed record LengthFilterResult(IReadOnlyList<int> Kept, int DroppedTooShort, int DroppedTooLong, int DroppedRatio);
+
+/// <summary>
+/// Keeps pairs whose two sides both have between <see cref="MinTokens"/> and <see cref="MaxTokens"/>
+/// tokens and whose length ratio (longer / shorter) is at most <see cref="MaxRatio"/>.
+/// </summary>
+public sealed record LengthFilter(int MinTokens = 1, int MaxTokens = 128, double MaxRatio = double.PositiveInfinity)
+{
+    public bool Accepts(TokenizedPair pair) => Reason(pair) == 0;
+
+    public LengthFilterResult Apply(IReadOnlyList<TokenizedPair> pairs)
+    {
+        var kept = new List<int>(pairs.Count);
+        int tooShort = 0, tooLong = 0, ratio = 0;
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            switch (Reason(pairs[i]))
+            {
+                case 0: kept.Add(i); break;
+                case 1: tooShort++; break;
+                case 2: tooLong++; break;
+                default: ratio++; break;
+            }
+        }
+        return new LengthFilterResult(kept, tooShort, tooLong, ratio);
+    }
+
+    private int Reason(TokenizedPair pair)
+    {
+        var (s, t) = (pair.Source.Length, pair.Target.Length);
+        if (s < MinTokens || t < MinTokens) return 1;
+        if (s > MaxTokens || t > MaxTokens) return 2;
+        if (Math.Max(s, t) > MaxRatio * Math.Max(1, Math.Min(s, t))) return 3;
+        return 0;
+    }
+}
+
+/// <summary>Batching settings.</summary>
+public sealed record BatchOptions
+{
+    /// <summary>Budget per batch, in padded tokens of the longer side: size * max(longest source, longest target).</summary>
+    public int MaxTokens { get; init; } = 4096;
+
+    /// <summary>Most pairs per batch (0 = no limit beyond <see cref="MaxTokens"/>).</summary>
+    public int MaxPairs { get; init; }
+
+    /// <summary>Seed of the tie-breaking shuffle and of the batch order; use seed + epoch for a new order each epoch.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Shuffle (seeded) the pairs before sorting and the batches after; false keeps input order for ties and length order for batches.</summary>
+    public bool Shuffle { get; init; } = true;
+}
+
+/// <summary>One batch: indices into the batched list and the pairs' ids, unpadded.</summary>
+public sealed record Batch(IReadOnlyList<int> Indices, IReadOnlyList<int[]> Sources, IReadOnlyList<int[]> Targets)
+{
+    public int Size => Indices.Count;
+    public int SourceLength => Sources.Max(s => s.Length);
+    public int TargetLength => Targets.Max(t => t.Length);
+
+    /// <summary>Tokens before padding, both sides.</summary>
+    public long RealTokens => Sources.Sum(s => (long)s.Length) + Targets.Sum(t => (long)t.Length);
+
+    /// <summary>Tokens after padding each side to its longest sequence, both sides.</summary>
+    public long PaddedTokens => (long)Size * (SourceLength + TargetLength);
+
+    /// <summary>Padded id tensors and masks (true = real token) on <paramref name="device"/>; the caller disposes them.</summary>
+    public BatchTensors ToTensors(int padId, Device? device = null)
+    {
+        var (sourceIds, sourceMask) = Pad(Sources, SourceLength, padId, device);
+        var (targetIds, targetMask) = Pad(Targets, TargetLength, padId, device);
+        return new BatchTensors(sourceIds, sourceMask, targetIds, targetMask);
+    }
+
+    private static (Tensor Ids, Tensor Mask) Pad(IReadOnlyList<int[]> rows, int length, int padId, Device? device)
+    {
+        var ids = new long[rows.Count * length];
+        var mask = new bool[rows.Count * length];
+        Array.Fill(ids, padId);
+        for (var b = 0; b < rows.Count; b++)
+            for (var t = 0; t < rows[b].Length; t++)
+            {
+                ids[b * length + t] = rows[b][t];
+                mask[b * length + t] = true;
+            }
+        long[] shape = [rows.Count, length];
+        return (torch.tensor(ids, shape, device: device), torch.tensor(mask, shape, device: device)); // [batch, seqLen] each
+    }
+}
+
+/// <summary>Padded ids (int64) and padding masks (bool, true = real token), each [batch, seqLen].</summary>
+public sealed record BatchTensors(Tensor SourceIds, Tensor SourceMask, Tensor TargetIds, Tensor TargetMask) : IDisposable
+{
+    public void Dispose()
+    {
+        SourceIds.Dispose();
+        SourceMask.Dispose();
+        TargetIds.Dispose();
+        TargetMask.Dispose();
+    }
+}
+
+/// <summary>
+/// Batches by token count with length bucketing: pairs are shuffled with the seed (so equal lengths
+/// mix differently per seed), stably sorted by (target length, source length), cut greedily into
+/// batches that fit <see cref="BatchOptions.MaxTokens"/>, and the batches shuffled with the seed.
+/// Sorting keeps pairs of similar length together, so little padding is needed; the same pairs and
+/// seed always give the same batches. A pair longer than the budget gets a batch of its own.
+/// </summary>
+public static class TokenBatcher
+{
+    public static IReadOnlyList<Batch> CreateBatches(IReadOnlyList<TokenizedPair> pairs, BatchOptions? options = null)
+    {
+        options ??= new BatchOptions();
+        if (options.MaxTokens < 1) throw new ArgumentException($"MaxTokens must be positive, got {options.MaxTokens}");
+        var random = new Random(options.Seed);
+        var order = Enumerable.Range(0, pairs.Count).ToArray();
+        if (options.Shuffle) random.Shuffle(order);
+        order = order.OrderBy(i => pairs[i].Target.Length).ThenBy(i => pairs[i].Source.Length).ToArray(); // stable
+
+        var batches = new List<Batch>();
+        var current = new List<int>();
+        var longest = 0;
+        foreach (var i in order)
+        {
+            var length = Math.Max(pairs[i].Source.Length, pairs[i].Target.Length);
+            var newLongest = Math.Max(longest, length);
+            var full = (long)(current.Count + 1) * newLongest > options.MaxTokens
+                       || (options.MaxPairs > 0 && current.Count == options.MaxPairs);
+            if (current.Count > 0 && full)
+            {
+                batches.Add(Make(current, pairs));
+                current = [];
+                newLongest = length;
+            }
+            current.Add(i);
+            longest = newLongest;
+        }
+        if (current.Count > 0) batches.Add(Make(current, pairs));
+
+        var result = batches.ToArray();
+        if (options.Shuffle) random.Shuffle(result);
+        return result;
+    }
+
+    /// <summary>Padding tokens over all tokens after padding, both sides, in [0, 1).</summary>
+    public static double PaddingFraction(IEnumerable<Batch> batches)
+    {
+        long real = 0, padded = 0;
+        foreach (var batch in batches)
+        {
+            real += batch.RealTokens;
+            padded += batch.PaddedTokens;
+        }
+        return padded == 0 ? 0 : (double)(padded - real) / padded;
+    }
+
+    private static Batch Make(List<int> indices, IReadOnlyList<TokenizedPair> pairs) =>
+        new(indices.ToArray(), indices.Select(i => pairs[i].Source).ToArray(), indices.Select(i => pairs[i].Target).ToArray());
+}
