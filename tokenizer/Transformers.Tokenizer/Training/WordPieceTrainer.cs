@@ -208,7 +208,7 @@ public sealed class WordPieceTrainer
         if (tokens.Count > o.VocabSize)
             throw new ArgumentException(
                 $"vocabulary size {o.VocabSize} is smaller than the {o.Tokenizer.SpecialTokens.Distinct().Count()} special tokens plus " +
-                $"the {tokens.Count - o.Tokenizer.SpecialTokens.Distinct().Count()} characters of the alphabet and their ## forms " +
+                $"the {tokens.Count - o.Tokenizer.SpecialTokens.Distinct().Count()} alphabet tokens (characters and their ## forms) " +
                 "(raise the size or lower the alphabet limit)");
 
         // Words as symbol sequences (characters outside the alphabet are dropped).
