@@ -173,8 +173,11 @@ public sealed class BertNormalizer
 
         bool cjk = o.HandleChineseChars && IsChineseChar(cp);
         string text = char.ConvertFromUtf32(cp);
+        // Where HF's Unicode data differs from .NET's, its uncased result is tabulated (HfUnicodeTables).
+        string? hf = o.StripsAccents && o.Lowercase ? HfUnicodeTables.UncasedOverride(cp) : null;
+        if (hf is not null) text = hf;
         // .NET refuses to normalize unassigned code points; they have no decomposition anyway.
-        if (o.StripsAccents && CharUnicodeInfo.GetUnicodeCategory(cp) != UnicodeCategory.OtherNotAssigned)
+        else if (o.StripsAccents && CharUnicodeInfo.GetUnicodeCategory(cp) != UnicodeCategory.OtherNotAssigned)
         {
             string nfd = text.Normalize(NormalizationForm.FormD);
             var kept = new StringBuilder(nfd.Length);
@@ -182,7 +185,7 @@ public sealed class BertNormalizer
                 if (Rune.GetUnicodeCategory(r) != UnicodeCategory.NonSpacingMark) kept.Append(r.ToString());
             text = kept.ToString();
         }
-        if (o.Lowercase) text = LowercaseFull(text);
+        if (o.Lowercase && hf is null) text = LowercaseFull(text);
 
         if (text.Length == 0) return (CharKind.Removed, "");
         if (cjk) return (CharKind.Isolated, text);
