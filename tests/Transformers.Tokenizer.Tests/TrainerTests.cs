@@ -61,6 +61,20 @@ public class TrainerTests
     }
 
     [Fact]
+    public void ManySmallTextsTrainLikeOneTextAndLikeAFile()
+    {
+        // The translator trains on the sentences of its training split: one text per sentence.
+        string[] sentences = TestData.Corpus.Split('\n');
+        var options = new WordPieceTrainerOptions { VocabSize = 1500 };
+        var fromSentences = new WordPieceTrainer(options).Train(sentences).Vocabulary.Tokens;
+        var fromOneText = new WordPieceTrainer(options).Train([string.Join('\n', sentences)]).Vocabulary.Tokens;
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(TestData.Corpus);
+        var fromStream = new WordPieceTrainer(options).Train([() => new MemoryStream(bytes)]).Vocabulary.Tokens;
+        Assert.Equal(fromOneText, fromSentences);
+        Assert.Equal(fromOneText, fromStream);
+    }
+
+    [Fact]
     public void CasedTrainingKeepsAccentsAndTrainedVocabEncodes()
     {
         string french = string.Concat(Enumerable.Repeat("L'été à Paris, où l'École est fermée. ", 50));

@@ -82,24 +82,7 @@ public sealed class WordPieceTrainer
     /// <summary>Trains on UTF-8 streams, opened one after the other; <paramref name="totalBytes"/> only scales progress.</summary>
     public TrainingResult Train(IEnumerable<Func<Stream>> sources, long totalBytes = 0)
     {
-        var normalizer = BertNormalizer.Get(_options.Tokenizer.Normalizer);
-        var reader = new TextChunkReader(normalizer);
-        var counts = CountWords(sources, reader, normalizer, totalBytes);
-        return Merge(counts, reader);
-    }
-
-    /// <summary>Trains on strings (tests, small corpora).</summary>
-    public TrainingResult Train(IEnumerable<string> texts) =>
-        Train(texts.Select(t => (Func<Stream>)(() => new MemoryStream(Encoding.UTF8.GetBytes(t + "\n")))));
-
-    // ---- (1) word counts ----
-
-    private Dictionary<string, long> CountWords(IEnumerable<Func<Stream>> sources, TextChunkReader reader,
-                                                BertNormalizer normalizer, long totalBytes)
-    {
-        int capacity = 2 * _options.Tokenizer.MaxInputCharsPerWord + 2;
-        int maxChars = _options.Tokenizer.MaxInputCharsPerWord;
-        var merged = new Dictionary<string, long>(StringComparer.Ordinal);
+        var reader = new TextChunkReader(BertNormalizer.Get(_options.Tokenizer.Normalizer));
         var progress = _options.Progress;
 
         IEnumerable<string> Chunks()
@@ -115,6 +98,45 @@ public sealed class WordPieceTrainer
             }
         }
 
+        var counts = CountWords(Chunks());
+        return Merge(counts, reader.BytesRead, reader.InvalidSequences);
+    }
+
+    /// <summary>
+    /// Trains on in-memory texts (e.g. the sentences of a training split); each text ends a word. Small
+    /// texts are joined with '\n' into chunks of about 64K characters for the counting threads.
+    /// </summary>
+    public TrainingResult Train(IEnumerable<string> texts)
+    {
+        long bytes = 0;
+
+        IEnumerable<string> Chunks()
+        {
+            var batch = new StringBuilder();
+            foreach (string text in texts)
+            {
+                bytes += Encoding.UTF8.GetByteCount(text) + 1;
+                batch.Append(text).Append('\n');
+                if (batch.Length < 1 << 16) continue;
+                yield return batch.ToString();
+                batch.Clear();
+            }
+            if (batch.Length > 0) yield return batch.ToString();
+        }
+
+        var counts = CountWords(Chunks());
+        return Merge(counts, bytes, invalidUtf8: 0);
+    }
+
+    // ---- (1) word counts ----
+
+    private Dictionary<string, long> CountWords(IEnumerable<string> chunks)
+    {
+        var normalizer = BertNormalizer.Get(_options.Tokenizer.Normalizer);
+        int capacity = 2 * _options.Tokenizer.MaxInputCharsPerWord + 2;
+        int maxChars = _options.Tokenizer.MaxInputCharsPerWord;
+        var merged = new Dictionary<string, long>(StringComparer.Ordinal);
+
         try
         {
             CountInParallel();
@@ -127,7 +149,7 @@ public sealed class WordPieceTrainer
         return merged;
 
         void CountInParallel() => Parallel.ForEach(
-            Partitioner.Create(Chunks(), EnumerablePartitionerOptions.NoBuffering),
+            Partitioner.Create(chunks, EnumerablePartitionerOptions.NoBuffering),
             new ParallelOptions { MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism },
             () => new WordCounter(new BertPreTokenizer(normalizer, capacity), maxChars),
             (chunk, _, counter) =>
@@ -165,7 +187,7 @@ public sealed class WordPieceTrainer
 
     // ---- (2)-(4) alphabet and merges ----
 
-    private TrainingResult Merge(Dictionary<string, long> counts, TextChunkReader reader)
+    private TrainingResult Merge(Dictionary<string, long> counts, long bytes, int invalidUtf8)
     {
         var o = _options;
         string prefix = o.Tokenizer.ContinuingSubwordPrefix;
@@ -245,6 +267,7 @@ public sealed class WordPieceTrainer
 
         int merges = 0;
         int target = o.VocabSize - tokens.Count;
+        var changed = new HashSet<long>(); // pairs whose count rose during one merge
         while (tokens.Count < o.VocabSize && queue.TryDequeue(out long pair, out var priority))
         {
             long current = pairCounts.GetValueOrDefault(pair);
@@ -261,7 +284,7 @@ public sealed class WordPieceTrainer
             merges++;
             if (merges % 256 == 0) o.Progress?.Report(new TrainingProgress("merging", merges, target));
 
-            var changed = new HashSet<long>();
+            changed.Clear();
             foreach (int w in where[pair])
             {
                 var s = symbols[w];
@@ -299,8 +322,7 @@ public sealed class WordPieceTrainer
         }
         o.Progress?.Report(new TrainingProgress("merging", merges, merges));
 
-        return new TrainingResult(new Vocabulary(tokens), reader.BytesRead, totalWords, words.Length, alphabet.Length,
-                                  merges, reader.InvalidSequences);
+        return new TrainingResult(new Vocabulary(tokens), bytes, totalWords, words.Length, alphabet.Length, merges, invalidUtf8);
     }
 
     private static long Key(int left, int right) => ((long)left << 32) | (uint)right;
