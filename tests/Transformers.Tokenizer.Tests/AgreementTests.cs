@@ -79,6 +79,20 @@ public class AgreementTests
     }
 
     [Fact]
+    public void HuggingFaceEncodesWithOurTrainedCasedVocabularyAsWeDo()
+    {
+        // A vocab.txt we trained (cased, as the translator will) loaded by HF's WordPiece model.
+        string[] lines = TestData.Corpus.Split('\n');
+        var vocab = new Training.WordPieceTrainer(new Training.WordPieceTrainerOptions { VocabSize = 3000, Tokenizer = WordPieceOptions.Cased })
+            .Train(lines).Vocabulary;
+        using var hf = TestData.HuggingFace(vocab.Tokens, lowercase: false);
+        var ours = WordPieceTokenizer.Create(vocab, WordPieceOptions.Cased);
+        foreach (string line in lines.Take(5000))
+            Assert.True(Hf(hf, line).AsSpan().SequenceEqual(ours.Ids(line)), line);
+        Assert.Equal(Hf(hf, "Élève naïve: 10 € — déjà vu!"), ours.Ids("Élève naïve: 10 € — déjà vu!"));
+    }
+
+    [Fact]
     public void FastBertTokenizerAgreesExceptOnSpecialTokensWrittenInText()
     {
         var fast = new FastBertTokenizer.BertTokenizer();
