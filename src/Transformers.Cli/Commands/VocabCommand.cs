@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Transformers.Tokenizer;
+using Transformers.Tokenizer.Models;
+using Transformers.Tokenizer.Training;
+
+namespace Transformers.Cli.Commands;
+
+/// <summary><c>transformers vocab train|encode</c>: train a WordPiece vocab.txt, or tokenize stdin with one.</summary>
+public static class VocabCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("vocab", "Train a WordPiece vocabulary (vocab.txt) or encode text with one.");
+        cmd.Subcommands.Add(CreateTrain());
+        cmd.Subcommands.Add(CreateEncode());
+        return cmd;
+    }
+
+    private static Option<bool> CasedOption() => new("--cased")
+    {
+        Description = "Keep case and accents (e.g. French); default is BERT-uncased (lowercase, strip accents).",
+    };
+
+    private static Command CreateTrain()
+    {
+        var input = new Option<string[]>("--input")
+        {
+            Description = "UTF-8 text files to learn from.",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var size = new Option<int>("--size") { Description = "Vocabulary size, special tokens included.", DefaultValueFactory = _ => 30000 };
+        var minFrequency = new Option<int>("--min-frequency") { Description = "Never merge a pair seen fewer times.", DefaultValueFactory = _ => 2 };
+        var limitAlphabet = new Option<int>("--limit-alphabet") { Description = "Keep at most this many distinct characters.", DefaultValueFactory = _ => 1000 };
+        var threads = new Option<int>("--threads") { Description = "Threads for counting (the output does not depend on it).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var output = new Option<string>("--out") { Description = "Where to write vocab.txt.", Required = true };
+        var cased = CasedOption();
+
+        var cmd = new Command("train", "Learn a WordPiece vocabulary (HF-style: BPE merges over ##-prefixed pieces) from text files.");
+        foreach (var option in new Option[] { input, size, minFrequency, limitAlphabet, threads, cased, output }) cmd.Options.Add(option);
+        cmd.SetAction(parseResult =>
+        {
+            var bar = new ProgressBar();
+            var options = new WordPieceTrainerOptions
+            {
+                VocabSize = parseResult.GetValue(size),
+                MinFrequency = parseResult.GetValue(minFrequency),
+                LimitAlphabet = parseResult.GetValue(limitAlphabet),
+                MaxDegreeOfParallelism = parseResult.GetValue(threads),
+                Tokenizer = parseResult.GetValue(cased) ? WordPieceOptions.Cased : WordPieceOptions.Uncased,
+                Progress = bar,
+            };
+            var clock = Stopwatch.StartNew();
+            var result = new WordPieceTrainer(options).TrainFromFiles(parseResult.GetValue(input)!);
+            string path = parseResult.GetValue(output)!;
+            result.Vocabulary.Save(path);
+            bar.Finish();
+            double seconds = clock.Elapsed.TotalSeconds;
+            Console.Error.WriteLine(
+                $"{path}: {result.Vocabulary.Count} tokens ({result.AlphabetSize} characters, {result.Merges} merges) from " +
+                $"{result.Bytes / 1e6:F1} MB, {result.Words} words ({result.DistinctWords} distinct) in {seconds:F1} s " +
+                $"({result.Bytes / 1e6 / Math.Max(seconds, 1e-9):F1} MB/s)");
+            if (result.InvalidUtf8Sequences > 0)
+                Console.Error.WriteLine($"warning: {result.InvalidUtf8Sequences} invalid UTF-8 sequences were replaced by U+FFFD");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command CreateEncode()
+    {
+        var vocab = new Option<string>("--vocab") { Description = "A BERT vocab.txt.", Required = true };
+        var cased = CasedOption();
+        var cmd = new Command("encode", "Read lines from stdin; write 'tokens<TAB>ids' for each (no [CLS]/[SEP]).");
+        cmd.Options.Add(vocab);
+        cmd.Options.Add(cased);
+        cmd.SetAction(parseResult =>
+        {
+            var tokenizer = WordPieceTokenizer.FromVocabFile(parseResult.GetValue(vocab)!,
+                parseResult.GetValue(cased) ? WordPieceOptions.Cased : WordPieceOptions.Uncased);
+            var buffer = new TokenBuffer();
+            using var stdout = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = false, NewLine = "\n" };
+            while (Console.In.ReadLine() is { } line)
+            {
+                buffer.Clear();
+                tokenizer.EncodeTo(line, buffer);
+                var ids = buffer.Ids.AsSpan(0, buffer.Count);
+                for (int i = 0; i < ids.Length; i++)
+                {
+                    if (i > 0) stdout.Write(' ');
+                    stdout.Write(tokenizer.IdToToken(ids[i]));
+                }
+                stdout.Write('\t');
+                for (int i = 0; i < ids.Length; i++)
+                {
+                    if (i > 0) stdout.Write(' ');
+                    stdout.Write(ids[i]);
+                }
+                stdout.WriteLine();
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>One self-overwriting line on stderr: phase, bar, percentage.</summary>
+    private sealed class ProgressBar : IProgress<TrainingProgress>
+    {
+        private readonly object _gate = new();
+        private string _lastLine = "";
+
+        public void Report(TrainingProgress value)
+        {
+            double fraction = value.Total > 0 ? Math.Clamp((double)value.Done / value.Total, 0, 1) : 0;
+            int filled = (int)(fraction * 30);
+            string line = $"\r{value.Phase,-9}[{new string('#', filled)}{new string('.', 30 - filled)}] {fraction,4:P0}";
+            lock (_gate)
+            {
+                if (line == _lastLine) return;
+                _lastLine = line;
+                Console.Error.Write(line);
+            }
+        }
+
+        public void Finish()
+        {
+            lock (_gate)
+                if (_lastLine.Length > 0) Console.Error.WriteLine();
+        }
+    }
+}

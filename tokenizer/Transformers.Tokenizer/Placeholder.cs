@@ -1,1 +1,0 @@
-namespace Transformers.Tokenizer; public static class Placeholder {}
