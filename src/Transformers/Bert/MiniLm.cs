@@ -54,16 +54,11 @@ public static class MiniLm
         }
     }
 
-    /// <summary>
-    /// Token ids with [CLS] and [SEP] for all-MiniLM-L6-v2 (uncased, accents stripped).
-    /// Interim: Microsoft.ML.Tokenizers' BertTokenizer, until the project's own WordPiece tokenizer replaces it.
-    /// </summary>
-    public static Func<string, int[]> CreateTokenizer()
+    /// <summary>The project's WordPiece tokenizer with MiniLM's bert-base-uncased vocabulary (uncased, accents stripped, as BERT).</summary>
+    public static Transformers.Tokenizer.WordPieceTokenizer CreateTokenizer()
     {
         using var vocab = new MemoryStream(ReadResource("vocab.txt"));
-        var tokenizer = Microsoft.ML.Tokenizers.BertTokenizer.Create(vocab,
-            new Microsoft.ML.Tokenizers.BertOptions { LowerCaseBeforeTokenization = true, RemoveNonSpacingMarks = true });
-        return text => tokenizer.EncodeToIds(text).ToArray();
+        return Transformers.Tokenizer.WordPieceTokenizer.FromVocabStream(vocab, $"{AssemblyFileName}:vocab.txt", Transformers.Tokenizer.WordPieceOptions.Uncased);
     }
 
     /// <summary>The bert-base-uncased vocabulary, one token per line.</summary>

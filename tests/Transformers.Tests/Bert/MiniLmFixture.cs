@@ -1,6 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using Microsoft.ML.Tokenizers;
 using Transformers.Bert;
 using static TorchSharp.torch;
 
@@ -14,7 +13,7 @@ public sealed class MiniLmFixture : IDisposable
 {
     public BertModel Model { get; }
     public InferenceSession Reference { get; }
-    public BertTokenizer Tokenizer { get; }
+    public Transformers.Tokenizer.WordPieceTokenizer Tokenizer { get; }
     public byte[] OnnxBytes { get; }
 
     public MiniLmFixture()
@@ -23,15 +22,14 @@ public sealed class MiniLmFixture : IDisposable
         Model = BertWeights.FromOnnx(Transformers.Onnx.OnnxModel.Parse(OnnxBytes, "model.onnx"), MiniLm.Config);
         var options = new SessionOptions { IntraOpNumThreads = 2, InterOpNumThreads = 1 };
         Reference = new InferenceSession(OnnxBytes, options);
-        // Until our own WordPiece tokenizer lands, ids come from Microsoft.ML.Tokenizers (accents stripped as BERT does).
-        using var vocab = new MemoryStream(MiniLm.ReadResource("vocab.txt"));
-        Tokenizer = BertTokenizer.Create(vocab, new BertOptions { LowerCaseBeforeTokenization = true, RemoveNonSpacingMarks = true });
+        // Our WordPiece tokenizer (its own tests prove it equal to HF's BertTokenizer on this vocabulary).
+        Tokenizer = MiniLm.CreateTokenizer();
     }
 
     /// <summary>Token ids with [CLS] ... [SEP], padded with 0 into [batch, maxLen]; mask 1 on tokens.</summary>
     public (long[,] Ids, long[,] Mask) Encode(IReadOnlyList<string> sentences)
     {
-        var ids = sentences.Select(s => Tokenizer.EncodeToIds(s).ToArray()).ToArray();
+        var ids = sentences.Select(s => Tokenizer.Encode(s).Ids).ToArray();
         int max = ids.Max(x => x.Length);
         var idArr = new long[sentences.Count, max];
         var maskArr = new long[sentences.Count, max];
