@@ -12,6 +12,9 @@ public static class Program
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(VocabCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(TranslationCommands.Train());
+        root.Subcommands.Add(TranslationCommands.Translate());
+        root.Subcommands.Add(TranslationCommands.Demo());
         // Our handler turns expected errors into one line; System.CommandLine's would print a stack trace.
         return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
     }

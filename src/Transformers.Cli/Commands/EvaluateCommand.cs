@@ -6,7 +6,7 @@ namespace Transformers.Cli.Commands;
 /// <summary>
 /// <c>transformers evaluate --hyp FILE --ref FILE [FILE...]</c>: corpus BLEU and chrF2 as sacreBLEU 2.x
 /// computes them by default, with their signatures. One segment per line; several --ref files are
-/// several references per segment. (Translating a split with a model first is for a later --model option.)
+/// several references per segment. With --model, a split of the bundled corpus is translated first.
 /// </summary>
 public static class EvaluateCommand
 {
@@ -25,14 +25,21 @@ public static class EvaluateCommand
             DefaultValueFactory = _ => BleuTokenization.Mteval13a,
         };
         var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive BLEU and chrF." };
+        var model = new Option<string>("--model") { Description = "Translate a split of the bundled corpus with this run or checkpoint, then score it (instead of --hyp/--ref)." };
+        var split = new Option<string>("--split") { Description = "With --model: dev or test.", DefaultValueFactory = _ => "test" };
+        var beam = new Option<int>("--beam") { Description = "With --model: beam size.", DefaultValueFactory = _ => 5 };
+        var limit = new Option<int>("--limit") { Description = "With --model: first N sentences only (0: all).", DefaultValueFactory = _ => 0 };
 
         var cmd = new Command("evaluate", "Corpus BLEU and chrF2 of a hypothesis file against reference files (sacreBLEU-compatible).");
         cmd.Options.Add(hyp);
         cmd.Options.Add(refs);
         cmd.Options.Add(tokenize);
         cmd.Options.Add(lowercase);
+        foreach (var o in new Option[] { model, split, beam, limit }) cmd.Options.Add(o);
         cmd.SetAction(parseResult => CliErrors.Run(() =>
         {
+            if (parseResult.GetValue(model) is { } dir)
+                return TranslationCommands.EvaluateModel(dir, parseResult.GetValue(split)!, parseResult.GetValue(beam), parseResult.GetValue(limit));
             var hypPath = parseResult.GetValue(hyp) ?? throw new ArgumentException("--hyp FILE is required");
             var refPaths = parseResult.GetValue(refs) ?? [];
             if (refPaths.Length == 0) throw new ArgumentException("at least one --ref FILE is required");

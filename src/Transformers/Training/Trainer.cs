@@ -31,6 +31,8 @@ public sealed record TrainerOptions
     public double MaxSeconds { get; init; }
     /// <summary>Evaluate on dev every N optimizer steps (0: at the end of every epoch).</summary>
     public int EvalEverySteps { get; init; }
+    /// <summary>Also evaluate whenever this many seconds of training passed since the last evaluation (0: off).</summary>
+    public double EvalEverySeconds { get; init; }
     /// <summary>Stop when dev BLEU has not improved for this many evaluations (0: never).</summary>
     public int Patience { get; init; } = 5;
     /// <summary>Keep this many evaluation checkpoints and average their weights at the end (0 or 1: no averaging).</summary>
@@ -83,6 +85,7 @@ public sealed class Trainer
     public CancellationToken Cancellation { get; init; }
 
     public TrainerState State { get; private set; } = new();
+    private double LastEvalSeconds => State.History.Count == 0 ? 0 : State.History[^1].ElapsedSeconds;
 
     public Trainer(Seq2SeqModel model, ITrainingData data, IReadOnlyList<string> vocabulary, TrainerOptions options, string runDir, Device? device = null)
     {
@@ -135,7 +138,8 @@ public sealed class Trainer
                 log.WriteLine(JsonSerializer.Serialize(new { type = "step", record.Step, record.Epoch, record.Loss, record.Nll, record.Tokens, record.LearningRate, record.GradNorm, record.TokensPerSecond, record.ElapsedSeconds }));
                 OnStep?.Invoke(record, State);
 
-                bool evalNow = options.EvalEverySteps > 0 && State.Step % options.EvalEverySteps == 0;
+                bool evalNow = (options.EvalEverySteps > 0 && State.Step % options.EvalEverySteps == 0)
+                               || (options.EvalEverySeconds > 0 && State.ElapsedSeconds - LastEvalSeconds >= options.EvalEverySeconds);
                 if (evalNow && EvaluateAndSave(log)) return Finish(TrainingOutcome.EarlyStopped);
                 if (Cancellation.IsCancellationRequested) { SaveLast(); return TrainingOutcome.Interrupted; }
                 if (options.MaxSteps > 0 && State.Step >= options.MaxSteps) { if (!evalNow) EvaluateAndSave(log); return Finish(TrainingOutcome.StepLimit); }

@@ -1,0 +1,154 @@
+using Transformers.Data;
+using Transformers.Evaluation;
+using Transformers.Tokenizer;
+using Transformers.Tokenizer.Processing;
+using Transformers.Tokenizer.Training;
+using Transformers.Training;
+
+namespace Transformers.Translation;
+
+/// <summary>How a corpus becomes training batches.</summary>
+public sealed record TranslationDataOptions
+{
+    /// <summary>Size of the joint (French + English) cased WordPiece vocabulary trained on the train split.</summary>
+    public int VocabSize { get; init; } = 16000;
+    /// <summary>Batch budget in padded tokens of the longer side (see <see cref="BatchOptions.MaxTokens"/>).</summary>
+    public int MaxTokensPerBatch { get; init; } = 4096;
+    /// <summary>Pairs with a side longer than this many tokens, or a length ratio above <see cref="MaxRatio"/>, are not trained on.</summary>
+    public int MaxTokensPerSide { get; init; } = 100;
+    public double MaxRatio { get; init; } = 3.0;
+    /// <summary>Use only the first N training pairs (0: all), for quick runs.</summary>
+    public int TrainLimit { get; init; }
+    /// <summary>Dev pairs decoded for BLEU at each evaluation (dev loss uses the whole dev split).</summary>
+    public int DevBleuSentences { get; init; } = 500;
+    /// <summary>Seed of the batch order (epoch e uses Seed + e).</summary>
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>
+/// The translator's data: a joint cased WordPiece vocabulary (accents kept) over both sides of the train split, the
+/// tokenized, length-filtered train pairs batched by token count with length bucketing (a new seeded order per epoch),
+/// and the dev split. Special tokens: [PAD] pads, [CLS] starts a target (BOS), [SEP] ends source and target (EOS).
+/// </summary>
+public sealed class TranslationData : ITrainingData
+{
+    private readonly IReadOnlyList<TokenizedPair> train;
+    private readonly TranslationDataOptions options;
+
+    public WordPieceTokenizer Tokenizer { get; }
+    public SpecialTokens Special { get; }
+    public IReadOnlyList<SentencePair> DevPairs { get; }
+    public IReadOnlyList<TranslationBatch> Dev { get; }
+    public LengthFilterResult Filter { get; }
+    public int TrainPairs => train.Count;
+
+    private TranslationData(WordPieceTokenizer tokenizer, IReadOnlyList<TokenizedPair> train, LengthFilterResult filter,
+                            IReadOnlyList<SentencePair> devPairs, TranslationDataOptions options)
+    {
+        Tokenizer = tokenizer;
+        Special = SpecialsOf(tokenizer);
+        this.train = train;
+        this.options = options;
+        Filter = filter;
+        DevPairs = devPairs;
+        var dev = TokenizedPair.FromPairs(devPairs, Encode, Encode).Select(Truncate).ToList();
+        Dev = TokenBatcher.CreateBatches(dev, new BatchOptions { MaxTokens = options.MaxTokensPerBatch, Shuffle = false })
+            .Select(b => new TranslationBatch(b.Sources, b.Targets)).ToList();
+    }
+
+    /// <summary>[PAD], [CLS] as BOS, [SEP] as EOS, [UNK].</summary>
+    public static SpecialTokens SpecialsOf(WordPieceTokenizer tokenizer) =>
+        new(tokenizer.PaddingId, tokenizer.ClassificationId, tokenizer.SeparatorId, tokenizer.UnknownId);
+
+    /// <summary>Trains the joint cased vocabulary on both sides of <paramref name="train"/>.</summary>
+    public static WordPieceTokenizer TrainTokenizer(IReadOnlyList<SentencePair> train, int vocabSize, IProgress<TrainingProgress>? progress = null)
+    {
+        var trainer = new WordPieceTrainer(new WordPieceTrainerOptions { VocabSize = vocabSize, Tokenizer = WordPieceOptions.Cased, Progress = progress });
+        var result = trainer.Train(train.Select(p => p.Source).Concat(train.Select(p => p.Target)));
+        return WordPieceTokenizer.Create(result.Vocabulary, WordPieceOptions.Cased);
+    }
+
+    public static TranslationData Create(CorpusSplit split, WordPieceTokenizer tokenizer, TranslationDataOptions options)
+    {
+        var pairs = options.TrainLimit > 0 ? split.Train.Take(options.TrainLimit).ToList() : split.Train;
+        var tokenized = TokenizedPair.FromPairs(pairs, tokenizer.EncodeIds(), tokenizer.EncodeIds());
+        var filter = new LengthFilter(1, options.MaxTokensPerSide, options.MaxRatio).Apply(tokenized);
+        var kept = filter.Kept.Select(i => tokenized[i]).ToList();
+        var devPairs = split.Dev;
+        return new TranslationData(tokenizer, kept, filter, devPairs, options);
+    }
+
+    public IReadOnlyList<TranslationBatch> Epoch(int epoch) =>
+        TokenBatcher.CreateBatches(train, new BatchOptions { MaxTokens = options.MaxTokensPerBatch, Seed = options.Seed + epoch })
+            .Select(b => new TranslationBatch(b.Sources, b.Targets)).ToList();
+
+    /// <summary>Padding share of an epoch's batches (both sides).</summary>
+    public double PaddingFraction(int epoch) =>
+        TokenBatcher.PaddingFraction(TokenBatcher.CreateBatches(train, new BatchOptions { MaxTokens = options.MaxTokensPerBatch, Seed = options.Seed + epoch }));
+
+    private int[] Encode(string text) => Tokenizer.EncodeIds()(text);
+
+    private TokenizedPair Truncate(TokenizedPair p) =>
+        new(p.Source.Take(options.MaxTokensPerSide).ToArray(), p.Target.Take(options.MaxTokensPerSide).ToArray());
+
+    /// <summary>Dev BLEU of <paramref name="model"/> on the first <see cref="TranslationDataOptions.DevBleuSentences"/> dev pairs (greedy).</summary>
+    public double DevBleu(Seq2SeqModel model)
+    {
+        var pairs = DevPairs.Take(options.DevBleuSentences).ToList();
+        var translator = new TextTranslator(model, Tokenizer);
+        var hyps = translator.Translate(pairs.Select(p => p.Source).ToList(), new DecodingOptions());
+        return Bleu.Corpus(hyps, [pairs.Select(p => p.Target).ToList()]).Score;
+    }
+}
+
+/// <summary>Text in, text out: tokenization, batched decoding and detokenization around any <see cref="Seq2SeqModel"/>.</summary>
+public sealed class TextTranslator(Seq2SeqModel model, WordPieceTokenizer tokenizer, int batchSentences = 64)
+{
+    /// <summary>Called for a sentence longer than the model accepts (index, tokens, kept): it is truncated.</summary>
+    public Action<int, int, int>? Truncated { get; init; }
+
+    /// <summary>One translation per input sentence, in order; an empty (or whitespace) line translates to an empty line.</summary>
+    public string[] Translate(IReadOnlyList<string> sentences, DecodingOptions options) =>
+        TranslateNBest(sentences, options).Select(h => h.Count == 0 ? "" : h[0].Text).ToArray();
+
+    /// <summary>The n-best translations of each sentence with their scores.</summary>
+    public List<(string Text, double Score)>[] TranslateNBest(IReadOnlyList<string> sentences, DecodingOptions options)
+    {
+        var encode = tokenizer.EncodeIds();
+        int maxSource = model.MaxLength - 1;                                                     // room for EOS
+        var ids = new int[sentences.Count][];
+        for (int i = 0; i < sentences.Count; i++)
+        {
+            var e = encode(sentences[i]);
+            if (e.Length > maxSource)
+            {
+                Truncated?.Invoke(i, e.Length, maxSource);
+                e = e[..maxSource];
+            }
+            ids[i] = e;
+        }
+        var result = new List<(string, double)>[sentences.Count];
+        var order = Enumerable.Range(0, sentences.Count).Where(i => ids[i].Length > 0).OrderBy(i => ids[i].Length).ToArray();
+        foreach (var i in Enumerable.Range(0, sentences.Count).Where(i => ids[i].Length == 0)) result[i] = [];
+        foreach (var chunk in order.Chunk(batchSentences))
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            var batch = new TranslationBatch(chunk.Select(i => ids[i]).ToList(), chunk.Select(_ => Array.Empty<int>()).ToList());
+            var t = batch.ToTensors(model.Special);
+            var hyps = Decoder.Translate(model, t.Source, t.SourceMask, options);
+            for (int b = 0; b < chunk.Length; b++)
+                result[chunk[b]] = hyps[b].Select(h => (tokenizer.Decode(h.Tokens, skipSpecialTokens: true), h.Score)).ToList();
+        }
+        return result;
+    }
+}
+
+internal static class TokenizerExtensions
+{
+    /// <summary>Token ids without [CLS]/[SEP].</summary>
+    public static Func<string, int[]> EncodeIds(this WordPieceTokenizer tokenizer)
+    {
+        var options = new BertEncodeOptions { AddSpecialTokens = false };
+        return text => tokenizer.Encode(text, null, options).Ids;
+    }
+}
