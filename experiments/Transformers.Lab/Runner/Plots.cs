@@ -28,7 +28,7 @@ public sealed record BarPlot(string Title, string YLabel, IReadOnlyList<string> 
 /// <summary>Renders lab plots to PNG (ScottPlot 5 on SkiaSharp, headless). Every plot carries the machine stamp under its title.</summary>
 public static class PlotRenderer
 {
-    private const int Width = 900, Height = 560;
+    private const int Width = 1000, Height = 600;
 
     public static void Save(LinePlot spec, MachineStamp stamp, string path)
     {
@@ -129,7 +129,7 @@ public static class PlotRenderer
     private static void Finish(Plot plot, string title, string xLabel, string yLabel, MachineStamp stamp, string path)
     {
         plot.Title(title + "\n" + stamp.OneLine);
-        plot.Axes.Title.Label.FontSize = 15;
+        plot.Axes.Title.Label.FontSize = 13;
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         plot.ShowLegend(Alignment.UpperLeft);
