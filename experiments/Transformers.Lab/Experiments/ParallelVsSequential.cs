@@ -24,8 +24,15 @@ public sealed class ParallelVsSequential : IExperiment
     /// <summary>Lengths where the Transformer's and a recurrent encoder's median latencies cross (log-log interpolation).</summary>
     public sealed record Crossover(string Recurrent, int Batch, double[] Lengths);
 
-    /// <summary>Fit of the Transformer's latency t(L) = a + b L + c L² (ms); QuadraticTakesOver = b / c, where c L² reaches b L.</summary>
-    public sealed record QuadraticFit(int Batch, double A, double B, double C, double QuadraticTakesOver);
+    /// <summary>
+    /// Fit of the Transformer's latency t(L) = a + b L + c L² (ms). QuadraticTakesOver = b / c, the length where c L² reaches
+    /// b L; 0 when b ≤ 0 &lt; c (quadratic from the start); NaN when c ≤ 0 (no quadratic term measurable).
+    /// </summary>
+    public sealed record QuadraticFit(int Batch, double A, double B, double C, double QuadraticTakesOver)
+    {
+        public string Describe() => double.IsNaN(QuadraticTakesOver) ? "never (c ≤ 0)"
+            : QuadraticTakesOver == 0 ? "from the shortest length (b ≤ 0)" : $"L≈{QuadraticTakesOver:F0}";
+    }
 
     private const int Vocab = 1000;
 
@@ -74,7 +81,7 @@ public sealed class ParallelVsSequential : IExperiment
                 crossovers.Add(new Crossover(recurrent, batch, Crossings(setup.Lengths, transformer, Curve(recurrent))));
             fits.Add(FitQuadratic(batch, setup.Lengths, transformer));
             var markers = crossovers.Where(c => c.Batch == batch).SelectMany(c => c.Lengths.Select(l => new Marker(l, $"= {c.Recurrent} at {l:F0}")))
-                .Append(new Marker(fits[^1].QuadraticTakesOver, $"cL² = bL at {fits[^1].QuadraticTakesOver:F0}")).Where(m => double.IsFinite(m.X)).ToArray();
+                .Append(new Marker(fits[^1].QuadraticTakesOver, $"cL² = bL at {fits[^1].QuadraticTakesOver:F0}")).Where(m => double.IsFinite(m.X) && m.X > 0).ToArray();
             plots.Add(context.Save(new LinePlot(
                 $"Encoder forward latency, batch {batch} (no_grad; median, bars = IQR)",
                 "sequence length (tokens, log scale)", "latency per forward (ms, log scale)",
@@ -110,7 +117,7 @@ public sealed class ParallelVsSequential : IExperiment
                 {
                     string X(string r) => crossovers.Single(c => c.Batch == b && c.Recurrent == r).Lengths is { Length: > 0 } ls ? string.Join(", ", ls.Select(l => l.ToString("F0"))) : "none in range";
                     var f = fits.Single(f => f.Batch == b);
-                    return (IReadOnlyList<string>)[b.ToString(), X("LSTM"), X("GRU"), $"{f.A:G3} + {f.B:G3} L + {f.C:G3} L²", double.IsFinite(f.QuadraticTakesOver) ? f.QuadraticTakesOver.ToString("F0") : "no positive quadratic term"];
+                    return (IReadOnlyList<string>)[b.ToString(), X("LSTM"), X("GRU"), $"{f.A:G3} + {f.B:G3} L + {f.C:G3} L²", f.Describe()];
                 }))}
             """;
         return new ExperimentResult(verdict, text,
@@ -165,7 +172,7 @@ public sealed class ParallelVsSequential : IExperiment
         var crossings = string.Join("; ", crossovers.Select(c => $"batch {c.Batch} vs {c.Recurrent}: "
             + (c.Lengths.Length > 0 ? string.Join(", ", c.Lengths.Select(l => $"L≈{l:F0}")) : "none")));
         var text = $"Transformer clearly faster at {clearWins}/{total} points; Transformer/recurrent ratio slope vs length {string.Join(", ", slopes.Select(s => s.ToString("F2")))}; "
-            + $"crossovers {crossings}; quadratic term reaches the linear one at " + string.Join(", ", fits.Select(f => $"L≈{f.QuadraticTakesOver:F0} (batch {f.Batch})"));
+            + $"crossovers {crossings}; quadratic term reaches the linear one at " + string.Join(", ", fits.Select(f => $"{f.Describe()} (batch {f.Batch})"));
         return (verdict, text, clearWins, total);
     }
 

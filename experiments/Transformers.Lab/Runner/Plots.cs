@@ -82,6 +82,10 @@ public static class PlotRenderer
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
                 ticks.Select(Math.Log10).ToArray(), ticks.Select(x => x.ToString("G4")).ToArray());
         }
+        else if (spec.Series.SelectMany(s => s.X).All(x => x == Math.Round(x)))
+        {
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true }; // steps, not 0.5 steps
+        }
         if (spec.LogY)
         {
             plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
