@@ -54,7 +54,7 @@ public sealed class LongMemory : IExperiment
             Enum.GetValues<Architecture>().Select(a => new Series(a.Display(),
                 points.Where(p => p.Architecture == a.Display()).Select(p => (double)p.Delay).ToArray(),
                 points.Where(p => p.Architecture == a.Display()).Select(p => p.Accuracy).ToArray())).ToArray(),
-            LogX: true, HorizontalLine: new CopyTask(setup.Delays[0]).Chance, HorizontalLineLabel: "chance"),
+            LogX: true, HorizontalLine: new CopyTask(setup.Delays[0]).Chance, HorizontalLineLabel: "chance", YLimits: (-0.02, 1.02)),
             "accuracy_vs_delay.png", "Recall accuracy against delay, per architecture");
 
         var body = $"""

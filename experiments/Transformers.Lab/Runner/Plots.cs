@@ -19,7 +19,7 @@ public sealed record Marker(double X, string Label);
 /// </summary>
 public sealed record LinePlot(string Title, string XLabel, string YLabel, IReadOnlyList<Series> Series,
     bool LogX = false, bool LogY = false, IReadOnlyList<Marker>? Markers = null, double? HorizontalLine = null,
-    string? HorizontalLineLabel = null);
+    string? HorizontalLineLabel = null, (double Min, double Max)? YLimits = null);
 
 /// <summary>Bars in groups: one group per category on the x axis, one bar per series in each group, with error bars.</summary>
 public sealed record BarPlot(string Title, string YLabel, IReadOnlyList<string> Categories,
@@ -74,7 +74,7 @@ public static class PlotRenderer
         if (spec.HorizontalLine is { } h && (!spec.LogY || h > 0))
         {
             var line = plot.Add.HorizontalLine(Ty(h), 1.5f, Colors.Gray, LinePattern.Dashed);
-            line.LabelText = spec.HorizontalLineLabel ?? "";
+            line.LegendText = spec.HorizontalLineLabel ?? "";
         }
         if (spec.LogX)
         {
@@ -95,6 +95,7 @@ public static class PlotRenderer
                 LabelFormatter = e => DecadeLabel(e),
             };
         }
+        if (spec.YLimits is { } limits) plot.Axes.SetLimitsY(Ty(limits.Min), Ty(limits.Max));
         Finish(plot, spec.Title, spec.XLabel, spec.YLabel, stamp, path);
     }
 
