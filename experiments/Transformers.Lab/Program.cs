@@ -2,13 +2,21 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Transformers.Lab.Runner;
 
 namespace Transformers.Lab;
 
 public static class Program
 {
+    private const string Usage =
+        "usage: Transformers.Lab all|<experiment> [--quick] [--out DIR] [--threads N]\n" +
+        "       Transformers.Lab list\n" +
+        "       Transformers.Lab bench [--filter PATTERN]";
+
     /// <summary>
-    /// `bench [BenchmarkDotNet args]` runs the micro-benchmarks (e.g. `bench --filter *Attention*`).
+    /// `all` or `&lt;experiment&gt;` runs the lab's experiments (`--quick`: tiny sizes; `--out DIR`: results root, default
+    /// experiments/results of this checkout; `--threads N`: libtorch threads, default 1 with --quick, else all cores).
+    /// `list` names the experiments. `bench [BenchmarkDotNet args]` runs the micro-benchmarks (e.g. `bench --filter *Attention*`).
     /// They run in-process: BenchmarkDotNet's generated projects do not import Directory.Build.targets,
     /// so they would miss the TorchSharp native fix-up.
     /// </summary>
@@ -23,7 +31,59 @@ public static class Program
             BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], config);
             return 0;
         }
-        Console.Error.WriteLine("usage: Transformers.Lab bench [--filter PATTERN]");
-        return 2;
+        if (args.Length > 0 && args[0] == "list")
+        {
+            foreach (var e in LabRunner.Experiments) Console.WriteLine($"{e.Name}: {e.Claim}");
+            return 0;
+        }
+        if (args.Length == 0 || args[0].StartsWith('-'))
+        {
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+        try
+        {
+            var experiments = LabRunner.Select(args[0]);
+            var options = ParseOptions(args[1..]);
+            LabRunner.Run(experiments, options, Console.Out);
+            Console.WriteLine($"results in {options.OutputRoot}");
+            return 0;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+    }
+
+    private static LabOptions ParseOptions(string[] args)
+    {
+        bool quick = false;
+        string? output = null;
+        int? threads = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--quick": quick = true; break;
+                case "--out": output = Value(); break;
+                case "--threads":
+                    threads = int.TryParse(Value(), out var n) && n > 0 ? n : throw new ArgumentException("--threads needs a positive integer");
+                    break;
+                default: throw new ArgumentException($"unknown option '{args[i]}'");
+            }
+        }
+        return new LabOptions(quick, Path.GetFullPath(output ?? DefaultOutputRoot()), threads ?? (quick ? 1 : Environment.ProcessorCount));
+    }
+
+    /// <summary>experiments/results of the checkout containing the current folder (found by Transformers.sln), else ./experiments/results.</summary>
+    private static string DefaultOutputRoot()
+    {
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Transformers.sln")))
+                return Path.Combine(dir.FullName, "experiments", "results");
+        return Path.Combine("experiments", "results");
     }
 }

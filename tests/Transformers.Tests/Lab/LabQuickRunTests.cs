@@ -1,0 +1,74 @@
+using System.Text.Json;
+using Transformers.Lab.Experiments;
+using Transformers.Lab.Runner;
+
+namespace Transformers.Tests.Lab;
+
+/// <summary>
+/// `all --quick` into a temporary folder: every experiment must write its raw JSON, its PNG plots, its report and its
+/// row of the results table. Serial: the lab sets libtorch's thread count, which is process-wide.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class LabQuickRunTests
+{
+    private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+
+    [Fact]
+    public void QuickRunWritesEveryExperimentsResultsPlotsReportAndReadmeRow()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "lab-quick-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var summaries = LabRunner.Run(LabRunner.Experiments, new LabOptions(Quick: true, root, Threads: 1), TextWriter.Null);
+
+            Assert.Equal(LabRunner.Experiments.Select(e => e.Name), summaries.Select(s => s.Name));
+            var readme = File.ReadAllLines(Path.Combine(root, "README.md"));
+            Assert.Contains("| claim | verdict | evidence | machine and date |", readme);
+            foreach (var summary in summaries)
+            {
+                var dir = Path.Combine(root, summary.Name);
+                using (var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, LabRunner.ResultsFile))))
+                {
+                    Assert.True(results.RootElement.GetProperty("Quick").GetBoolean());
+                    Assert.Equal(JsonValueKind.Object, results.RootElement.GetProperty("Raw").ValueKind);
+                    Assert.Equal(1, results.RootElement.GetProperty("Machine").GetProperty("TorchThreads").GetInt32());
+                }
+                Assert.NotEmpty(summary.Plots);
+                foreach (var plot in summary.Plots)
+                {
+                    var bytes = File.ReadAllBytes(Path.Combine(dir, plot.FileName));
+                    Assert.Equal(PngSignature, bytes.Take(8));
+                    Assert.True(bytes.Length > 10_000, $"{summary.Name}/{plot.FileName} is only {bytes.Length} bytes");
+                }
+                var report = File.ReadAllText(Path.Combine(dir, LabRunner.ReportFile));
+                Assert.Contains($"**Verdict: {LabRunner.Words(summary.Verdict)}.**", report);
+                Assert.Contains("1 torch thread(s)", report);
+                Assert.All(summary.Plots, p => Assert.Contains($"]({p.FileName})", report));
+                Assert.Single(readme, l => l.StartsWith($"| [{summary.Name}]({summary.Name}/report.md): ", StringComparison.Ordinal)
+                    && l.Contains($"**{LabRunner.Words(summary.Verdict)}**", StringComparison.Ordinal));
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void FitsAndCrossoversAreExact()
+    {
+        // t(L) = 2 + 0.5 L + 0.01 L²: the quadratic term reaches the linear one at L = 0.5 / 0.01 = 50.
+        int[] lengths = [8, 16, 32, 64, 128];
+        var latency = lengths.Select(l => TimingStats.FromSamples([2 + 0.5 * l + 0.01 * l * l])).ToArray();
+        var fit = ParallelVsSequential.FitQuadratic(1, lengths, latency);
+        Assert.Equal(50, fit.QuadraticTakesOver, 6);
+
+        // a = L, b = 32 (constant): equal at 32 exactly, found between neighbours 16 and 64 by log-log interpolation.
+        var crossing = ParallelVsSequential.Crossings([16, 64], [TimingStats.FromSamples([16]), TimingStats.FromSamples([64])],
+            [TimingStats.FromSamples([32]), TimingStats.FromSamples([32])]);
+        Assert.Equal(32, Assert.Single(crossing), 6);
+
+        Assert.Equal(2.5, Stats.Quantile([1, 2, 3, 4], 0.5), 12);
+        Assert.Equal(-1, VanishingGradients.DecaySlope([5, 1, 0.1, 0.01]), 12); // distance 0 is left out of the fit
+    }
+}
