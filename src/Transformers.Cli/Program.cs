@@ -10,6 +10,7 @@ public static class Program
         var root = new RootCommand("transformers: build, train, compare and inspect sequence models on TorchSharp.");
         // One line per command group; each lives in Commands/<Name>Command.cs with a static Create().
         root.Subcommands.Add(EmbedCommand.Create());
+        root.Subcommands.Add(HeadsCommand.Create());
         // Our handler turns expected errors into one line; System.CommandLine's would print a stack trace.
         return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
     }

@@ -111,7 +111,7 @@ public static class HtmlReport
     };
 
     /// <summary>The data block: tokens and every head as base64 of round(255 √p).</summary>
-    internal static string DataJson(AttentionRecord record)
+    public static string DataJson(AttentionRecord record)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = JavaScriptEncoder.Default }))
