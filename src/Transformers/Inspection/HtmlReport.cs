@@ -233,7 +233,9 @@ public static class HtmlReport
         .matrix-box h3 { margin-top: 0; } .small { font-size: 12px; color: var(--muted); display: block; margin-bottom: 6px; }
         table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
         .stats th, .stats td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: right; font-size: 12px; }
-        .stats th { position: sticky; top: 0; background: #f1f5f9; } .stats td:first-child, .stats td:last-child { text-align: left; }
+        .stats th { position: sticky; top: 0; background: #f1f5f9; }
+        .stats td:first-child, .stats td:last-child, .stats th:first-child, .stats th:last-child { text-align: left; }
+        .stats tbody tr { cursor: pointer; } .stats tbody tr:hover { background: #eff6ff; }
         .stats td.hi { background: #fef3c7; font-weight: 600; } .table-scroll { max-height: 420px; }
         .imp-row { display: flex; gap: 24px; flex-wrap: wrap; }
         .heat th { font-size: 11px; color: var(--muted); font-weight: 500; padding: 2px 4px; }
@@ -467,6 +469,12 @@ public static class HtmlReport
             var l = parseInt(p.layer, 10), h = parseInt(p.head, 10);
             return [ki, isNaN(l) || l < 0 ? 0 : l, isNaN(h) || h < 0 ? 0 : h];
           }
+          // A row of the statistics table opens its head.
+          Array.prototype.forEach.call(document.querySelectorAll('#statistics tr[data-kind]'), function (tr) {
+            tr.addEventListener('click', function () {
+              D.kinds.forEach(function (k, i) { if (k.kind === tr.getAttribute('data-kind')) select(i, +tr.getAttribute('data-layer'), +tr.getAttribute('data-head'), true); });
+            });
+          });
           buildModelView();
           var s0 = initial();
           select(s0[0], s0[1], s0[2], false);

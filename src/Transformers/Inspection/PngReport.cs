@@ -101,7 +101,7 @@ public static class PngReport
 
     private static void SaveLayerGrid(string path, AttentionLayer layer, IReadOnlyList<string> queries, IReadOnlyList<string> keys, PngOptions options)
     {
-        int heads = layer.Heads, columns = heads <= 4 ? heads : heads <= 8 ? 4 : (int)Math.Ceiling(Math.Sqrt(heads * 1.4));
+        int heads = layer.Heads, columns = heads <= 16 ? Math.Min(heads, 4) : (int)Math.Ceiling(Math.Sqrt(heads));
         int gridRows = (heads + columns - 1) / columns;
         int labels = Math.Max(queries.Count, keys.Count) <= options.MaxGridLabels ? options.MaxGridLabels : 0;
         var multiplot = new Multiplot();
@@ -115,7 +115,7 @@ public static class PngReport
             else multiplot.AddPlot(plot);
         }
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(gridRows, columns);
-        int panel = labels > 0 ? 320 : 240;
+        int panel = labels > 0 ? 360 : 240;
         multiplot.SavePng(path, columns * panel, gridRows * panel);
     }
 }
