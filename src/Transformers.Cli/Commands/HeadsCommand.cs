@@ -34,7 +34,9 @@ public static class HeadsCommand
                 : TranslatorReport(name, input, parse.GetValue(target), !parse.GetValue(noImportance));
             foreach (var note in record.Notes) Console.Error.WriteLine($"note: {note}");
             var files = HeadsReport.Write(dir, record, importance, parse.GetValue(noPng) ? null : new PngOptions());
-            Console.WriteLine($"{files.Html}\n{files.Json}\n{files.Pngs.Count} PNG files in {Path.Combine(dir, HeadsReport.PngFolder)}");
+            Console.WriteLine(files.Html);
+            Console.WriteLine(files.Json);
+            if (files.Pngs.Count > 0) Console.WriteLine($"{files.Pngs.Count} PNG files in {Path.Combine(dir, HeadsReport.PngFolder)}");
             Console.WriteLine($"done in {watch.Elapsed.TotalSeconds:0.0} s");
             return 0;
         });

@@ -22,7 +22,8 @@ namespace Transformers.Inspection;
 /// <para>
 /// State for tests: &lt;body&gt; gets data-ready, data-maps-drawn, data-selected, data-lines-drawn, data-drawn-hash (a
 /// hash of what the head view drew), data-errors (count of errors caught by window.onerror, listed in #errors) and
-/// data-render-ms. The URL hash <c>#kind=encoder_self&amp;layer=2&amp;head=5</c> sets the initial selection.
+/// data-render-ms. The URL hash <c>#kind=encoder_self&amp;layer=2&amp;head=5</c> sets the initial selection; <c>&amp;focus=q3</c>
+/// (or k3) focuses query (key) token 3 as hovering it does.
 /// </para>
 /// </summary>
 public static class HtmlReport
@@ -467,7 +468,8 @@ public static class HtmlReport
             var ki = 0;
             D.kinds.forEach(function (k, i) { if (k.kind === p.kind) ki = i; });
             var l = parseInt(p.layer, 10), h = parseInt(p.head, 10);
-            return [ki, isNaN(l) || l < 0 ? 0 : l, isNaN(h) || h < 0 ? 0 : h];
+            var f = /^([qk])(\d+)$/.exec(p.focus || '');
+            return [ki, isNaN(l) || l < 0 ? 0 : l, isNaN(h) || h < 0 ? 0 : h, f ? { side: f[1], i: +f[2] } : null];
           }
           // A row of the statistics table opens its head.
           Array.prototype.forEach.call(document.querySelectorAll('#statistics tr[data-kind]'), function (tr) {
@@ -478,6 +480,7 @@ public static class HtmlReport
           buildModelView();
           var s0 = initial();
           select(s0[0], s0[1], s0[2], false);
+          if (s0[3]) { state.focus = s0[3]; drawHead(); }          // as if that token were hovered
           body.setAttribute('data-render-ms', (performance.now() - t0).toFixed(1));
           body.setAttribute('data-ready', '1');
         })();

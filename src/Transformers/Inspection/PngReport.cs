@@ -81,7 +81,7 @@ public static class PngReport
         Label(plot.Axes.Left, queries, maxLabels, i => rows - 1 - i);
         plot.Axes.Bottom.TickLabelStyle.Rotation = -90;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
-        plot.Axes.Bottom.MinimumSize = cols > maxLabels * 4 ? 30 : 90;
+        plot.Axes.Bottom.MinimumSize = maxLabels > 0 ? 100 : 10;
         plot.Axes.Margins(0, 0);
         plot.Axes.Bottom.Label.Text = "attended to (keys)";
         plot.Axes.Left.Label.Text = "attending (queries)";
@@ -108,7 +108,6 @@ public static class PngReport
         for (int h = 0; h < heads; h++)
         {
             var plot = HeadPlot(layer, h, queries, keys, labels, $"head {h}", colorBar: false);
-            if (labels == 0) plot.Axes.Bottom.MinimumSize = 10;
             plot.Axes.Bottom.Label.Text = "";
             plot.Axes.Left.Label.Text = "";
             if (h == 0) multiplot.Reset(plot);

@@ -49,6 +49,12 @@ public sealed class BrowserTests(MiniLmHeadsFixture fixture, ITestOutputHelper o
         var again = Chromium.BodyAttributes(Chromium.DumpDom(html, "#kind=encoder_self&layer=2&head=5"));
         Assert.Equal(other["data-drawn-hash"], again["data-drawn-hash"]);
 
+        // Focusing a token (what hovering does) keeps only its lines.
+        var focused = Chromium.BodyAttributes(Chromium.DumpDom(html, "#kind=encoder_self&layer=2&head=5&focus=q3"));
+        Assert.Equal("0", focused["data-errors"]);
+        Assert.InRange(int.Parse(focused["data-lines-drawn"]), 1, int.Parse(other["data-lines-drawn"]) - 1);
+        Assert.NotEqual(other["data-drawn-hash"], focused["data-drawn-hash"]);
+
         var png = Path.Combine(OutputDir, "heads-minilm.png");
         Chromium.Screenshot(html, png, "#layer=0&head=2");
         Assert.True(new FileInfo(png).Length > 20_000, "the screenshot is (nearly) empty");
