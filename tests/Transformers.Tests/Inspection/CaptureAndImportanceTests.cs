@@ -170,6 +170,33 @@ public sealed class CaptureAndImportanceTests
     }
 
     [Fact]
+    public void SentenceEmbeddingImportance_IsOneMinusCosineOfTheMaskedEmbedding()
+    {
+        using var model = TinyBert(6);
+        int[][] sentences = [[1, 10, 11, 12, 4, 2], [1, 20, 21, 2, 0, 0]];
+        var ids = tensor(sentences.SelectMany(x => x.Select(i => (long)i)).ToArray()).view(2, 6);
+        var mask = ids.ne(0).to(ScalarType.Int64);
+        var importance = HeadImportance.ForSentenceEmbedding(model, ids, mask);
+        Assert.Equal(("embedding", 0.0), (importance.Loss, importance.BaseLoss));
+
+        // Independent route: SentenceEmbedder (its own pooling and normalisation) on weights with the head zeroed.
+        var embedder = new SentenceEmbedder(model, text => sentences[int.Parse(text)].TakeWhile((id, i) => i == 0 || id != 0).ToArray());
+        var reference = embedder.Embed(["0", "1"]);
+        var attentions = model.named_modules().Where(x => x.module is MultiHeadAttention).Select(x => (MultiHeadAttention)x.module).ToList();
+        for (int l = 0; l < 2; l++)
+            for (int h = 0; h < 4; h++)
+            {
+                var headMask = ones(2, 4);
+                headMask[l, h] = tensor(0f);
+                float[][] masked;
+                using (HeadImportance.MaskByWeights(attentions, headMask)) masked = embedder.Embed(["0", "1"]);
+                double expected = Enumerable.Range(0, 2).Average(b => 1 - masked[b].Zip(reference[b], (x, y) => (double)x * y).Sum());
+                Assert.Equal(expected, importance.Delta[l, h], 1e-5);
+                Assert.True(importance.Delta[l, h] > 0, $"masking L{l} H{h} left the embedding unchanged");
+            }
+    }
+
+    [Fact]
     public void TranslatorImportance_HasAMatrixPerKind_AndRestoresTheWeights()
     {
         using var model = TinyTranslator(4);
