@@ -62,7 +62,7 @@ public static class AttentionJson
     private static void WriteLayer(Utf8JsonWriter w, AttentionLayer layer)
     {
         w.WriteStartObject();
-        w.WriteString("kind", Names.Of(layer.Kind));
+        w.WriteString("kind", AttentionKinds.Name(layer.Kind));
         w.WriteNumber("layer", layer.Layer);
         w.WriteNumber("heads", layer.Heads);
         w.WriteNumber("queries", layer.Queries);
@@ -114,7 +114,7 @@ public static class AttentionJson
         foreach (var s in statistics)
         {
             w.WriteStartObject();
-            w.WriteString("kind", Names.Of(s.Kind));
+            w.WriteString("kind", AttentionKinds.Name(s.Kind));
             w.WriteNumber("layer", s.Layer);
             w.WriteNumber("head", s.Head);
             w.WriteNumber("entropy", Round(s.Entropy));
@@ -138,7 +138,7 @@ public static class AttentionJson
         foreach (var m in importance)
         {
             w.WriteStartObject();
-            w.WriteString("kind", Names.Of(m.Kind));
+            w.WriteString("kind", AttentionKinds.Name(m.Kind));
             w.WriteString("loss", m.Loss);
             w.WriteNumber("base_loss", Math.Round(m.BaseLoss, 6));
             w.WriteStartArray("delta");                           // [layers][heads]

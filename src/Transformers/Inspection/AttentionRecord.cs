@@ -31,9 +31,9 @@ public sealed class AttentionLayer
     public AttentionLayer(AttentionKind kind, int layer, int heads, int queries, int keys, float[] probabilities)
     {
         if (heads <= 0 || queries <= 0 || keys <= 0)
-            throw new ArgumentException($"{Names.Of(kind)} layer {layer}: heads {heads}, queries {queries} and keys {keys} must be positive");
+            throw new ArgumentException($"{AttentionKinds.Name(kind)} layer {layer}: heads {heads}, queries {queries} and keys {keys} must be positive");
         if (probabilities.Length != (long)heads * queries * keys)
-            throw new ArgumentException($"{Names.Of(kind)} layer {layer}: {probabilities.Length} probabilities for [heads {heads}, queries {queries}, keys {keys}]");
+            throw new ArgumentException($"{AttentionKinds.Name(kind)} layer {layer}: {probabilities.Length} probabilities for [heads {heads}, queries {queries}, keys {keys}]");
         (Kind, Layer, Heads, Queries, Keys, Probabilities) = (kind, layer, heads, queries, keys, probabilities);
     }
 
@@ -85,7 +85,7 @@ public sealed record AttentionRecord
     public IReadOnlyList<string> KeyTokens(AttentionKind kind) => kind == AttentionKind.DecoderSelf ? Target(kind) : SourceTokens;
 
     private IReadOnlyList<string> Target(AttentionKind kind) =>
-        TargetTokens ?? throw new InvalidOperationException($"{Names.Of(kind)} attention needs target tokens, but the record has none");
+        TargetTokens ?? throw new InvalidOperationException($"{AttentionKinds.Name(kind)} attention needs target tokens, but the record has none");
 
     /// <summary>Checks that every layer's shape matches the tokens; returns this.</summary>
     public AttentionRecord Validate()
@@ -95,16 +95,16 @@ public sealed record AttentionRecord
         {
             int q = QueryTokens(l.Kind).Count, k = KeyTokens(l.Kind).Count;
             if (l.Queries != q || l.Keys != k)
-                throw new ArgumentException($"{Names.Of(l.Kind)} layer {l.Layer} is [{l.Queries} x {l.Keys}], but the tokens give [{q} x {k}]");
+                throw new ArgumentException($"{AttentionKinds.Name(l.Kind)} layer {l.Layer} is [{l.Queries} x {l.Keys}], but the tokens give [{q} x {k}]");
         }
         return this;
     }
 }
 
 /// <summary>The snake_case names used in JSON, file names and the viewer.</summary>
-public static class Names
+public static class AttentionKinds
 {
-    public static string Of(AttentionKind kind) => kind switch
+    public static string Name(AttentionKind kind) => kind switch
     {
         AttentionKind.EncoderSelf => "encoder_self",
         AttentionKind.DecoderSelf => "decoder_self",
@@ -113,7 +113,10 @@ public static class Names
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
-    public static AttentionKind Parse(string name) =>
-        Enum.GetValues<AttentionKind>().FirstOrDefault(k => Of(k) == name, (AttentionKind)(-1)) is var k && k >= 0
-            ? k : throw new ArgumentException($"unknown attention kind '{name}' (known: encoder_self, decoder_self, cross, recurrent)");
+    public static AttentionKind Parse(string name)
+    {
+        foreach (var kind in Enum.GetValues<AttentionKind>())
+            if (Name(kind) == name) return kind;
+        throw new ArgumentException($"unknown attention kind '{name}' (known: encoder_self, decoder_self, cross, recurrent)");
+    }
 }

@@ -128,7 +128,7 @@ public static class HtmlReport
             {
                 var layers = record.LayersOf(kind);
                 w.WriteStartObject();
-                w.WriteString("kind", Names.Of(kind));
+                w.WriteString("kind", AttentionKinds.Name(kind));
                 w.WriteString("label", Label(kind));
                 w.WriteString("queries", kind == AttentionKind.EncoderSelf ? "source" : "target");
                 w.WriteString("keys", kind == AttentionKind.DecoderSelf ? "target" : "source");
@@ -168,7 +168,7 @@ public static class HtmlReport
           .Append("<th title=\"mean max probability (alignment sharpness)\">max p</th><th>pattern</th></tr></thead><tbody>");
         foreach (var s in statistics)
         {
-            sb.Append("<tr data-kind=\"").Append(Names.Of(s.Kind)).Append("\" data-layer=\"").Append(s.Layer).Append("\" data-head=\"").Append(s.Head).Append("\">")
+            sb.Append("<tr data-kind=\"").Append(AttentionKinds.Name(s.Kind)).Append("\" data-layer=\"").Append(s.Layer).Append("\" data-head=\"").Append(s.Head).Append("\">")
               .Append("<td>").Append(Html(Label(s.Kind))).Append("</td><td>").Append(s.Layer).Append("</td><td>").Append(s.Head).Append("</td>")
               .Append("<td>").Append(F(s.Entropy)).Append("</td><td>").Append(F(s.MeanDistance, "0.00")).Append("</td>");
             foreach (var share in new double?[] { s.Cls, s.Sep, s.Punctuation, s.Self, s.Previous, s.Next, s.MaxProbability })

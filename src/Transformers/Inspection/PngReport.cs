@@ -34,11 +34,11 @@ public static class PngReport
             var keys = record.KeyTokens(kind);
             foreach (var layer in record.LayersOf(kind))
             {
-                string stem = $"{Names.Of(kind)}_layer{layer.Layer}";
+                string stem = $"{AttentionKinds.Name(kind)}_layer{layer.Layer}";
                 if (options.PerHead)
                     for (int h = 0; h < layer.Heads; h++)
                     {
-                        var plot = HeadPlot(layer, h, queries, keys, options.MaxLabels, $"{Names.Of(kind)} · layer {layer.Layer} · head {h}", colorBar: true);
+                        var plot = HeadPlot(layer, h, queries, keys, options.MaxLabels, $"{AttentionKinds.Name(kind)} · layer {layer.Layer} · head {h}", colorBar: true);
                         var path = Path.Combine(dir, $"{stem}_head{h}.png");
                         var (w, hgt) = HeadSize(queries.Count, keys.Count);
                         plot.SavePng(path, w, hgt);

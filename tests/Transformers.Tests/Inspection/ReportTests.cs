@@ -61,6 +61,14 @@ public sealed class ReportTests
     }
 
     [Fact]
+    public void KindNames_RoundTrip()
+    {
+        Assert.Equal(["encoder_self", "decoder_self", "cross", "recurrent"], Enum.GetValues<AttentionKind>().Select(AttentionKinds.Name));
+        Assert.All(Enum.GetValues<AttentionKind>(), k => Assert.Equal(k, AttentionKinds.Parse(AttentionKinds.Name(k))));
+        Assert.Throws<ArgumentException>(() => AttentionKinds.Parse("self"));
+    }
+
+    [Fact]
     public void Json_DocumentedSchemaNamesEveryTopLevelField()
     {
         var doc = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "attention-record.md"));
