@@ -69,7 +69,8 @@ public static class AttentionCapture
             throw new ArgumentException($"{input.Ids.Length} tokens exceed the model's maximum of {model.Config.MaxPositionEmbeddings}; prepare the input with truncation");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var output = model.Forward(tensor(input.Ids).unsqueeze(0), outputs: BertOutputs.Attentions);   // ids: [1, seq]
+        var ids = tensor(input.Ids, device: model.WordEmbeddings.device).unsqueeze(0);              // [1, seq]
+        var output = model.Forward(ids, outputs: BertOutputs.Attentions);
         var attentions = output.Attentions ?? throw new InvalidOperationException("the BERT model returned no attention probabilities");
         var layers = attentions.Select((p, i) => ToLayer(AttentionKind.EncoderSelf, i, p)).ToArray();
         return new AttentionRecord { Model = modelName, SourceTokens = input.Tokens, Layers = layers, Notes = input.Notes }.Validate();
@@ -92,7 +93,8 @@ public static class AttentionCapture
         var special = model.Special;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var batch = new TranslationBatch([source.Ids.Select(i => (int)i).ToArray()], [target.Ids.Select(i => (int)i).ToArray()]).ToTensors(special);
+        var device = model.parameters().First().device;
+        var batch = new TranslationBatch([source.Ids.Select(i => (int)i).ToArray()], [target.Ids.Select(i => (int)i).ToArray()]).ToTensors(special, device);
         var attention = transformer.ForwardWithAttention(batch.Source, batch.SourceMask, batch.TargetIn).Attention!;
         var layers = new List<AttentionLayer>();
         layers.AddRange(attention.EncoderSelf.Select((p, i) => ToLayer(AttentionKind.EncoderSelf, i, p)));

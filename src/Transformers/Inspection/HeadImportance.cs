@@ -25,7 +25,7 @@ public static class HeadImportance
     /// The generic ablation loop: <paramref name="loss"/> is called with a [layers, heads] mask of ones with one zero
     /// (and once with null for the base loss) and returns the loss for it.
     /// </summary>
-    public static ImportanceMatrix Ablate(AttentionKind kind, int layers, int heads, string lossName, Func<Tensor?, double> loss)
+    public static ImportanceMatrix Ablate(AttentionKind kind, int layers, int heads, string lossName, Func<Tensor?, double> loss, Device? device = null)
     {
         double baseLoss;
         using (NewDisposeScope()) baseLoss = loss(null);
@@ -34,7 +34,7 @@ public static class HeadImportance
             for (int h = 0; h < heads; h++)
             {
                 using var scope = NewDisposeScope();
-                var mask = ones(layers, heads);
+                var mask = ones(layers, heads, device: device);
                 mask[l, h] = tensor(0f);
                 delta[l, h] = loss(mask) - baseLoss;
             }
@@ -46,7 +46,7 @@ public static class HeadImportance
     {
         using var _ = no_grad();
         return Ablate(AttentionKind.EncoderSelf, model.Config.NumHiddenLayers, model.Config.NumAttentionHeads, "mlm",
-            headMask => model.Loss(ids, mask, labels, headMask).item<float>());
+            headMask => model.Loss(ids, mask, labels, headMask).item<float>(), ids.device);
     }
 
     /// <summary>
@@ -64,7 +64,7 @@ public static class HeadImportance
             if (headMask is null) return 0.0;
             var e = MeanPool(model, ids, mask, headMask);                           // [batch, hidden]
             return (1 - nn.functional.cosine_similarity(e, reference, dim: 1)).mean().item<float>();
-        });
+        }, ids.device);
     }
 
     private static Tensor MeanPool(BertModel model, Tensor ids, Tensor mask, Tensor? headMask)
