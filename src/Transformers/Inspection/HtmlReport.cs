@@ -21,7 +21,7 @@ namespace Transformers.Inspection;
 /// </para>
 /// <para>
 /// State for tests: &lt;body&gt; gets data-ready, data-maps-drawn, data-selected, data-lines-drawn, data-drawn-hash (a
-/// hash of what the head view drew), data-errors (count of errors caught by window.onerror, listed in #errors) and
+/// hash of what the head view drew), data-head-ms (time of the last head-view draw), data-errors (count of errors caught by window.onerror, listed in #errors) and
 /// data-render-ms. The URL hash <c>#kind=encoder_self&amp;layer=2&amp;head=5</c> sets the initial selection; <c>&amp;focus=q3</c>
 /// (or k3) focuses query (key) token 3 as hovering it does.
 /// </para>
@@ -347,6 +347,7 @@ public static class HtmlReport
           }
           function clip(s, n) { return s.length > n ? s.slice(0, n - 1) + '…' : s; }
           function drawHead() {
+            var started = performance.now();
             var k = D.kinds[state.ki], q = tokens(k.queries), kt = tokens(k.keys), m = map(state.ki, state.l, state.h);
             var n = Math.max(q.length, kt.length), rh = n <= 48 ? 20 : n <= 128 ? 15 : 12, font = rh <= 12 ? 10 : rh <= 15 ? 11 : 13;
             var dpr = window.devicePixelRatio || 1, W = 620, colW = 170, top = 10;
@@ -404,6 +405,7 @@ public static class HtmlReport
             body.setAttribute('data-selected', k.kind + '/' + state.l + '/' + state.h);
             body.setAttribute('data-lines-drawn', String(drawn));
             body.setAttribute('data-drawn-hash', (hash >>> 0).toString(16));
+            body.setAttribute('data-head-ms', (performance.now() - started).toFixed(1));
             document.getElementById('head-info').textContent = k.label + ' · layer ' + state.l + ' · head ' + state.h + ' · ' + drawn + ' lines' +
               (f ? ' · focus: ' + (f.side === 'q' ? q[f.i] : kt[f.i]) : ' (p ≥ 0.025)');
           }
