@@ -23,8 +23,7 @@ public static class EmbedCommand
             TorchRuntime.EnsureLoaded();
             TorchSharp.torch.set_num_threads(Math.Max(1, parse.GetValue(threads)));
             using var model = BertWeights.LoadMiniLm();
-            var tokenizer = MiniLm.CreateTokenizer();
-            var embedder = new SentenceEmbedder(model, text => tokenizer.Encode(text).Ids);
+            var embedder = new SentenceEmbedder(model, MiniLm.CreateIdEncoder());
             embedder.Truncated += (i, n) => Console.Error.WriteLine($"warning: sentence {i + 1} has {n} word pieces; truncated to {embedder.MaxTokens}");
             var vectors = embedder.Embed(input);
             var sim = SentenceEmbedder.CosineMatrix(vectors);

@@ -61,6 +61,13 @@ public static class MiniLm
         return Transformers.Tokenizer.WordPieceTokenizer.FromVocabStream(vocab, $"{AssemblyFileName}:vocab.txt", Transformers.Tokenizer.WordPieceOptions.Uncased);
     }
 
+    /// <summary>Text -> ids with [CLS] and [SEP], by <see cref="CreateTokenizer"/>.</summary>
+    public static Func<string, int[]> CreateIdEncoder()
+    {
+        var tokenizer = CreateTokenizer();
+        return text => tokenizer.Encode(text).Ids;
+    }
+
     /// <summary>The bert-base-uncased vocabulary, one token per line.</summary>
     public static string[] VocabularyLines()
     {

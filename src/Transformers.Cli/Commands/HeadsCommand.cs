@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Transformers.Bert;
+using Transformers.Inspection;
+using Transformers.Training;
+using Transformers.Translation;
+using static TorchSharp.torch;
+
+namespace Transformers.Cli.Commands;
+
+/// <summary>`transformers heads`: capture every attention head of a model on a text and write the HTML viewer, JSON and PNG heatmaps.</summary>
+public static class HeadsCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "minilm (the built-in all-MiniLM-L6-v2) or a translator checkpoint runs/NAME.", Required = true };
+        var text = new Option<string>("--text") { Description = "The sentence to inspect (for runs/NAME: pre-tokenized, tokens separated by spaces).", Required = true };
+        var target = new Option<string?>("--target") { Description = "Translators: the target sentence, pre-tokenized (default: the model's greedy translation)." };
+        var output = new Option<string>("--out") { Description = "Directory for heads.html, heads.json and png/.", Required = true };
+        var noPng = new Option<bool>("--no-png") { Description = "Skip the PNG heatmaps." };
+        var noImportance = new Option<bool>("--no-importance") { Description = "Skip head importance (one extra forward pass per head)." };
+        var cmd = new Command("heads", "Inspect attention heads: an HTML viewer, per-head statistics, importance, JSON and PNG heatmaps.")
+        {
+            model, text, target, output, noPng, noImportance,
+        };
+        cmd.SetAction(parse =>
+        {
+            string name = parse.GetValue(model)!, input = parse.GetValue(text) ?? "", dir = parse.GetValue(output)!;
+            if (string.IsNullOrWhiteSpace(input)) throw new ArgumentException("--text is empty: give a sentence to inspect");
+            TorchRuntime.EnsureLoaded();
+            var watch = Stopwatch.StartNew();
+            var (record, importance) = name.Equals("minilm", StringComparison.OrdinalIgnoreCase)
+                ? MiniLmReport(input, !parse.GetValue(noImportance))
+                : TranslatorReport(name, input, parse.GetValue(target), !parse.GetValue(noImportance));
+            foreach (var note in record.Notes) Console.Error.WriteLine($"note: {note}");
+            var files = HeadsReport.Write(dir, record, importance, parse.GetValue(noPng) ? null : new PngOptions());
+            Console.WriteLine(files.Html);
+            Console.WriteLine(files.Json);
+            if (files.Pngs.Count > 0) Console.WriteLine($"{files.Pngs.Count} PNG files in {Path.Combine(dir, HeadsReport.PngFolder)}");
+            Console.WriteLine($"done in {watch.Elapsed.TotalSeconds:0.0} s");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) MiniLmReport(string text, bool importance)
+    {
+        using var bert = BertWeights.LoadMiniLm();
+        var input = AttentionCapture.PrepareBertText(text, MiniLm.CreateIdEncoder(), MiniLm.VocabularyLines(), bert.Config.MaxPositionEmbeddings);
+        var record = AttentionCapture.FromBert(bert, input, "all-MiniLM-L6-v2");
+        if (!importance) return (record, []);
+        using var scope = NewDisposeScope();
+        var ids = tensor(input.Ids).unsqueeze(0);                                   // [1, seq]
+        return (record, [HeadImportance.ForSentenceEmbedding(bert, ids, ones_like(ids))]);
+    }
+
+    private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) TranslatorReport(string run, string text, string? targetText, bool importance)
+    {
+        var loaded = Checkpoint.Load(run);
+        using var model = loaded.Model;
+        var vocab = loaded.Vocabulary;
+        var special = model.Special;
+        var source = AttentionCapture.PreparePretokenized(text, vocab, special.Unk, model.MaxLength - 1, "source");
+        InspectionInput target;
+        if (targetText is not null) target = AttentionCapture.PreparePretokenized(targetText, vocab, special.Unk, model.MaxLength - 1, "target");
+        else
+        {
+            using var scope = NewDisposeScope();
+            var src = tensor(source.Ids.Append(special.Eos).ToArray()).unsqueeze(0);                // [1, src]
+            var best = Decoder.Translate(model, src, ones_like(src, ScalarType.Bool), new DecodingOptions())[0][0].Tokens;
+            var ids = best.Take(model.MaxLength - 1).Select(i => (long)i).ToArray();
+            target = new InspectionInput(ids, ids.Select(i => vocab[(int)i]).ToArray(), ["No --target given: the target is the model's greedy translation."]);
+        }
+        var record = AttentionCapture.FromTranslator(model, vocab, source, target, $"{run} ({model.Architecture})");
+        record = record with { Notes = [.. record.Notes, "Input was taken pre-tokenized (tokens separated by spaces), looked up in the checkpoint's vocabulary."] };
+        if (!importance || model is not TransformerTranslator transformer || target.Ids.Length == 0) return (record, []);
+        using var s2 = NewDisposeScope();
+        var batch = new TranslationBatch([source.Ids.Select(i => (int)i).ToArray()], [target.Ids.Select(i => (int)i).ToArray()]).ToTensors(special);
+        return (record, HeadImportance.ForTranslator(transformer, batch.Source, batch.SourceMask, batch.TargetIn, batch.TargetOut));
+    }
+}
