@@ -4,18 +4,44 @@ using System.Text.RegularExpressions;
 namespace Transformers.Tests.Inspection;
 
 /// <summary>
-/// Headless Chromium (Debian's <c>chromium</c>, installed by .ci/run) driven from the command line: --dump-dom prints
+/// Headless Chromium (Debian's <c>chromium</c>, installed on first use when missing) driven from the command line: --dump-dom prints
 /// the DOM after the page's script ran, --screenshot saves a PNG. Each run gets a fresh profile directory. A missing
 /// browser fails the test with a message saying how to install it.
 /// </summary>
 internal static partial class Chromium
 {
+    private static readonly string[] Candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+
+    /// <summary>Debian's chromium, installed with apt-get on first use when missing and running as root, so that the
+    /// README's `dotnet test` does all set-up on a fresh machine.</summary>
+    private static readonly Lazy<string> InstallAttempt = new(TryInstall);
+
     public static string Path()
     {
-        foreach (var candidate in new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome" })
-            if (File.Exists(candidate)) return candidate;
-        Assert.Fail("headless Chromium is missing: install it with `apt-get install -y chromium chromium-driver` (.ci/run does this when it is missing)");
+        var found = Candidates.FirstOrDefault(File.Exists);
+        if (found is not null) return found;
+        var attempt = InstallAttempt.Value;
+        found = Candidates.FirstOrDefault(File.Exists);
+        if (found is not null) return found;
+        Assert.Fail($"headless Chromium is missing and could not be installed ({attempt}): install it with `apt-get install -y chromium chromium-driver`");
         return "";
+    }
+
+    private static string TryInstall()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root" || !File.Exists("/usr/bin/apt-get"))
+            return "not root on a Debian-like system";
+        foreach (var args in new[] { "update -qq", "install -y -qq chromium chromium-driver" })
+        {
+            var info = new ProcessStartInfo("/usr/bin/apt-get", args) { RedirectStandardOutput = true, RedirectStandardError = true };
+            info.Environment["DEBIAN_FRONTEND"] = "noninteractive";
+            using var p = Process.Start(info)!;
+            var err = p.StandardError.ReadToEndAsync();
+            p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0) return $"apt-get {args} exited with {p.ExitCode}: {err.Result.Trim()}";
+        }
+        return "installed";
     }
 
     /// <summary>The DOM of <paramref name="htmlPath"/> (with an optional #fragment) after up to 5 s of virtual time.</summary>
