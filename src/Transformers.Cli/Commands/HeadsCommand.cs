@@ -14,8 +14,8 @@ public static class HeadsCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "minilm (the built-in all-MiniLM-L6-v2) or a translator checkpoint runs/NAME.", Required = true };
-        var text = new Option<string>("--text") { Description = "The sentence to inspect (for runs/NAME: pre-tokenized, tokens separated by spaces).", Required = true };
-        var target = new Option<string?>("--target") { Description = "Translators: the target sentence, pre-tokenized (default: the model's greedy translation)." };
+        var text = new Option<string>("--text") { Description = "The sentence to inspect (for runs/NAME: the French source).", Required = true };
+        var target = new Option<string?>("--target") { Description = "Translators: the English target (default: the model's greedy translation)." };
         var output = new Option<string>("--out") { Description = "Directory for heads.html, heads.json and png/.", Required = true };
         var noPng = new Option<bool>("--no-png") { Description = "Skip the PNG heatmaps." };
         var noImportance = new Option<bool>("--no-importance") { Description = "Skip head importance (one extra forward pass per head)." };
@@ -60,9 +60,12 @@ public static class HeadsCommand
         using var model = loaded.Model;
         var vocab = loaded.Vocabulary;
         var special = model.Special;
-        var source = AttentionCapture.PreparePretokenized(text, vocab, special.Unk, model.MaxLength - 1, "source");
+        var tokenizer = Tokenizer.WordPieceTokenizer.Create(new Tokenizer.Models.Vocabulary(vocab, "vocab.txt"), Tokenizer.WordPieceOptions.Cased);
+        var options = new Tokenizer.Processing.BertEncodeOptions { AddSpecialTokens = false };
+        int[] Encode(string s) => tokenizer.Encode(s, null, options).Ids;
+        var source = AttentionCapture.PrepareText(text, Encode, vocab, model.MaxLength - 1, "source");
         InspectionInput target;
-        if (targetText is not null) target = AttentionCapture.PreparePretokenized(targetText, vocab, special.Unk, model.MaxLength - 1, "target");
+        if (targetText is not null) target = AttentionCapture.PrepareText(targetText, Encode, vocab, model.MaxLength - 1, "target");
         else
         {
             using var scope = NewDisposeScope();
@@ -72,7 +75,6 @@ public static class HeadsCommand
             target = new InspectionInput(ids, ids.Select(i => vocab[(int)i]).ToArray(), ["No --target given: the target is the model's greedy translation."]);
         }
         var record = AttentionCapture.FromTranslator(model, vocab, source, target, $"{run} ({model.Architecture})");
-        record = record with { Notes = [.. record.Notes, "Input was taken pre-tokenized (tokens separated by spaces), looked up in the checkpoint's vocabulary."] };
         if (!importance || model is not TransformerTranslator transformer || target.Ids.Length == 0) return (record, []);
         using var s2 = NewDisposeScope();
         var batch = new TranslationBatch([source.Ids.Select(i => (int)i).ToArray()], [target.Ids.Select(i => (int)i).ToArray()]).ToTensors(special);

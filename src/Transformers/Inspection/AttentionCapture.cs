@@ -38,6 +38,23 @@ public static class AttentionCapture
     }
 
     /// <summary>
+    /// Translator text: tokenized by <paramref name="encode"/> (no special tokens), each id named by its vocabulary line,
+    /// truncated to <paramref name="maxTokens"/> (a note says so). Empty or blank text is an error.
+    /// </summary>
+    public static InspectionInput PrepareText(string text, Func<string, int[]> encode, IReadOnlyList<string> vocabulary, int maxTokens, string side)
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw new ArgumentException($"the {side} text is empty: give at least one word");
+        var ids = encode(text);
+        var notes = new List<string>();
+        if (ids.Length > maxTokens)
+        {
+            notes.Add($"The {side} has {ids.Length} word pieces; the model takes at most {maxTokens}, so it was truncated to the first {maxTokens}.");
+            ids = ids[..maxTokens];
+        }
+        return new InspectionInput(ids.Select(i => (long)i).ToArray(), ids.Select(i => vocabulary[i]).ToArray(), notes);
+    }
+
+    /// <summary>
     /// Pre-tokenized translator text: whitespace-separated tokens looked up in <paramref name="vocabulary"/> (unknown
     /// ones become UNK and are listed in a note), truncated to <paramref name="maxTokens"/>. No special tokens added.
     /// </summary>
@@ -85,9 +102,9 @@ public static class AttentionCapture
     public static AttentionRecord FromTranslator(Seq2SeqModel model, IReadOnlyList<string> vocabulary, InspectionInput source,
                                                  InspectionInput target, string modelName)
     {
-        if (model is not TransformerTranslator transformer)
+        if (!model.HasAttention)
             throw new ArgumentException($"the '{model.Architecture}' model ({model.GetType().Name}) does not expose its attention " +
-                                        "probabilities, so its heads cannot be inspected (supported: transformer)");
+                                        "probabilities, so its heads cannot be inspected");
         if (source.Ids.Length + 1 > model.MaxLength || target.Ids.Length + 1 > model.MaxLength)
             throw new ArgumentException($"source ({source.Ids.Length} + EOS) or target ({target.Ids.Length} + BOS) exceeds the model's maximum length {model.MaxLength}");
         var special = model.Special;
@@ -95,11 +112,14 @@ public static class AttentionCapture
         using var _ = no_grad();
         var device = model.parameters().First().device;
         var batch = new TranslationBatch([source.Ids.Select(i => (int)i).ToArray()], [target.Ids.Select(i => (int)i).ToArray()]).ToTensors(special, device);
-        var attention = transformer.ForwardWithAttention(batch.Source, batch.SourceMask, batch.TargetIn).Attention!;
+        var attention = model.ForwardWithAttention(batch.Source, batch.SourceMask, batch.TargetIn).Attention
+            ?? throw new ArgumentException($"the '{model.Architecture}' model returned no attention probabilities");
+        // Recurrent translators report their one attention (decoder over encoder states) as cross-attention with one head.
+        var crossKind = model is TransformerTranslator ? AttentionKind.Cross : AttentionKind.Recurrent;
         var layers = new List<AttentionLayer>();
         layers.AddRange(attention.EncoderSelf.Select((p, i) => ToLayer(AttentionKind.EncoderSelf, i, p)));
         layers.AddRange(attention.DecoderSelf.Select((p, i) => ToLayer(AttentionKind.DecoderSelf, i, p)));
-        layers.AddRange(attention.Cross.Select((p, i) => ToLayer(AttentionKind.Cross, i, p)));
+        layers.AddRange(attention.Cross.Select((p, i) => ToLayer(crossKind, i, p)));
         return new AttentionRecord
         {
             Model = modelName,

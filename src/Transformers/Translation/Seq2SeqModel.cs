@@ -46,6 +46,15 @@ public abstract class Seq2SeqModel : nn.Module
     /// <summary>src: [batch, src] int64; srcMask: [batch, src] bool; tgtIn: [batch, tgt] (starting with BOS) -> logits [batch, tgt, vocab]</summary>
     public abstract Tensor Forward(Tensor src, Tensor srcMask, Tensor tgtIn);
 
+    /// <summary>
+    /// Teacher-forced logits with every attention's probabilities, for inspection. Models without attention return
+    /// <c>Attention = null</c> (the default).
+    /// </summary>
+    public virtual TranslatorOutput ForwardWithAttention(Tensor src, Tensor srcMask, Tensor tgtIn) => new(Forward(src, srcMask, tgtIn), null);
+
+    /// <summary>Whether <see cref="ForwardWithAttention"/> returns attention probabilities.</summary>
+    public virtual bool HasAttention => false;
+
     /// <summary>src: [batch, src]; srcMask: [batch, src] bool -> the encoder's output.</summary>
     public abstract EncoderOutput Encode(Tensor src, Tensor srcMask);
 

@@ -37,6 +37,7 @@ public sealed class TransformerTranslator : Seq2SeqModel
     public override int MaxLength => Config.MaxLength;
     public override string Architecture => "transformer";
     public override string ConfigJson() => Config.ToJson();
+    public override bool HasAttention => true;
 
     public TransformerTranslator(TransformerConfig config) : base(nameof(TransformerTranslator))
     {
@@ -89,7 +90,7 @@ public sealed class TransformerTranslator : Seq2SeqModel
     public override Tensor Forward(Tensor src, Tensor srcMask, Tensor tgtIn) => Run(src, srcMask, tgtIn, capture: false).Logits;
 
     /// <summary>Teacher-forced logits with every attention's per-head probabilities (for the head viewer).</summary>
-    public TranslatorOutput ForwardWithAttention(Tensor src, Tensor srcMask, Tensor tgtIn) => Run(src, srcMask, tgtIn, capture: true);
+    public override TranslatorOutput ForwardWithAttention(Tensor src, Tensor srcMask, Tensor tgtIn) => Run(src, srcMask, tgtIn, capture: true);
 
     private TranslatorOutput Run(Tensor src, Tensor srcMask, Tensor tgtIn, bool capture)
     {
