@@ -72,22 +72,22 @@ public sealed record RecurrentTranslatorConfig
     /// <summary>
     /// Parameter-matched to <see cref="TransformerConfig.Small"/> (same 256-wide tied embeddings; the recurrent part is
     /// within a few percent of the Transformer's 5.53 M non-embedding parameters with Bahdanau attention): 2 layers,
-    /// hidden size by cell (RNN 832, LSTM 448, GRU 512; the cheaper the cell, the wider).
+    /// hidden size by cell (RNN 800, LSTM 416, GRU 496; the cheaper the cell, the wider).
     /// </summary>
     public static RecurrentTranslatorConfig Small(int vocabSize, RecurrentCellKind cell, RecurrentAttention attention = RecurrentAttention.Bahdanau) => new()
     {
         VocabSize = vocabSize, Cell = cell, Attention = attention, EmbeddingSize = 256, NumLayers = 2, AttentionSize = 256, Dropout = 0.2,
-        HiddenSize = cell switch { RecurrentCellKind.Rnn => 832, RecurrentCellKind.Gru => 512, _ => 448 },
+        HiddenSize = cell switch { RecurrentCellKind.Rnn => 800, RecurrentCellKind.Gru => 496, _ => 416 },
     };
 
     /// <summary>
     /// Parameter-matched to <see cref="TransformerConfig.Base"/> (512-wide tied embeddings; about 29.4 M non-embedding
-    /// parameters with Bahdanau attention): 2 layers, hidden size by cell (RNN 1792, LSTM 960, GRU 1088).
+    /// parameters with Bahdanau attention): 2 layers, hidden size by cell (RNN 1856, LSTM 992, GRU 1184).
     /// </summary>
     public static RecurrentTranslatorConfig Base(int vocabSize, RecurrentCellKind cell, RecurrentAttention attention = RecurrentAttention.Bahdanau) => new()
     {
         VocabSize = vocabSize, Cell = cell, Attention = attention, EmbeddingSize = 512, NumLayers = 2, AttentionSize = 512, Dropout = 0.2,
-        HiddenSize = cell switch { RecurrentCellKind.Rnn => 1792, RecurrentCellKind.Gru => 1088, _ => 960 },
+        HiddenSize = cell switch { RecurrentCellKind.Rnn => 1856, RecurrentCellKind.Gru => 1184, _ => 992 },
     };
 
     /// <summary>The architecture name stored in checkpoints: "rnn", "lstm" or "gru".</summary>

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Transformers.Recurrent;
+using Transformers.Tests.Recurrent;
+using Transformers.Training;
+using Transformers.Translation;
+using static TorchSharp.torch;
+
+namespace Transformers.Tests.Translation;
+
+/// <summary>Serial: these tests rely on libtorch's global generator, which tests running in parallel would also draw from.</summary>
+[Collection(SerialCollection.Name)]
+public sealed class RecurrentTrainingTests
+{
+    private static string TempRun() => Path.Combine(Path.GetTempPath(), "rnn-trainer-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public void Trainer_LearnsTheReverseTask_WithLstmAndBahdanau()
+    {
+        var data = new ReverseTask(256, seed: 2);
+        var run = TempRun();
+        try
+        {
+            manual_seed(3);
+            using var m = new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Lstm, RecurrentAttention.Bahdanau)
+                with { EmbeddingSize = 32, HiddenSize = 32, AttentionSize = 32, NumLayers = 1 });
+            var opts = new TrainerOptions { LearningRate = 3e-2, WarmupSteps = 20, MaxSteps = 500, EvalEverySteps = 250, Patience = 0, LabelSmoothing = 0.0 };
+            new Trainer(m, data, ReverseTask.Vocabulary, opts, run).Run();
+            var evals = File.ReadAllLines(Path.Combine(run, "train.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+                .Where(e => e.GetProperty("type").GetString() == "eval").ToList();
+            double first = evals[0].GetProperty("DevLoss").GetDouble(), last = evals[^1].GetProperty("DevLoss").GetDouble();
+            Assert.True(last < 0.25 && last < first, $"dev loss {first:F3} -> {last:F3}");
+            var batch = data.Dev[0].ToTensors(m.Special);
+            var output = Decoder.Translate(m, batch.Source, batch.SourceMask, new DecodingOptions { BeamSize = 2 });
+            int correct = output.Select((h, i) => h[0].Tokens.SequenceEqual(data.Dev[0].Targets[i]) ? 1 : 0).Sum();
+            Assert.True(correct >= 6, $"{correct}/8 reversed correctly");
+        }
+        finally
+        {
+            Directory.Delete(run, true);
+        }
+    }
+
+    private static RecurrentTranslatorConfig Sampled => RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Gru, RecurrentAttention.LuongGeneral)
+        with { TeacherForcingRatio = 0.8, ScheduledSamplingK = 4, Dropout = 0.1, InputFeeding = true };
+
+    private static TrainerOptions Options(long maxSteps) => new()
+    {
+        LearningRate = 3e-3, WarmupSteps = 4, MaxSteps = maxSteps, EvalEverySteps = 0, Patience = 0, AccumulationSteps = 2, MaxEpochs = 100,
+    };
+
+    [Fact]
+    public void ScheduledSampling_ResumesBitIdentically()
+    {
+        const int n = 8;
+        var data = new ReverseTask(64, seed: 1);
+        var (runA, runB) = (TempRun(), TempRun());
+        try
+        {
+            manual_seed(11);
+            using var straight = new RecurrentTranslator(Sampled);
+            var lossesA = new List<double>();
+            new Trainer(straight, data, ReverseTask.Vocabulary, Options(n), runA) { OnStep = (r, _) => lossesA.Add(r.Loss) }.Run();
+
+            manual_seed(11);
+            using (var first = new RecurrentTranslator(Sampled))
+                new Trainer(first, data, ReverseTask.Vocabulary, Options(n / 2), runB).Run();
+            manual_seed(999);                                          // the resumed run must not depend on the process's RNG
+            var checkpoint = Checkpoint.Load(Path.Combine(runB, "last"));
+            using var resumed = checkpoint.Model;
+            var lossesB = new List<double>();
+            var trainer = new Trainer(resumed, data, checkpoint.Vocabulary, Options(n), runB) { OnStep = (r, _) => lossesB.Add(r.Loss) };
+            trainer.Resume(checkpoint);
+            trainer.Run();
+            Assert.Equal(lossesA.Skip(n / 2), lossesB);                // exact: the sampled tokens and the schedule position are restored
+            var a = straight.state_dict();
+            Assert.Equal(2 * n, a["sampling_batches"].item<long>());    // two batches per optimizer step
+            foreach (var (name, t) in resumed.state_dict())
+                Assert.True(t.equal(a[name]).all().item<bool>(), $"{name} differs after resume");
+        }
+        finally
+        {
+            foreach (var d in new[] { runA, runB }) if (Directory.Exists(d)) Directory.Delete(d, true);
+        }
+    }
+
+    [Fact]
+    public void TeacherForcingRatio_AppliesInTrainingOnly()
+    {
+        var (src, tgt) = (tensor(new long[,] { { 5, 6, 7, 2 }, { 8, 9, 2, 0 } }), tensor(new long[,] { { 1, 7, 6, 5, 4 }, { 1, 9, 8, 0, 0 } }));
+        var mask = src.ne(0);
+        var config = RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Lstm, RecurrentAttention.Bahdanau);
+        manual_seed(21);
+        using var forced = new RecurrentTranslator(config);
+        manual_seed(21);
+        using var sampled = new RecurrentTranslator(config with { TeacherForcingRatio = 0.0 });   // every input after BOS is the model's own draw
+        RecurrentTranslatorTests.Sharpen(forced);
+        sampled.load_state_dict(forced.state_dict());
+        using var _ = no_grad();
+        forced.train();
+        sampled.train();
+        var reference = forced.Forward(src, mask, tgt);
+        var own = sampled.Forward(src, mask, tgt);
+        TensorAssert.Close(reference[.., 0], own[.., 0], 1e-5, "step 0 reads BOS in both");
+        Assert.True((reference[.., 1..] - own[.., 1..]).abs().max().item<float>() > 1e-3, "sampled inputs must change later steps");
+        sampled.eval();
+        forced.eval();
+        TensorAssert.Close(forced.Forward(src, mask, tgt), sampled.Forward(src, mask, tgt), 1e-5, "evaluation is always teacher-forced");
+        Assert.DoesNotContain("sampling_batches", forced.state_dict().Keys);
+        using var scheduled = new RecurrentTranslator(config with { ScheduledSamplingK = 4 });
+        Assert.Contains("sampling_batches", scheduled.state_dict().Keys);
+    }
+}
