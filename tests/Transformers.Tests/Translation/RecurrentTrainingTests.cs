@@ -109,4 +109,30 @@ public sealed class RecurrentTrainingTests
         using var scheduled = new RecurrentTranslator(config with { ScheduledSamplingK = 4 });
         Assert.Contains("sampling_batches", scheduled.state_dict().Keys);
     }
+
+    [Fact]
+    public void DecodingAndTrainingSteps_LeaveNoLiveTensors()
+    {
+        using var m = RecurrentTranslatorTests.Tiny(31, RecurrentCellKind.Lstm, RecurrentAttention.Bahdanau, inputFeeding: true);
+        var batch = new TranslationBatch([[5, 6, 7], [8]], [[7, 6, 5], [8]]).ToTensors(m.Special);
+        void Round()
+        {
+            Decoder.Translate(m, batch.Source, batch.SourceMask, new DecodingOptions());
+            Decoder.Translate(m, batch.Source, batch.SourceMask, new DecodingOptions { BeamSize = 3 });
+            m.train();
+            using (NewDisposeScope())
+            {
+                m.zero_grad();
+                var logits = m.Forward(batch.Source, batch.SourceMask, batch.TargetIn);
+                LabelSmoothedCrossEntropy.Compute(logits, batch.TargetOut, m.Special.Pad, 0.1).Loss.backward();
+            }
+            m.eval();
+        }
+        Round();                                                       // creates the gradients once
+        SerialCollection.Settle();
+        long before = Tensor.TotalCount;
+        for (int i = 0; i < 3; i++) Round();
+        SerialCollection.Settle();
+        Assert.Equal(before, Tensor.TotalCount);
+    }
 }
