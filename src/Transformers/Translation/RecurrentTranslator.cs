@@ -253,15 +253,6 @@ public sealed class RecurrentTranslator : Seq2SeqModel
         return lengths.MoveToOuterDisposeScope();
     }
 
-    private void CheckIds(Tensor ids, string what)
-    {
-        if (ids.dim() != 2) throw new ArgumentException($"{what} ids must be [batch, len]; got [{string.Join(", ", ids.shape)}]");
-        if (ids.shape[1] > MaxLength) throw new ArgumentException($"{what} length {ids.shape[1]} exceeds the model's maximum length {MaxLength} (RecurrentTranslatorConfig.MaxLength; it costs no memory to raise)");
-        if (ids.numel() == 0) return;
-        long min = ids.min().ToInt64(), max = ids.max().ToInt64();
-        if (min < 0 || max >= VocabSize) throw new ArgumentException($"{what} id {(min < 0 ? min : max)} is outside the vocabulary of {VocabSize}");
-    }
-
     private sealed record DecoderStart(RecurrentState Initial, AttentionSource? Source);
 
     private sealed record StepResult(Tensor Logits, RecurrentState State, Tensor HTilde, Tensor? Probabilities);

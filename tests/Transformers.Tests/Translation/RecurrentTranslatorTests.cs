@@ -262,7 +262,7 @@ public sealed class RecurrentTranslatorTests
         Assert.Contains("source mask must be bool", Assert.Throws<ArgumentException>(() => m.Encode(src, mask.to(ScalarType.Int64))).Message);
         Assert.Contains("target batch 1 differs", Assert.Throws<ArgumentException>(() => m.Forward(src, mask, tensor(new long[,] { { 1 } }))).Message);
         var tooLong = zeros(1, 1025, ScalarType.Int64) + 4;
-        Assert.Contains("maximum length 1024", Assert.Throws<ArgumentException>(() => m.Encode(tooLong, tooLong.ne(0))).Message);
+        Assert.Contains("source length 1025 exceeds the model's maximum length 1024", Assert.Throws<ArgumentException>(() => m.Encode(tooLong, tooLong.ne(0))).Message);
     }
 
     [Fact]
