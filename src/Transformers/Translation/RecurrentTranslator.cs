@@ -36,7 +36,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     private readonly Alignment? attention;          // null without attention
     private readonly Linear attentional;            // W_c: [c_t; s_t] (or s_t) -> h̃_t
     private readonly Dropout dropout;
-    private readonly Tensor? sampling_batches;      // scheduled sampling only: training batches seen, int64 scalar buffer
+    private readonly Tensor? sampling_batches;      // scheduled sampling only: training batches seen, a float64 scalar buffer (exact to 2^53; averages without casts)
 
     public RecurrentTranslatorConfig Config { get; }
     public override int VocabSize => Config.VocabSize;
@@ -63,7 +63,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
         if (config.Attention != RecurrentAttention.None) attention = new Alignment(config.Attention, h, config.AttentionSize);
         attentional = nn.Linear(config.Attention == RecurrentAttention.None ? h : 2 * h, e);
         dropout = nn.Dropout(config.Dropout);
-        if (config.ScheduledSamplingK > 0) sampling_batches = tensor(0L);
+        if (config.ScheduledSamplingK > 0) sampling_batches = tensor(0.0, ScalarType.Float64);
         RegisterComponents();
         Initialize();
     }
@@ -156,8 +156,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
         if (!training || (Config.TeacherForcingRatio >= 1 && sampling_batches is null)) return null;
         if (sampling_batches is null) return tensor(Config.TeacherForcingRatio);
         double k = Config.ScheduledSamplingK;
-        var i = sampling_batches.to(ScalarType.Float64);
-        var ratio = Config.TeacherForcingRatio * k / (k + (i / k).exp());                   // ε_i = k / (k + exp(i / k))
+        var ratio = Config.TeacherForcingRatio * k / (k + (sampling_batches / k).exp());                   // ε_i = k / (k + exp(i / k))
         using (no_grad()) sampling_batches.add_(1);
         return ratio;
     }

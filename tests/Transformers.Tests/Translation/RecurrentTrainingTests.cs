@@ -52,7 +52,27 @@ public sealed class RecurrentTrainingTests
     public void ScheduledSampling_ResumesBitIdentically() =>
         // The sampled tokens (global generator) and the schedule's position (a buffer) are both restored.
         ResumeAssert.ContinuesBitIdentically(() => new RecurrentTranslator(Sampled), new ReverseTask(64, seed: 1), Options, n: 8,
-            resumed => Assert.Equal(2 * 8, resumed.state_dict()["sampling_batches"].item<long>()));   // two batches per optimizer step
+            resumed => Assert.Equal(2 * 8, resumed.state_dict()["sampling_batches"].item<double>()));   // two batches per optimizer step
+
+    [Fact]
+    public void ScheduledSampling_SurvivesCheckpointAveraging()
+    {
+        var run = TempRun();
+        try
+        {
+            manual_seed(12);
+            using var m = new RecurrentTranslator(Sampled);
+            var opts = Options(4) with { EvalEverySteps = 2, AverageLastK = 2, AccumulationSteps = 1 };
+            new Trainer(m, new ReverseTask(32, seed: 3), ReverseTask.Vocabulary, opts, run).Run();
+            var averaged = Checkpoint.Load(Path.Combine(run, "averaged"), "gru");
+            using var model = averaged.Model;
+            Assert.Equal((2.0 + 4.0) / 2, model.state_dict()["sampling_batches"].item<double>());   // the mean of batches seen at steps 2 and 4
+        }
+        finally
+        {
+            Directory.Delete(run, true);
+        }
+    }
 
     [Fact]
     public void TeacherForcingRatio_AppliesInTrainingOnly()
