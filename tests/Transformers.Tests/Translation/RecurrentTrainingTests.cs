@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Transformers.Recurrent;
 using Transformers.Tests.Recurrent;
 using Transformers.Training;
@@ -16,42 +15,22 @@ public sealed class RecurrentTrainingTests
     [Fact]
     public void Trainer_LearnsTheReverseTask_WithLstmAndBahdanau()
     {
-        var data = new ReverseTask(256, seed: 2);
-        var run = TempRun();
-        try
-        {
-            manual_seed(3);
-            using var m = new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Lstm, RecurrentAttention.Bahdanau)
-                with { EmbeddingSize = 32, HiddenSize = 32, AttentionSize = 32, NumLayers = 1 });
-            var opts = new TrainerOptions { LearningRate = 3e-2, WarmupSteps = 20, MaxSteps = 500, EvalEverySteps = 250, Patience = 0, LabelSmoothing = 0.0 };
-            new Trainer(m, data, ReverseTask.Vocabulary, opts, run).Run();
-            var evals = File.ReadAllLines(Path.Combine(run, "train.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
-                .Where(e => e.GetProperty("type").GetString() == "eval").ToList();
-            double first = evals[0].GetProperty("DevLoss").GetDouble(), last = evals[^1].GetProperty("DevLoss").GetDouble();
-            Assert.True(last < 0.25 && last < first, $"dev loss {first:F3} -> {last:F3}");
-            var batch = data.Dev[0].ToTensors(m.Special);
-            var output = Decoder.Translate(m, batch.Source, batch.SourceMask, new DecodingOptions { BeamSize = 2 });
-            int correct = output.Select((h, i) => h[0].Tokens.SequenceEqual(data.Dev[0].Targets[i]) ? 1 : 0).Sum();
-            Assert.True(correct >= 6, $"{correct}/8 reversed correctly");
-        }
-        finally
-        {
-            Directory.Delete(run, true);
-        }
+        manual_seed(3);
+        using var m = new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Lstm, RecurrentAttention.Bahdanau)
+            with { EmbeddingSize = 32, HiddenSize = 32, AttentionSize = 32, NumLayers = 1 });
+        var opts = new TrainerOptions { LearningRate = 3e-2, WarmupSteps = 20, MaxSteps = 500, EvalEverySteps = 250, Patience = 0, LabelSmoothing = 0.0 };
+        var r = ReverseTaskTraining.Run(m, new ReverseTask(256, seed: 2), opts, new DecodingOptions { BeamSize = 2 });
+        Assert.True(r.LastDevLoss < 0.25 && r.LastDevLoss < r.FirstDevLoss, $"dev loss {r.FirstDevLoss:F3} -> {r.LastDevLoss:F3}");
+        Assert.True(r.Correct >= 6, $"{r.Correct}/8 reversed correctly");
     }
 
     private static RecurrentTranslatorConfig Sampled => RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Gru, RecurrentAttention.LuongGeneral)
         with { TeacherForcingRatio = 0.8, ScheduledSamplingK = 4, Dropout = 0.1, InputFeeding = true };
 
-    private static TrainerOptions Options(long maxSteps) => new()
-    {
-        LearningRate = 3e-3, WarmupSteps = 4, MaxSteps = maxSteps, EvalEverySteps = 0, Patience = 0, AccumulationSteps = 2, MaxEpochs = 100,
-    };
-
     [Fact]
     public void ScheduledSampling_ResumesBitIdentically() =>
         // The sampled tokens (global generator) and the schedule's position (a buffer) are both restored.
-        ResumeAssert.ContinuesBitIdentically(() => new RecurrentTranslator(Sampled), new ReverseTask(64, seed: 1), Options, n: 8,
+        ResumeAssert.ContinuesBitIdentically(() => new RecurrentTranslator(Sampled), new ReverseTask(64, seed: 1), TrainerTests.Options, n: 8,
             resumed => Assert.Equal(2 * 8, resumed.state_dict()["sampling_batches"].item<double>()));   // two batches per optimizer step
 
     [Fact]
@@ -62,7 +41,7 @@ public sealed class RecurrentTrainingTests
         {
             manual_seed(12);
             using var m = new RecurrentTranslator(Sampled);
-            var opts = Options(4) with { EvalEverySteps = 2, AverageLastK = 2, AccumulationSteps = 1 };
+            var opts = TrainerTests.Options(4) with { EvalEverySteps = 2, AverageLastK = 2, AccumulationSteps = 1 };
             new Trainer(m, new ReverseTask(32, seed: 3), ReverseTask.Vocabulary, opts, run).Run();
             var averaged = Checkpoint.Load(Path.Combine(run, "averaged"), "gru");
             using var model = averaged.Model;

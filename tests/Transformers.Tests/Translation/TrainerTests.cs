@@ -45,7 +45,7 @@ public sealed class TrainerTests
 
     private static string TempRun() => Path.Combine(Path.GetTempPath(), "trainer-" + Guid.NewGuid().ToString("N"));
 
-    private static TrainerOptions Options(long maxSteps) => new()
+    internal static TrainerOptions Options(long maxSteps) => new()
     {
         LearningRate = 3e-3, WarmupSteps = 4, MaxSteps = maxSteps, EvalEverySteps = 0, Patience = 0, AccumulationSteps = 2, MaxEpochs = 100,
     };
@@ -58,30 +58,15 @@ public sealed class TrainerTests
     [Fact]
     public void Training_LearnsTheTask_AndWritesALog()
     {
-        var data = new ReverseTask(256, seed: 2);
-        var run = TempRun();
-        try
-        {
-            manual_seed(3);
-            using var m = new TransformerTranslator(Config with { Dropout = 0 });
-            var opts = new TrainerOptions { LearningRate = 5e-3, WarmupSteps = 20, MaxSteps = 300, EvalEverySteps = 100, Patience = 0, LabelSmoothing = 0.0 };
-            new Trainer(m, data, ReverseTask.Vocabulary, opts, run).Run();
-            var lines = File.ReadAllLines(Path.Combine(run, "train.jsonl"));
-            Assert.Equal(300 + 3, lines.Length);              // 300 steps + 3 evaluations
-            var evals = lines.Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("type").GetString() == "eval").ToList();
-            double first = evals[0].GetProperty("DevLoss").GetDouble(), last = evals[^1].GetProperty("DevLoss").GetDouble();
-            Assert.True(last < 0.4 && last < first, $"dev loss {first:F3} -> {last:F3}");
-            // And it translates: greedy decoding reverses a dev source.
-            var batch = data.Dev[0].ToTensors(m.Special);
-            var out_ = Decoder.Translate(m, batch.Source, batch.SourceMask, new DecodingOptions());
-            int correct = out_.Select((h, i) => h[0].Tokens.SequenceEqual(data.Dev[0].Targets[i]) ? 1 : 0).Sum();
-            Assert.True(correct >= 5, $"{correct}/8 reversed correctly");
-            Assert.True(Directory.Exists(Path.Combine(run, "best")));
-        }
-        finally
-        {
-            Directory.Delete(run, true);
-        }
+        manual_seed(3);
+        using var m = new TransformerTranslator(Config with { Dropout = 0 });
+        var opts = new TrainerOptions { LearningRate = 5e-3, WarmupSteps = 20, MaxSteps = 300, EvalEverySteps = 100, Patience = 0, LabelSmoothing = 0.0 };
+        var r = ReverseTaskTraining.Run(m, new ReverseTask(256, seed: 2), opts, new DecodingOptions());
+        Assert.Equal(300 + 3, r.LogLines);                   // 300 steps + 3 evaluations
+        Assert.True(r.LastDevLoss < 0.4 && r.LastDevLoss < r.FirstDevLoss, $"dev loss {r.FirstDevLoss:F3} -> {r.LastDevLoss:F3}");
+        // And it translates: greedy decoding reverses a dev source.
+        Assert.True(r.Correct >= 5, $"{r.Correct}/8 reversed correctly");
+        Assert.True(r.HasBest);
     }
 
     [Fact]

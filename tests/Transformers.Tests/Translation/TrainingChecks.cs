@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Transformers.Training;
 using Transformers.Translation;
 using static TorchSharp.torch;
@@ -48,6 +49,38 @@ internal static class ResumeAssert
         finally
         {
             foreach (var d in new[] { runA, runB }) if (Directory.Exists(d)) Directory.Delete(d, true);
+        }
+    }
+}
+
+/// <summary>What a training run on the <see cref="ReverseTask"/> achieved.</summary>
+/// <param name="FirstDevLoss">Dev loss at the first evaluation.</param>
+/// <param name="LastDevLoss">Dev loss at the last evaluation.</param>
+/// <param name="Correct">Sentences of the first dev batch (8) translated exactly.</param>
+/// <param name="LogLines">Lines of train.jsonl (one per step and per evaluation).</param>
+/// <param name="HasBest">Whether the run wrote a best/ checkpoint.</param>
+internal sealed record ReverseTaskResult(double FirstDevLoss, double LastDevLoss, int Correct, int LogLines, bool HasBest);
+
+internal static class ReverseTaskTraining
+{
+    /// <summary>Trains <paramref name="model"/> on <paramref name="data"/> in a temporary run directory, then translates the first dev batch.</summary>
+    public static ReverseTaskResult Run(Seq2SeqModel model, ReverseTask data, TrainerOptions options, DecodingOptions decoding)
+    {
+        var run = Path.Combine(Path.GetTempPath(), "reverse-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            new Trainer(model, data, ReverseTask.Vocabulary, options, run).Run();
+            var lines = File.ReadAllLines(Path.Combine(run, "train.jsonl"));
+            var evals = lines.Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("type").GetString() == "eval").ToList();
+            var batch = data.Dev[0].ToTensors(model.Special);
+            var output = Decoder.Translate(model, batch.Source, batch.SourceMask, decoding);
+            int correct = output.Select((h, i) => h[0].Tokens.SequenceEqual(data.Dev[0].Targets[i]) ? 1 : 0).Sum();
+            return new ReverseTaskResult(evals[0].GetProperty("DevLoss").GetDouble(), evals[^1].GetProperty("DevLoss").GetDouble(),
+                                         correct, lines.Length, Directory.Exists(Path.Combine(run, "best")));
+        }
+        finally
+        {
+            if (Directory.Exists(run)) Directory.Delete(run, true);
         }
     }
 }
