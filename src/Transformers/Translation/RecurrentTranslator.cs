@@ -242,7 +242,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
             throw new ArgumentException($"source mask must be bool [{string.Join(", ", src.shape)}]; got {srcMask.dtype} [{string.Join(", ", srcMask.shape)}]");
         using var scope = NewDisposeScope();
         var lengths = srcMask.sum(1, type: ScalarType.Int64);                               // [batch]
-        var host = lengths.data<long>().ToArray();
+        var host = lengths.cpu().data<long>().ToArray();
         int empty = Array.IndexOf(host, 0L);
         if (empty >= 0)
             throw new ArgumentException($"source sentence {empty} is zero-length (no real token in its mask); an empty sentence is encoded as EOS alone");
