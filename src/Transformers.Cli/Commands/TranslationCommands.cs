@@ -17,18 +17,19 @@ public static class TranslationCommands
 
     public static Command Train()
     {
-        var arch = new Option<string>("--arch") { Description = "Architecture: transformer (recurrent: lstm, gru, rnn where available).", DefaultValueFactory = _ => "transformer" };
+        var arch = new Option<string>("--arch") { Description = "Architecture: transformer, lstm, gru or rnn.", DefaultValueFactory = _ => "transformer" };
         var data = new Option<string[]>("--data") { Description = "bundled, or corpus files: .tsv (English<TAB>French), .po/.mo catalogs, or X.fr X.en (Moses).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "Run directory (checkpoints last/ and best/, train.jsonl).", Required = true };
         var preset = new Option<string>("--preset") { Description = "Model size: tiny, small or base.", DefaultValueFactory = _ => "small" };
+        var attention = new Option<string>("--attention") { Description = "Recurrent archs: bahdanau, luong-dot, luong-general or none.", DefaultValueFactory = _ => "bahdanau" };
         var common = new TrainingOptions();
-        var cmd = new Command("train", "Train a French->English translator.") { arch, data, output, preset };
+        var cmd = new Command("train", "Train a French->English translator.") { arch, data, output, preset, attention };
         common.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             var run = parse.GetValue(output)!;
             var o = common.Read(parse);
-            return RunTraining(parse.GetValue(arch)!, parse.GetValue(data)!, run, parse.GetValue(preset)!, o, demo: false);
+            return RunTraining(parse.GetValue(arch)!, parse.GetValue(data)!, run, parse.GetValue(preset)!, parse.GetValue(attention)!, o, demo: false);
         });
         return cmd;
     }
@@ -76,7 +77,7 @@ public static class TranslationCommands
 
     private sealed record Settings(TrainerOptions Trainer, TranslationDataOptions Data, int Threads, string Device);
 
-    private static int RunTraining(string arch, string[] dataArgs, string run, string preset, Settings s, bool demo)
+    private static int RunTraining(string arch, string[] dataArgs, string run, string preset, string attention, Settings s, bool demo)
     {
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(Math.Max(1, s.Threads));
@@ -100,7 +101,7 @@ public static class TranslationCommands
             tokenizer = TranslationData.TrainTokenizer(split.Train, s.Data.VocabSize);
             Console.Error.WriteLine($"vocabulary: {tokenizer.Vocabulary.Count:N0} WordPiece tokens (cased, joint fr+en), trained in {clock.Elapsed.TotalSeconds:F1} s");
             TorchSharp.torch.manual_seed(s.Trainer.Seed);
-            model = CreateModel(arch, preset, tokenizer);
+            model = CreateModel(arch, preset, attention, tokenizer);
         }
         model.to(device);
         var data = TranslationData.Create(split, tokenizer, s.Data);
@@ -136,21 +137,39 @@ public static class TranslationCommands
         return outcome == TrainingOutcome.Interrupted ? 130 : 0;
     }
 
-    private static Seq2SeqModel CreateModel(string arch, string preset, WordPieceTokenizer tokenizer)
+    private static Seq2SeqModel CreateModel(string arch, string preset, string attention, WordPieceTokenizer tokenizer)
     {
         var special = TranslationData.SpecialsOf(tokenizer);
         int vocab = tokenizer.Vocabulary.Count;
-        if (arch != "transformer")
-            throw new ArgumentException($"--arch {arch}: only 'transformer' can be created from a preset here (known checkpoint architectures: {string.Join(", ", ModelRegistry.Architectures)})");
-        var config = preset switch
+        if (preset is not ("tiny" or "small" or "base")) throw new ArgumentException($"--preset {preset}: use tiny, small or base");
+        if (arch == "transformer")
         {
-            "tiny" => TransformerConfig.Tiny(vocab),
-            "small" => TransformerConfig.Small(vocab),
-            "base" => TransformerConfig.Base(vocab),
-            _ => throw new ArgumentException($"--preset {preset}: use tiny, small or base"),
+            var config = preset switch { "tiny" => TransformerConfig.Tiny(vocab), "small" => TransformerConfig.Small(vocab), _ => TransformerConfig.Base(vocab) };
+            config = config with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, MaxLength = Math.Max(config.MaxLength, 128) };
+            return new TransformerTranslator(config);
+        }
+        var cell = arch switch
+        {
+            "lstm" => Recurrent.RecurrentCellKind.Lstm,
+            "gru" => Recurrent.RecurrentCellKind.Gru,
+            "rnn" => Recurrent.RecurrentCellKind.Rnn,
+            _ => throw new ArgumentException($"--arch {arch}: use transformer, lstm, gru or rnn"),
         };
-        config = config with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, MaxLength = Math.Max(config.MaxLength, 128) };
-        return new TransformerTranslator(config);
+        var kind = attention switch
+        {
+            "bahdanau" => RecurrentAttention.Bahdanau,
+            "luong-dot" => RecurrentAttention.LuongDot,
+            "luong-general" => RecurrentAttention.LuongGeneral,
+            "none" => RecurrentAttention.None,
+            _ => throw new ArgumentException($"--attention {attention}: use bahdanau, luong-dot, luong-general or none"),
+        };
+        var rc = preset switch
+        {
+            "tiny" => RecurrentTranslatorConfig.Tiny(vocab, cell, kind),
+            "small" => RecurrentTranslatorConfig.Small(vocab, cell, kind),
+            _ => RecurrentTranslatorConfig.Base(vocab, cell, kind),
+        };
+        return new RecurrentTranslator(rc with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk });
     }
 
     /// <summary>bundled | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split.</summary>
@@ -220,7 +239,7 @@ public static class TranslationCommands
                 Data = s.Data with { DevBleuSentences = 200 },
             };
             Console.Error.WriteLine($"demo: Small Transformer, bundled corpus, {s.Trainer.MaxSeconds / 60:F0} minutes of training (Ctrl-C stops early and keeps the model)");
-            return RunTraining("transformer", ["bundled"], parse.GetValue(output)!, "small", s, demo: true);
+            return RunTraining("transformer", ["bundled"], parse.GetValue(output)!, "small", "none", s, demo: true);
         });
         return cmd;
     }

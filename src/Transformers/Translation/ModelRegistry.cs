@@ -6,6 +6,9 @@ public static class ModelRegistry
     private static readonly Dictionary<string, Func<string, string, Seq2SeqModel>> Factories = new(StringComparer.Ordinal)
     {
         ["transformer"] = (json, source) => new TransformerTranslator(TransformerConfig.FromJson(json, source)),
+        ["rnn"] = (json, source) => new RecurrentTranslator(RecurrentTranslatorConfig.FromJson(json, source, "rnn")),
+        ["lstm"] = (json, source) => new RecurrentTranslator(RecurrentTranslatorConfig.FromJson(json, source, "lstm")),
+        ["gru"] = (json, source) => new RecurrentTranslator(RecurrentTranslatorConfig.FromJson(json, source, "gru")),
     };
 
     /// <summary>Adds an architecture (the recurrent translators register theirs).</summary>

@@ -63,4 +63,14 @@ public abstract class Seq2SeqModel : nn.Module
 
     /// <summary>prevTokens: [batch] (BOS at the first step) -> log-probabilities [batch, vocab] of the next token; advances <paramref name="state"/>.</summary>
     public abstract Tensor DecodeStep(Tensor prevTokens, DecoderState state);
+
+    /// <summary>Throws an <see cref="ArgumentException"/> unless <paramref name="ids"/> is [batch, len ≤ MaxLength] with every id in the vocabulary.</summary>
+    protected void CheckIds(Tensor ids, string what)
+    {
+        if (ids.dim() != 2) throw new ArgumentException($"{what} ids must be [batch, len]; got [{string.Join(", ", ids.shape)}]");
+        if (ids.shape[1] > MaxLength) throw new ArgumentException($"{what} length {ids.shape[1]} exceeds the model's maximum length {MaxLength}");
+        if (ids.numel() == 0) return;
+        long min = ids.min().ToInt64(), max = ids.max().ToInt64();
+        if (min < 0 || max >= VocabSize) throw new ArgumentException($"{what} id {(min < 0 ? min : max)} is outside the vocabulary of {VocabSize}");
+    }
 }

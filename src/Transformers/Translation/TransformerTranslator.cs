@@ -177,15 +177,6 @@ public sealed class TransformerTranslator : Seq2SeqModel
         return logits.log_softmax(-1).MoveToOuterDisposeScope();
     }
 
-    private void CheckIds(Tensor ids, string what)
-    {
-        if (ids.dim() != 2) throw new ArgumentException($"{what} ids must be [batch, len]; got [{string.Join(", ", ids.shape)}]");
-        if (ids.shape[1] > MaxLength) throw new ArgumentException($"{what} length {ids.shape[1]} exceeds the model's maximum length {MaxLength}");
-        if (ids.numel() == 0) return;
-        long min = ids.min().ToInt64(), max = ids.max().ToInt64();
-        if (min < 0 || max >= VocabSize) throw new ArgumentException($"{what} id {(min < 0 ? min : max)} is outside the vocabulary of {VocabSize}");
-    }
-
     /// <summary>pre-LN: x + Dropout(f(LayerNorm(x))); post-LN: LayerNorm(x + Dropout(f(x))).</summary>
     internal static Tensor Residual(NormPosition norm, Tensor x, LayerNorm ln, Dropout drop, Func<Tensor, Tensor> sublayer) =>
         norm == NormPosition.Pre ? x + drop.forward(sublayer(ln.forward(x))) : ln.forward(x + drop.forward(sublayer(x)));

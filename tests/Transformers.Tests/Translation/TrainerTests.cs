@@ -37,11 +37,13 @@ internal sealed class ReverseTask : ITrainingData
         items.Chunk(size).Select(c => new TranslationBatch(c.Select(p => p.Src).ToList(), c.Select(p => p.Tgt).ToList())).ToList();
 }
 
+/// <summary>Serial: the resume check compares runs drawn from libtorch's global generator, which tests running in parallel also draw from.</summary>
+[Collection(SerialCollection.Name)]
 public sealed class TrainerTests
 {
-    internal static TransformerConfig Config => TransformerConfig.Tiny(ReverseTask.Vocab) with { Dropout = 0.1 };
+    private static TransformerConfig Config => TransformerConfig.Tiny(ReverseTask.Vocab) with { Dropout = 0.1 };
 
-    internal static string TempRun() => Path.Combine(Path.GetTempPath(), "trainer-" + Guid.NewGuid().ToString("N"));
+    private static string TempRun() => Path.Combine(Path.GetTempPath(), "trainer-" + Guid.NewGuid().ToString("N"));
 
     internal static TrainerOptions Options(long maxSteps) => new()
     {
@@ -49,32 +51,22 @@ public sealed class TrainerTests
     };
 
     [Fact]
+    public void Resume_ContinuesBitIdentically() =>
+        // 12 optimizer steps = 24 batches = 1.5 epochs of 16 batches
+        ResumeAssert.ContinuesBitIdentically(() => new TransformerTranslator(Config), new ReverseTask(128, seed: 1), Options, n: 12);
+
+    [Fact]
     public void Training_LearnsTheTask_AndWritesALog()
     {
-        var data = new ReverseTask(256, seed: 2);
-        var run = TempRun();
-        try
-        {
-            manual_seed(3);
-            using var m = new TransformerTranslator(Config with { Dropout = 0 });
-            var opts = new TrainerOptions { LearningRate = 5e-3, WarmupSteps = 20, MaxSteps = 300, EvalEverySteps = 100, Patience = 0, LabelSmoothing = 0.0 };
-            new Trainer(m, data, ReverseTask.Vocabulary, opts, run).Run();
-            var lines = File.ReadAllLines(Path.Combine(run, "train.jsonl"));
-            Assert.Equal(300 + 3, lines.Length);              // 300 steps + 3 evaluations
-            var evals = lines.Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("type").GetString() == "eval").ToList();
-            double first = evals[0].GetProperty("DevLoss").GetDouble(), last = evals[^1].GetProperty("DevLoss").GetDouble();
-            Assert.True(last < 0.4 && last < first, $"dev loss {first:F3} -> {last:F3}");
-            // And it translates: greedy decoding reverses a dev source.
-            var batch = data.Dev[0].ToTensors(m.Special);
-            var out_ = Decoder.Translate(m, batch.Source, batch.SourceMask, new DecodingOptions());
-            int correct = out_.Select((h, i) => h[0].Tokens.SequenceEqual(data.Dev[0].Targets[i]) ? 1 : 0).Sum();
-            Assert.True(correct >= 5, $"{correct}/8 reversed correctly");
-            Assert.True(Directory.Exists(Path.Combine(run, "best")));
-        }
-        finally
-        {
-            Directory.Delete(run, true);
-        }
+        manual_seed(3);
+        using var m = new TransformerTranslator(Config with { Dropout = 0 });
+        var opts = new TrainerOptions { LearningRate = 5e-3, WarmupSteps = 20, MaxSteps = 300, EvalEverySteps = 100, Patience = 0, LabelSmoothing = 0.0 };
+        var r = ReverseTaskTraining.Run(m, new ReverseTask(256, seed: 2), opts, new DecodingOptions());
+        Assert.Equal(300 + 3, r.LogLines);                   // 300 steps + 3 evaluations
+        Assert.True(r.LastDevLoss < 0.4 && r.LastDevLoss < r.FirstDevLoss, $"dev loss {r.FirstDevLoss:F3} -> {r.LastDevLoss:F3}");
+        // And it translates: greedy decoding reverses a dev source.
+        Assert.True(r.Correct >= 5, $"{r.Correct}/8 reversed correctly");
+        Assert.True(r.HasBest);
     }
 
     [Fact]
@@ -136,57 +128,6 @@ public sealed class TrainerTests
         finally
         {
             Directory.Delete(run, true);
-        }
-    }
-}
-
-/// <summary>Runs alone: it replays libtorch's process-wide RNG, which tests running in parallel would also draw from.</summary>
-[Collection(SerialCollection.Name)]
-public sealed class TrainerResumeTests
-{
-    private static TransformerConfig Config => TrainerTests.Config;
-    private static string TempRun() => TrainerTests.TempRun();
-    private static TrainerOptions Options(long maxSteps) => TrainerTests.Options(maxSteps);
-
-    [Fact]
-    public void Resume_ContinuesBitIdentically()
-    {
-        const int n = 12;                                    // 12 optimizer steps = 24 batches = 1.5 epochs of 16 batches
-        var data = new ReverseTask(128, seed: 1);
-        var runA = TempRun();
-        var runB = TempRun();
-        try
-        {
-            // Straight: n steps.
-            manual_seed(11);
-            using var straight = new TransformerTranslator(Config);
-            var lossesA = new List<double>();
-            new Trainer(straight, data, ReverseTask.Vocabulary, Options(n), runA) { OnStep = (r, _) => lossesA.Add(r.Loss) }.Run();
-
-            // n/2 steps, a new process would load the checkpoint, then n/2 more.
-            manual_seed(11);
-            using (var first = new TransformerTranslator(Config))
-            {
-                var lossesB1 = new List<double>();
-                var outcome = new Trainer(first, data, ReverseTask.Vocabulary, Options(n / 2), runB) { OnStep = (r, _) => lossesB1.Add(r.Loss) }.Run();
-                Assert.Equal(TrainingOutcome.StepLimit, outcome);
-                Assert.Equal(lossesA.Take(n / 2), lossesB1);
-            }
-            manual_seed(999);                                // the resumed run must not depend on the process's RNG
-            var checkpoint = Checkpoint.Load(Path.Combine(runB, "last"));
-            using var resumed = checkpoint.Model;
-            var lossesB2 = new List<double>();
-            var trainer = new Trainer(resumed, data, checkpoint.Vocabulary, Options(n), runB) { OnStep = (r, _) => lossesB2.Add(r.Loss) };
-            trainer.Resume(checkpoint);
-            trainer.Run();
-            Assert.Equal(lossesA.Skip(n / 2), lossesB2);     // exact, not approximate
-            var a = straight.state_dict();
-            foreach (var (name, t) in resumed.state_dict())
-                Assert.True(t.equal(a[name]).all().item<bool>(), $"{name} differs after resume");
-        }
-        finally
-        {
-            foreach (var d in new[] { runA, runB }) if (Directory.Exists(d)) Directory.Delete(d, true);
         }
     }
 }

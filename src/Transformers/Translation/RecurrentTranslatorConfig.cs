@@ -1,0 +1,135 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Transformers.Recurrent;
+
+namespace Transformers.Translation;
+
+/// <summary>How the recurrent decoder looks at the encoder outputs (written by its CLI name in JSON configs).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RecurrentAttention>))]
+public enum RecurrentAttention
+{
+    /// <summary>No attention: the source reaches the decoder only through its initial state (Sutskever et al. 2014).</summary>
+    [JsonStringEnumMemberName("none")] None,
+    /// <summary>Additive: score(s, h) = vᵀ tanh(W_q s + W_k h + b) (Bahdanau et al. 2015, eq. 6 and App. A.1.2).</summary>
+    [JsonStringEnumMemberName("bahdanau")] Bahdanau,
+    /// <summary>Dot product: score(s, h) = sᵀ h (Luong et al. 2015, eq. 8, "dot").</summary>
+    [JsonStringEnumMemberName("luong-dot")] LuongDot,
+    /// <summary>Bilinear: score(s, h) = sᵀ W_a h (Luong et al. 2015, eq. 8, "general").</summary>
+    [JsonStringEnumMemberName("luong-general")] LuongGeneral,
+}
+
+/// <summary>Hyper-parameters of <see cref="RecurrentTranslator"/> (saved as JSON beside every checkpoint).</summary>
+public sealed record RecurrentTranslatorConfig
+{
+    /// <summary>Size of the shared source/target vocabulary.</summary>
+    public int VocabSize { get; init; }
+    /// <summary>The cell of encoder and decoder; also the architecture name ("rnn", "lstm", "gru").</summary>
+    public RecurrentCellKind Cell { get; init; } = RecurrentCellKind.Lstm;
+    /// <summary>How the decoder attends to the encoder outputs.</summary>
+    public RecurrentAttention Attention { get; init; } = RecurrentAttention.Bahdanau;
+    /// <summary>Width of the token embeddings and of the attentional vector h̃ (the output layer's input).</summary>
+    public int EmbeddingSize { get; init; } = 256;
+    /// <summary>Decoder hidden size; the bidirectional encoder has HiddenSize / 2 per direction, so its outputs are HiddenSize wide.</summary>
+    public int HiddenSize { get; init; } = 512;
+    /// <summary>Layers of the encoder stack and of the decoder stack.</summary>
+    public int NumLayers { get; init; } = 2;
+    /// <summary>Width of Bahdanau's alignment MLP (unused by the other attentions).</summary>
+    public int AttentionSize { get; init; } = 256;
+    /// <summary>Feed h̃_{t-1} to the decoder input at step t (Luong et al. 2015 §3.3). Forces the step-by-step path in training.</summary>
+    public bool InputFeeding { get; init; }
+    /// <summary>Dropout on embeddings, between recurrent layers and on h̃ before the output layer (training only).</summary>
+    public double Dropout { get; init; } = 0.2;
+    /// <summary>One embedding table for source, target and the output layer (Press &amp; Wolf 2017), as the Transformer.</summary>
+    public bool TieEmbeddings { get; init; } = true;
+    /// <summary>
+    /// Training only: probability of feeding the reference token y_{t-1} at step t; otherwise a token sampled from the
+    /// model's own prediction at step t-1. 1 (the default) is plain teacher forcing.
+    /// </summary>
+    public double TeacherForcingRatio { get; init; } = 1.0;
+    /// <summary>
+    /// Scheduled sampling (Bengio et al. 2015, §2.4 inverse sigmoid decay): when k &gt; 0, the ratio at the i-th training
+    /// batch is TeacherForcingRatio · k / (k + exp(i / k)). i is a buffer of the model, so checkpoints carry it. 0: off.
+    /// </summary>
+    public double ScheduledSamplingK { get; init; }
+    /// <summary>
+    /// Longest source accepted and cap on decoded length. There is no positional table: this costs no memory and may be
+    /// raised freely.
+    /// </summary>
+    public int MaxLength { get; init; } = 1024;
+    /// <summary>Special token ids of the vocabulary.</summary>
+    public long PadId { get; init; }
+    public long BosId { get; init; } = 1;
+    public long EosId { get; init; } = 2;
+    public long UnkId { get; init; } = 3;
+
+    /// <summary>For tests: embeddings 16, hidden 16 (8 per encoder direction), 2 layers, no dropout.</summary>
+    public static RecurrentTranslatorConfig Tiny(int vocabSize, RecurrentCellKind cell, RecurrentAttention attention) => new()
+    {
+        VocabSize = vocabSize, Cell = cell, Attention = attention, EmbeddingSize = 16, HiddenSize = 16, NumLayers = 2,
+        AttentionSize = 16, Dropout = 0.0,
+    };
+
+    /// <summary>
+    /// Parameter-matched to <see cref="TransformerConfig.Small"/> (same 256-wide tied embeddings; the recurrent part is
+    /// within a few percent of the Transformer's 5.53 M non-embedding parameters with Bahdanau attention): 2 layers,
+    /// hidden size by cell (RNN 800, LSTM 416, GRU 496; the cheaper the cell, the wider).
+    /// </summary>
+    public static RecurrentTranslatorConfig Small(int vocabSize, RecurrentCellKind cell, RecurrentAttention attention = RecurrentAttention.Bahdanau) => new()
+    {
+        VocabSize = vocabSize, Cell = cell, Attention = attention, EmbeddingSize = 256, NumLayers = 2, AttentionSize = 256, Dropout = 0.2,
+        HiddenSize = cell switch { RecurrentCellKind.Rnn => 800, RecurrentCellKind.Gru => 496, _ => 416 },
+    };
+
+    /// <summary>
+    /// Parameter-matched to <see cref="TransformerConfig.Base"/> (512-wide tied embeddings; about 29.4 M non-embedding
+    /// parameters with Bahdanau attention): 2 layers, hidden size by cell (RNN 1856, LSTM 992, GRU 1184).
+    /// </summary>
+    public static RecurrentTranslatorConfig Base(int vocabSize, RecurrentCellKind cell, RecurrentAttention attention = RecurrentAttention.Bahdanau) => new()
+    {
+        VocabSize = vocabSize, Cell = cell, Attention = attention, EmbeddingSize = 512, NumLayers = 2, AttentionSize = 512, Dropout = 0.2,
+        HiddenSize = cell switch { RecurrentCellKind.Rnn => 1856, RecurrentCellKind.Gru => 1184, _ => 992 },
+    };
+
+    /// <summary>The architecture name stored in checkpoints: "rnn", "lstm" or "gru".</summary>
+    [JsonIgnore] public string Architecture => ArchitectureOf(Cell);
+
+    public static string ArchitectureOf(RecurrentCellKind cell) => cell switch
+    {
+        RecurrentCellKind.Rnn => "rnn",
+        RecurrentCellKind.Lstm => "lstm",
+        RecurrentCellKind.Gru => "gru",
+        _ => throw new ArgumentOutOfRangeException(nameof(cell), cell, "unknown cell kind"),
+    };
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first field out of range.</summary>
+    public RecurrentTranslatorConfig Validate()
+    {
+        static void Require(bool ok, string message) { if (!ok) throw new ArgumentException("RecurrentTranslatorConfig: " + message); }
+        Require(VocabSize > 0, $"VocabSize = {VocabSize} must be > 0");
+        Require(Enum.IsDefined(Cell), $"Cell = {Cell} is not a cell kind");
+        Require(Enum.IsDefined(Attention), $"Attention = {Attention} is not an attention kind");
+        Require(EmbeddingSize > 0, $"EmbeddingSize = {EmbeddingSize} must be > 0");
+        Require(HiddenSize > 0 && HiddenSize % 2 == 0, $"HiddenSize = {HiddenSize} must be positive and even (half per encoder direction)");
+        Require(NumLayers > 0, $"NumLayers = {NumLayers} must be > 0");
+        Require(AttentionSize > 0, $"AttentionSize = {AttentionSize} must be > 0");
+        Require(Dropout is >= 0 and < 1, $"Dropout = {Dropout} must be in [0, 1)");
+        Require(TeacherForcingRatio is >= 0 and <= 1, $"TeacherForcingRatio = {TeacherForcingRatio} must be in [0, 1]");
+        Require(ScheduledSamplingK >= 0 && double.IsFinite(ScheduledSamplingK), $"ScheduledSamplingK = {ScheduledSamplingK} must be >= 0 (0: off)");
+        Require(MaxLength > 0, $"MaxLength = {MaxLength} must be > 0");
+        foreach (var (name, id) in new[] { ("PadId", PadId), ("BosId", BosId), ("EosId", EosId), ("UnkId", UnkId) })
+            Require(id >= 0 && id < VocabSize, $"{name} = {id} must be in [0, VocabSize {VocabSize})");
+        return this;
+    }
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads a config saved for <paramref name="architecture"/>; the cell in the JSON must match it.</summary>
+    public static RecurrentTranslatorConfig FromJson(string json, string source, string architecture)
+    {
+        var config = (JsonSerializer.Deserialize<RecurrentTranslatorConfig>(json, Json) ?? throw new InvalidDataException($"{source}: empty config")).Validate();
+        if (config.Architecture != architecture)
+            throw new ArgumentException($"the config's cell is {config.Cell} ('{config.Architecture}'), but the checkpoint says '{architecture}'");
+        return config;
+    }
+}
