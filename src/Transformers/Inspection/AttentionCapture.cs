@@ -120,15 +120,51 @@ public static class AttentionCapture
         layers.AddRange(attention.EncoderSelf.Select((p, i) => ToLayer(AttentionKind.EncoderSelf, i, p)));
         layers.AddRange(attention.DecoderSelf.Select((p, i) => ToLayer(AttentionKind.DecoderSelf, i, p)));
         layers.AddRange(attention.Cross.Select((p, i) => ToLayer(crossKind, i, p)));
+        var gates = model is RecurrentTranslator recurrent ? GateTraces(recurrent, batch) : [];
         return new AttentionRecord
         {
             Model = modelName,
+            Gates = gates,
             SourceTokens = [.. source.Tokens, vocabulary[(int)special.Eos]],
             TargetTokens = [vocabulary[(int)special.Bos], .. target.Tokens],
             Layers = layers,
             Notes = [.. source.Notes, .. target.Notes],
         }.Validate();
     }
+
+    /// <summary>LSTM/GRU/RNN gate activations over time of a one-sentence batch, named as PyTorch does (i f g o c, r z n, h).</summary>
+    private static List<GateTrace> GateTraces(RecurrentTranslator model, BatchTensors batch)
+    {
+        var (encoder, decoder) = model.TraceGates(batch.Source, batch.SourceMask, batch.TargetIn);
+        var cell = model.Architecture;
+        var result = new List<GateTrace>();
+        void Add(Recurrent.RecurrentTrace trace, string side)
+        {
+            foreach (var d in trace.Directions)
+            {
+                var name = d.Direction == Recurrent.Direction.Backward ? side + "-backward" : side;
+                var gates = d.Gates.ToDictionary(g => GateName(g.Key, cell), g => g.Value[0].detach().cpu().contiguous().data<float>().ToArray());
+                var any = d.Gates.Values.First();                                                 // [1, steps, units]
+                result.Add(new GateTrace(cell, name, d.Layer, (int)any.shape[1], (int)any.shape[2], gates));
+            }
+        }
+        Add(encoder, "encoder");
+        if (decoder is not null) Add(decoder, "decoder");
+        return result;
+    }
+
+    private static string GateName(Recurrent.Gate gate, string cell) => gate switch
+    {
+        Recurrent.Gate.Input => "i",
+        Recurrent.Gate.Forget => "f",
+        Recurrent.Gate.Candidate => cell == "gru" ? "n" : "g",
+        Recurrent.Gate.Output => "o",
+        Recurrent.Gate.CellState => "c",
+        Recurrent.Gate.Reset => "r",
+        Recurrent.Gate.Update => "z",
+        Recurrent.Gate.Hidden => "h",
+        _ => gate.ToString(),
+    };
 
     /// <summary>probs: [1, heads, queries, keys] -> one layer of the record.</summary>
     public static AttentionLayer ToLayer(AttentionKind kind, int layer, Tensor probs)

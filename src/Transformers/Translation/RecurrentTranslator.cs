@@ -162,6 +162,25 @@ public sealed class RecurrentTranslator : Seq2SeqModel
         return ratio;
     }
 
+    /// <summary>
+    /// Every gate's activations over time, for inspection: the encoder (both directions) and, teacher-forced on
+    /// <paramref name="tgtIn"/>, the decoder (null with input feeding, whose decoder inputs depend on the attention).
+    /// Runs the gate-level path on the same weights, in eval mode semantics (no dropout). Tensors belong to the caller's
+    /// dispose scope; each gate is [batch, len, hidden].
+    /// </summary>
+    public (Recurrent.RecurrentTrace Encoder, Recurrent.RecurrentTrace? Decoder) TraceGates(Tensor src, Tensor srcMask, Tensor tgtIn)
+    {
+        var lengths = CheckSource(src, srcMask);
+        using var _ = no_grad();
+        var x = (source_embedding ?? embedding).forward(src);                                  // [batch, src, embedding]
+        var encoded = encoder.Run(x, lengths, null, Recurrent.RecurrentPath.GateLevelTraced);
+        if (Config.InputFeeding) return (encoded.Trace!, null);
+        var start = Start(new EncoderOutput(encoded.Output, srcMask));
+        var y = embedding.forward(tgtIn);                                                     // [batch, tgt, embedding]
+        var decoded = decoder.Run(y, null, start.Initial, Recurrent.RecurrentPath.GateLevelTraced);
+        return (encoded.Trace!, decoded.Trace);
+    }
+
     public override EncoderOutput Encode(Tensor src, Tensor srcMask)
     {
         // src: [batch, src]; srcMask: [batch, src] bool, a prefix of each row
