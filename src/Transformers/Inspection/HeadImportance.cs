@@ -76,9 +76,8 @@ public static class HeadImportance
 
     /// <summary>
     /// Translation loss importance of every encoder self-, decoder self- and cross-attention head of a
-    /// <see cref="TransformerTranslator"/>: token cross-entropy of tgtOut (padding ignored). The translator takes no
-    /// head mask, so a head is masked by zeroing its columns of the output projection W^O: MultiHead = Concat(head_i) W^O,
-    /// so zeroing the columns that read head i is exactly multiplying head i by 0 (the weights are restored after).
+    /// <see cref="TransformerTranslator"/>: token cross-entropy of tgtOut (padding ignored), with one head at a time
+    /// switched off through the translator's <see cref="TranslatorHeadMask"/>.
     /// </summary>
     public static IReadOnlyList<ImportanceMatrix> ForTranslator(TransformerTranslator model, Tensor src, Tensor srcMask, Tensor tgtIn, Tensor tgtOut)
     {
@@ -91,8 +90,13 @@ public static class HeadImportance
             result.Add(Ablate(kind, layers.Count, heads, "translation", headMask =>
             {
                 using var scope = NewDisposeScope();
-                using var masked = headMask is null ? null : MaskByWeights(layers, headMask);
-                var logits = model.Forward(src, srcMask, tgtIn);                                         // [batch, tgt, vocab]
+                var mask = kind switch
+                {
+                    AttentionKind.EncoderSelf => new TranslatorHeadMask(EncoderSelf: headMask),
+                    AttentionKind.DecoderSelf => new TranslatorHeadMask(DecoderSelf: headMask),
+                    _ => new TranslatorHeadMask(Cross: headMask),
+                };
+                var logits = model.Forward(src, srcMask, tgtIn, mask);                                   // [batch, tgt, vocab]
                 return nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), tgtOut.view(-1),
                                                    ignore_index: model.Special.Pad).item<float>();
             }));

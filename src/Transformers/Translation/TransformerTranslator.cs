@@ -8,6 +8,9 @@ namespace Transformers.Translation;
 /// <summary>Every attention a translator ran, per layer: probabilities [batch, heads, tgt, src], never averaged.</summary>
 public sealed record TranslationAttention(IReadOnlyList<Tensor> EncoderSelf, IReadOnlyList<Tensor> DecoderSelf, IReadOnlyList<Tensor> Cross);
 
+/// <summary>Heads to switch off, per attention kind: [layers, heads] each, 1 keeps a head and 0 silences it (null: all on).</summary>
+public sealed record TranslatorHeadMask(Tensor? EncoderSelf = null, Tensor? DecoderSelf = null, Tensor? Cross = null);
+
 /// <summary>Teacher-forced logits [batch, tgt, vocab] and, when captured, every attention.</summary>
 public sealed record TranslatorOutput(Tensor Logits, TranslationAttention? Attention);
 
@@ -87,12 +90,15 @@ public sealed class TransformerTranslator : Seq2SeqModel
         }
     }
 
-    public override Tensor Forward(Tensor src, Tensor srcMask, Tensor tgtIn) => Run(src, srcMask, tgtIn, capture: false).Logits;
+    public override Tensor Forward(Tensor src, Tensor srcMask, Tensor tgtIn) => Run(src, srcMask, tgtIn, capture: false, null).Logits;
+
+    /// <summary>Teacher-forced logits with some heads switched off (head-importance studies, Michel et al. 2019).</summary>
+    public Tensor Forward(Tensor src, Tensor srcMask, Tensor tgtIn, TranslatorHeadMask headMask) => Run(src, srcMask, tgtIn, capture: false, headMask).Logits;
 
     /// <summary>Teacher-forced logits with every attention's per-head probabilities (for the head viewer).</summary>
-    public override TranslatorOutput ForwardWithAttention(Tensor src, Tensor srcMask, Tensor tgtIn) => Run(src, srcMask, tgtIn, capture: true);
+    public override TranslatorOutput ForwardWithAttention(Tensor src, Tensor srcMask, Tensor tgtIn) => Run(src, srcMask, tgtIn, capture: true, null);
 
-    private TranslatorOutput Run(Tensor src, Tensor srcMask, Tensor tgtIn, bool capture)
+    private TranslatorOutput Run(Tensor src, Tensor srcMask, Tensor tgtIn, bool capture, TranslatorHeadMask? headMask)
     {
         // src: [batch, src]; srcMask: [batch, src] bool; tgtIn: [batch, tgt]
         CheckIds(src, "source");
@@ -102,14 +108,17 @@ public sealed class TransformerTranslator : Seq2SeqModel
         var encSelf = capture ? new List<Tensor>() : null;
         var decSelf = capture ? new List<Tensor>() : null;
         var cross = capture ? new List<Tensor>() : null;
-        var memory = RunEncoder(src, srcMask, encSelf);                                            // [batch, src, dModel]
+        CheckHeadMask(headMask?.EncoderSelf, Config.EncoderLayers, "encoder self-attention");
+        CheckHeadMask(headMask?.DecoderSelf, Config.DecoderLayers, "decoder self-attention");
+        CheckHeadMask(headMask?.Cross, Config.DecoderLayers, "cross-attention");
+        var memory = RunEncoder(src, srcMask, encSelf, headMask?.EncoderSelf);                     // [batch, src, dModel]
         long tgt = tgtIn.shape[1];
         var crossMask = AttentionMask.Padding(srcMask);                                            // [batch, 1, 1, src]
         var selfMask = AttentionMask.Causal(tgt, tgt, tgtIn.device);                               // [1, 1, tgt, tgt]
         var y = dropout.forward(Embed(embedding, tgtIn, 0));                                       // [batch, tgt, dModel]
-        foreach (var layer in decoder)
+        for (int i = 0; i < decoder.Count; i++)
         {
-            var r = layer.Forward(y, memory, selfMask, crossMask, capture);
+            var r = decoder[i].Forward(y, memory, selfMask, crossMask, capture, headMask?.DecoderSelf?[i], headMask?.Cross?[i]);
             y = r.Output;
             decSelf?.Add(r.SelfProbabilities!);
             cross?.Add(r.CrossProbabilities!);
@@ -126,19 +135,25 @@ public sealed class TransformerTranslator : Seq2SeqModel
     {
         CheckIds(src, "source");
         using var scope = NewDisposeScope();
-        var memory = RunEncoder(src, srcMask, null);
+        var memory = RunEncoder(src, srcMask, null, null);
         return new EncoderOutput(memory.MoveToOuterDisposeScope(), srcMask);
     }
 
-    private Tensor RunEncoder(Tensor src, Tensor srcMask, List<Tensor>? probabilities)
+    private void CheckHeadMask(Tensor? mask, int layers, string what)
+    {
+        if (mask is not null && (mask.dim() != 2 || mask.shape[0] != layers || mask.shape[1] != Config.NumHeads))
+            throw new ArgumentException($"{what} head mask must be [layers {layers}, heads {Config.NumHeads}]; got [{string.Join(", ", mask.shape)}]");
+    }
+
+    private Tensor RunEncoder(Tensor src, Tensor srcMask, List<Tensor>? probabilities, Tensor? headMask)
     {
         if (srcMask.dtype != ScalarType.Bool || !srcMask.shape.SequenceEqual(src.shape))
             throw new ArgumentException($"source mask must be bool [{string.Join(", ", src.shape)}]; got {srcMask.dtype} [{string.Join(", ", srcMask.shape)}]");
         var mask = AttentionMask.Padding(srcMask);                                                 // [batch, 1, 1, src]
         var x = dropout.forward(Embed(source_embedding ?? embedding, src, 0));                    // [batch, src, dModel]
-        foreach (var layer in encoder)
+        for (int i = 0; i < encoder.Count; i++)
         {
-            var (y, probs) = layer.Forward(x, mask, probabilities is not null);
+            var (y, probs) = encoder[i].Forward(x, mask, probabilities is not null, headMask?[i]);
             x = y;
             if (probs is not null) probabilities!.Add(probs);
         }
@@ -223,12 +238,12 @@ internal sealed class EncoderLayer : nn.Module
     }
 
     /// <summary>x: [batch, src, dModel]; mask: [batch, 1, 1, src] -> ([batch, src, dModel], probabilities [batch, heads, src, src] or null)</summary>
-    public AttentionResult Forward(Tensor x, Tensor mask, bool capture)
+    public AttentionResult Forward(Tensor x, Tensor mask, bool capture, Tensor? headMask)
     {
         Tensor? probs = null;
         var h = TransformerTranslator.Residual(norm, x, self_attn_norm, dropout, t =>
         {
-            var r = self_attn.Forward(t, t, mask, capture);
+            var r = self_attn.Forward(t, t, mask, capture, headMask);
             probs = r.Probabilities;
             return r.Output;
         });
@@ -265,18 +280,18 @@ internal sealed class DecoderLayer : nn.Module
     }
 
     /// <summary>y: [batch, tgt, dModel]; memory: [batch, src, dModel]; selfMask: [1, 1, tgt, tgt]; crossMask: [batch, 1, 1, src]</summary>
-    public DecoderLayerOutput Forward(Tensor y, Tensor memory, Tensor selfMask, Tensor crossMask, bool capture)
+    public DecoderLayerOutput Forward(Tensor y, Tensor memory, Tensor selfMask, Tensor crossMask, bool capture, Tensor? selfHeadMask, Tensor? crossHeadMask)
     {
         Tensor? selfProbs = null, crossProbs = null;
         var h = TransformerTranslator.Residual(norm, y, self_attn_norm, dropout, t =>
         {
-            var r = self_attn.Forward(t, t, selfMask, capture);
+            var r = self_attn.Forward(t, t, selfMask, capture, selfHeadMask);
             selfProbs = r.Probabilities;
             return r.Output;
         });
         h = TransformerTranslator.Residual(norm, h, cross_attn_norm, dropout, t =>
         {
-            var r = cross_attn.Forward(t, memory, crossMask, capture);
+            var r = cross_attn.Forward(t, memory, crossMask, capture, crossHeadMask);
             crossProbs = r.Probabilities;
             return r.Output;
         });

@@ -55,3 +55,39 @@ public sealed class RecurrentCaptureTests
         Assert.Contains("does not expose its attention", e.Message);
     }
 }
+
+public sealed class TranslatorHeadMaskTests
+{
+    [Fact]
+    public void HeadMask_EqualsZeroingTheHeadsColumnsOfWo_ForEveryKind()
+    {
+        manual_seed(3);
+        using var model = new TransformerTranslator(TransformerConfig.Tiny(20));
+        model.eval();
+        var src = tensor(new long[,] { { 5, 6, 7, 2 } });
+        var srcMask = ones(1, 4, ScalarType.Bool);
+        var tgt = tensor(new long[,] { { 1, 8, 9 } });
+        using var _ = no_grad();
+        var baseline = model.Forward(src, srcMask, tgt);
+        var all = ones(2, 2);
+        Assert.True(model.Forward(src, srcMask, tgt, new TranslatorHeadMask(all, all, all)).allclose(baseline, rtol: 0, atol: 1e-6));
+        var modules = HeadImportance.AttentionModules(model);
+        foreach (var (kind, layers) in modules)
+        {
+            var hm = ones(2, 2);
+            hm[1, 0] = tensor(0f);
+            var mask = kind switch
+            {
+                AttentionKind.EncoderSelf => new TranslatorHeadMask(EncoderSelf: hm),
+                AttentionKind.DecoderSelf => new TranslatorHeadMask(DecoderSelf: hm),
+                _ => new TranslatorHeadMask(Cross: hm),
+            };
+            var masked = model.Forward(src, srcMask, tgt, mask);
+            Tensor reference;
+            using (HeadImportance.MaskByWeights(layers, hm)) reference = model.Forward(src, srcMask, tgt);   // independent route
+            Assert.True(masked.allclose(reference, rtol: 0, atol: 1e-5), $"{kind}");
+            Assert.False(masked.allclose(baseline, rtol: 0, atol: 1e-5), $"{kind}: masking changed nothing");
+        }
+        Assert.Contains("[layers 2, heads 2]", Assert.Throws<ArgumentException>(() => model.Forward(src, srcMask, tgt, new TranslatorHeadMask(Cross: ones(3, 2)))).Message);
+    }
+}
