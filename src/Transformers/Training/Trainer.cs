@@ -238,11 +238,15 @@ public sealed class Trainer
         var loaded = dirs.Select(d => Checkpoint.Load(d)).ToList();
         try
         {
-            var sum = loaded[0].Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
-            foreach (var other in loaded.Skip(1))
-                foreach (var (name, t) in other.Model.state_dict()) sum[name].add_(t);
-            var averaged = loaded[0].Model;
-            foreach (var (name, t) in averaged.state_dict()) t.copy_(sum[name].div_(loaded.Count));
+            // Floating-point tensors are averaged; integer ones (counters, buffers) are taken from the newest checkpoint.
+            var averaged = loaded[^1].Model;
+            var sum = averaged.state_dict().Where(kv => kv.Value.is_floating_point())
+                .ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float64));
+            foreach (var other in loaded.SkipLast(1))
+                foreach (var (name, t) in other.Model.state_dict())
+                    if (sum.TryGetValue(name, out var acc)) acc.add_(t.to(ScalarType.Float64));
+            foreach (var (name, t) in averaged.state_dict())
+                if (sum.TryGetValue(name, out var acc)) t.copy_(acc.div_(loaded.Count).to(t.dtype));
             Checkpoint.Save(Path.Combine(runDir, "averaged"), averaged, vocabulary);
             foreach (var t in sum.Values) t.Dispose();
         }

@@ -70,6 +70,32 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void CheckpointAveraging_IsTheMeanOfTheLastKEvaluationCheckpoints()
+    {
+        var run = TempRun();
+        try
+        {
+            manual_seed(9);
+            using var m = new TransformerTranslator(Config);
+            var opts = Options(6) with { EvalEverySteps = 2, AverageLastK = 2, AccumulationSteps = 1 };
+            new Trainer(m, new ReverseTask(64, seed: 5), ReverseTask.Vocabulary, opts, run).Run();
+            var history = Directory.GetDirectories(Path.Combine(run, "history")).Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(3, history.Length);                                    // steps 2, 4, 6
+            using var a = Checkpoint.Load(history[1]).Model;
+            using var b = Checkpoint.Load(history[2]).Model;
+            using var averaged = Checkpoint.Load(Path.Combine(run, "averaged")).Model;
+            var sa = a.state_dict();
+            var sb = b.state_dict();
+            foreach (var (name, t) in averaged.state_dict())
+                Assert.True(t.allclose((sa[name] + sb[name]) / 2, rtol: 0, atol: 1e-6), $"{name} is not the mean of steps 4 and 6");
+        }
+        finally
+        {
+            Directory.Delete(run, true);
+        }
+    }
+
+    [Fact]
     public void NaNLoss_StopsWithAMessage_AndLeavesTheLastCheckpointIntact()
     {
         var data = new ReverseTask(64, seed: 4);
