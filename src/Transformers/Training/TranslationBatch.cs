@@ -32,10 +32,10 @@ public sealed record TranslationBatch(IReadOnlyList<int[]> Sources, IReadOnlyLis
                 tout[b, i] = i < Targets[b].Length ? Targets[b][i] : i == Targets[b].Length ? special.Eos : special.Pad;
             }
         }
-        var srcT = tensor(src, device: device);
-        var mask = zeros(batch, s, ScalarType.Bool, device);
-        for (int b = 0; b < batch; b++) mask[b, ..(Sources[b].Length + 1)] = tensor(true);
-        return new BatchTensors(srcT, mask, tensor(tin, device: device), tensor(tout, device: device));
+        var srcMask = new bool[batch, s];                                    // true on tokens and EOS
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i <= Sources[b].Length; i++) srcMask[b, i] = true;
+        return new BatchTensors(tensor(src, device: device), tensor(srcMask, device: device), tensor(tin, device: device), tensor(tout, device: device));
     }
 }
 

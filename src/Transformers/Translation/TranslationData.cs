@@ -34,6 +34,7 @@ public sealed class TranslationData : ITrainingData
 {
     private readonly IReadOnlyList<TokenizedPair> train;
     private readonly TranslationDataOptions options;
+    private readonly Func<string, int[]> encode;
 
     public WordPieceTokenizer Tokenizer { get; }
     public SpecialTokens Special { get; }
@@ -46,6 +47,7 @@ public sealed class TranslationData : ITrainingData
                             IReadOnlyList<SentencePair> devPairs, TranslationDataOptions options)
     {
         Tokenizer = tokenizer;
+        encode = tokenizer.EncodeIds();
         Special = SpecialsOf(tokenizer);
         this.train = train;
         this.options = options;
@@ -71,7 +73,8 @@ public sealed class TranslationData : ITrainingData
     public static TranslationData Create(CorpusSplit split, WordPieceTokenizer tokenizer, TranslationDataOptions options)
     {
         var pairs = options.TrainLimit > 0 ? split.Train.Take(options.TrainLimit).ToList() : split.Train;
-        var tokenized = TokenizedPair.FromPairs(pairs, tokenizer.EncodeIds(), tokenizer.EncodeIds());
+        var encode = tokenizer.EncodeIds();
+        var tokenized = TokenizedPair.FromPairs(pairs, encode, encode);
         var filter = new LengthFilter(1, options.MaxTokensPerSide, options.MaxRatio).Apply(tokenized);
         var kept = filter.Kept.Select(i => tokenized[i]).ToList();
         var devPairs = split.Dev;
@@ -86,7 +89,7 @@ public sealed class TranslationData : ITrainingData
     public double PaddingFraction(int epoch) =>
         TokenBatcher.PaddingFraction(TokenBatcher.CreateBatches(train, new BatchOptions { MaxTokens = options.MaxTokensPerBatch, Seed = options.Seed + epoch }));
 
-    private int[] Encode(string text) => Tokenizer.EncodeIds()(text);
+    private int[] Encode(string text) => encode(text);
 
     private TokenizedPair Truncate(TokenizedPair p) =>
         new(p.Source.Take(options.MaxTokensPerSide).ToArray(), p.Target.Take(options.MaxTokensPerSide).ToArray());

@@ -9,6 +9,8 @@ using static TorchSharp.torch;
 namespace Transformers.Tests.Inspection;
 
 /// <summary>Capture from tiny BERT and Transformer models, input preparation, and Michel et al.'s importance.</summary>
+// Serial: its tiny models are seeded through libtorch's global RNG, which parallel test classes also draw from.
+[Collection(SerialCollection.Name)]
 public sealed class CaptureAndImportanceTests
 {
     private static readonly string[] Vocabulary = Enumerable.Range(0, 100).Select(i => i switch
