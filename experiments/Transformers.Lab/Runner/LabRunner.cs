@@ -16,13 +16,16 @@ public sealed record LabOptions(bool Quick, string OutputRoot, int Threads);
 /// </summary>
 public static class LabRunner
 {
-    /// <summary>Every experiment, in the order of issue 8. Experiments 1 (throughput) and 6 (bidirectional) come later.</summary>
+    /// <summary>Every experiment, in the order of issue 8. </summary>
     public static IReadOnlyList<IExperiment> Experiments { get; } =
     [
+        new Throughput(),
+        new AttentionCost(),
         new ParallelVsSequential(),
         new GruVsLstm(),
         new VanishingGradients(),
         new LongMemory(),
+        new Bidirectional(),
     ];
 
     public const string ResultsFile = "results.json";

@@ -22,14 +22,16 @@ public static class TranslationCommands
         var output = new Option<string>("--out") { Description = "Run directory (checkpoints last/ and best/, train.jsonl).", Required = true };
         var preset = new Option<string>("--preset") { Description = "Model size: tiny, small or base.", DefaultValueFactory = _ => "small" };
         var attention = new Option<string>("--attention") { Description = "Recurrent archs: bahdanau, luong-dot, luong-general or none.", DefaultValueFactory = _ => "bahdanau" };
+        var unidirectional = new Option<bool>("--unidirectional") { Description = "Recurrent archs: a left-to-right encoder instead of the bidirectional one." };
         var common = new TrainingOptions();
-        var cmd = new Command("train", "Train a French->English translator.") { arch, data, output, preset, attention };
+        var cmd = new Command("train", "Train a French->English translator.") { arch, data, output, preset, attention, unidirectional };
         common.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             var run = parse.GetValue(output)!;
             var o = common.Read(parse);
-            return RunTraining(parse.GetValue(arch)!, parse.GetValue(data)!, run, parse.GetValue(preset)!, parse.GetValue(attention)!, o, demo: false);
+            return RunTraining(parse.GetValue(arch)!, parse.GetValue(data)!, run, parse.GetValue(preset)!, parse.GetValue(attention)!, o, demo: false,
+                               bidirectional: !parse.GetValue(unidirectional));
         });
         return cmd;
     }
@@ -52,11 +54,12 @@ public static class TranslationCommands
         public readonly Option<int> TrainLimit = new("--train-limit") { Description = "Train on the first N pairs only (0: all).", DefaultValueFactory = _ => 0 };
         public readonly Option<int> Seed = new("--seed") { Description = "Seed of initialisation, dropout and batch order.", DefaultValueFactory = _ => 1 };
         public readonly Option<int> Threads = new("--threads") { Description = "libtorch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        public readonly Option<long[]> Snapshots = new("--snapshot-tokens") { Description = "Save the weights after this many target tokens (tokens-N/; several allowed).", AllowMultipleArgumentsPerToken = true };
         public readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
 
         public void AddTo(Command cmd)
         {
-            foreach (var o in new Option[] { Minutes, Steps, Epochs, Vocab, BatchTokens, Accumulate, Lr, Warmup, EvalEvery, EvalMinutes, Patience, Average, TrainLimit, Seed, Threads, Device })
+            foreach (var o in new Option[] { Minutes, Steps, Epochs, Vocab, BatchTokens, Accumulate, Lr, Warmup, EvalEvery, EvalMinutes, Patience, Average, TrainLimit, Seed, Threads, Snapshots, Device })
                 cmd.Options.Add(o);
         }
 
@@ -66,7 +69,7 @@ public static class TranslationCommands
                 MaxSeconds = p.GetValue(Minutes) * 60, MaxSteps = p.GetValue(Steps), MaxEpochs = p.GetValue(Epochs),
                 AccumulationSteps = p.GetValue(Accumulate), LearningRate = p.GetValue(Lr), WarmupSteps = p.GetValue(Warmup),
                 EvalEverySteps = p.GetValue(EvalEvery), EvalEverySeconds = p.GetValue(EvalMinutes) * 60, Patience = p.GetValue(Patience),
-                AverageLastK = p.GetValue(Average), Seed = p.GetValue(Seed),
+                AverageLastK = p.GetValue(Average), Seed = p.GetValue(Seed), SnapshotAtTokens = p.GetValue(Snapshots) ?? [],
             },
             new TranslationDataOptions
             {
@@ -77,7 +80,7 @@ public static class TranslationCommands
 
     private sealed record Settings(TrainerOptions Trainer, TranslationDataOptions Data, int Threads, string Device);
 
-    private static int RunTraining(string arch, string[] dataArgs, string run, string preset, string attention, Settings s, bool demo)
+    private static int RunTraining(string arch, string[] dataArgs, string run, string preset, string attention, Settings s, bool demo, bool bidirectional = true)
     {
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(Math.Max(1, s.Threads));
@@ -101,7 +104,7 @@ public static class TranslationCommands
             tokenizer = TranslationData.TrainTokenizer(split.Train, s.Data.VocabSize);
             Console.Error.WriteLine($"vocabulary: {tokenizer.Vocabulary.Count:N0} WordPiece tokens (cased, joint fr+en), trained in {clock.Elapsed.TotalSeconds:F1} s");
             TorchSharp.torch.manual_seed(s.Trainer.Seed);
-            model = CreateModel(arch, preset, attention, tokenizer);
+            model = CreateModel(arch, preset, attention, bidirectional, tokenizer);
         }
         model.to(device);
         var data = TranslationData.Create(split, tokenizer, s.Data);
@@ -137,13 +140,14 @@ public static class TranslationCommands
         return outcome == TrainingOutcome.Interrupted ? 130 : 0;
     }
 
-    private static Seq2SeqModel CreateModel(string arch, string preset, string attention, WordPieceTokenizer tokenizer)
+    private static Seq2SeqModel CreateModel(string arch, string preset, string attention, bool bidirectional, WordPieceTokenizer tokenizer)
     {
         var special = TranslationData.SpecialsOf(tokenizer);
         int vocab = tokenizer.Vocabulary.Count;
         if (preset is not ("tiny" or "small" or "base")) throw new ArgumentException($"--preset {preset}: use tiny, small or base");
         if (arch == "transformer")
         {
+            if (!bidirectional) throw new ArgumentException("--unidirectional applies to the recurrent architectures (lstm, gru, rnn), not to the transformer");
             var config = preset switch { "tiny" => TransformerConfig.Tiny(vocab), "small" => TransformerConfig.Small(vocab), _ => TransformerConfig.Base(vocab) };
             config = config with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, MaxLength = Math.Max(config.MaxLength, 128) };
             return new TransformerTranslator(config);
@@ -169,7 +173,7 @@ public static class TranslationCommands
             "small" => RecurrentTranslatorConfig.Small(vocab, cell, kind),
             _ => RecurrentTranslatorConfig.Base(vocab, cell, kind),
         };
-        return new RecurrentTranslator(rc with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk });
+        return new RecurrentTranslator(rc with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, BidirectionalEncoder = bidirectional });
     }
 
     /// <summary>bundled | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split.</summary>

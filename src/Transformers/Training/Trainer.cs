@@ -39,12 +39,18 @@ public sealed record TrainerOptions
     public int AverageLastK { get; init; }
     /// <summary>Seed of the initialisation and dropout.</summary>
     public int Seed { get; init; } = 1;
+    /// <summary>
+    /// Save the weights once the run has trained on this many target tokens (into <c>tokens-N/</c>), so that runs of
+    /// different speed can be compared at an equal amount of data as well as at equal time.
+    /// </summary>
+    public IReadOnlyList<long> SnapshotAtTokens { get; init; } = [];
 
     public TrainerOptions Validate()
     {
         if (LearningRate <= 0) throw new ArgumentException($"learning rate {LearningRate} must be > 0");
         if (AccumulationSteps < 1) throw new ArgumentException($"accumulation steps {AccumulationSteps} must be >= 1");
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentException($"label smoothing {LabelSmoothing} must be in [0, 1)");
+        if (SnapshotAtTokens.Any(n => n <= 0)) throw new ArgumentException($"snapshot token counts ({string.Join(", ", SnapshotAtTokens)}) must be > 0");
         return this;
     }
 }
@@ -131,12 +137,15 @@ public sealed class Trainer
                 var (loss, nll, tokens, gradNorm) = TrainStep(group);
                 State.Step++;
                 State.BatchInEpoch += take;
+                long before = State.TargetTokens;
                 State.TargetTokens += tokens;
                 State.ElapsedSeconds = startElapsed + clock.Elapsed.TotalSeconds;
                 var record = new StepRecord(State.Step, State.Epoch, loss, nll, tokens, schedule.At(State.Step), gradNorm,
                                             tokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds), State.ElapsedSeconds);
                 log.WriteLine(JsonSerializer.Serialize(new { type = "step", record.Step, record.Epoch, record.Loss, record.Nll, record.Tokens, record.LearningRate, record.GradNorm, record.TokensPerSecond, record.ElapsedSeconds }));
                 OnStep?.Invoke(record, State);
+                foreach (long n in options.SnapshotAtTokens.Where(n => before < n && State.TargetTokens >= n))
+                    Checkpoint.Save(Path.Combine(runDir, $"tokens-{n}"), model, vocabulary);
 
                 bool evalNow = (options.EvalEverySteps > 0 && State.Step % options.EvalEverySteps == 0)
                                || (options.EvalEverySeconds > 0 && State.ElapsedSeconds - LastEvalSeconds >= options.EvalEverySeconds);
@@ -190,12 +199,20 @@ public sealed class Trainer
         bool improved = score > State.BestDevBleu;
         if (improved) { State.BestDevBleu = score; State.BestStep = State.Step; State.EvalsWithoutImprovement = 0; }
         else State.EvalsWithoutImprovement++;
-        log.WriteLine(JsonSerializer.Serialize(new { type = "eval", record.Step, record.Epoch, record.ElapsedSeconds, record.TargetTokens, record.DevLoss, record.DevPerplexity, record.DevBleu, improved }));
+        log.WriteLine(JsonSerializer.Serialize(new { type = "eval", record.Step, record.Epoch, record.ElapsedSeconds, record.TargetTokens, record.DevLoss, record.DevPerplexity, record.DevBleu, improved,
+                                                  PeakRssBytes = PeakResidentBytes() }));
         OnEval?.Invoke(record, improved);
         SaveLast();
         if (improved) Checkpoint.Save(BestDir, model, vocabulary, optimizer, State);
         if (options.AverageLastK > 1) Checkpoint.Save(Path.Combine(runDir, "history", $"step-{State.Step:D8}"), model, vocabulary);
         return options.Patience > 0 && State.EvalsWithoutImprovement >= options.Patience;
+    }
+
+    /// <summary>The process's peak resident set size so far (VmHWM on Linux), for memory reports.</summary>
+    private static long PeakResidentBytes()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.PeakWorkingSet64;
     }
 
     private (double Loss, double Perplexity) DevLoss()

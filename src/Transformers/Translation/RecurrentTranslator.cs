@@ -12,7 +12,7 @@ namespace Transformers.Translation;
 /// <item>Encoder: embedding, then a bidirectional <see cref="RecurrentStack"/> (HiddenSize / 2 per direction) over the
 /// source; its outputs h̄_s = [h→_s; h←_s] ([batch, src, hidden], zero on padding) are <see cref="EncoderOutput.Memory"/>.</item>
 /// <item>Bridge: every decoder layer l starts from s_0^l = tanh(W_b^l [h→_last; h←_1] + b^l), the top encoder layer's two
-/// final states (Bahdanau et al. App. A.2.2 use tanh(W_s h←_1)); an LSTM decoder's c_0^l = W_c^l [h→_last; h←_1] + b^l.
+/// final states (Bahdanau et al. App. A.2.2 use tanh(W_s h←_1)); an LSTM decoder's c_0^l = W_c^l [h→_last; h←_1] + b^l. Without a bidirectional encoder: [h→_last] alone.
 /// Both are read from the memory, so <see cref="StartDecoding"/> needs nothing but the <see cref="EncoderOutput"/>.</item>
 /// <item>Decoder: embedding (plus h̃_{t-1} with input feeding), a unidirectional stack giving s_t, then Luong et al.'s
 /// global attention: a_t = softmax(score(s_t, h̄_s)) over real source tokens, c_t = Σ_s a_t(s) h̄_s, and the attentional
@@ -29,7 +29,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     private readonly Embedding embedding;           // target (and, tied, source and output) embedding [vocab, embedding]
     private readonly Embedding? source_embedding;   // untied only
     private readonly Linear? output_projection;     // untied only: h̃ -> logits
-    private readonly RecurrentStack encoder;        // bidirectional, hidden / 2 per direction
+    private readonly RecurrentStack encoder;        // bidirectional (hidden / 2 per direction) or left-to-right (hidden)
     private readonly Linear bridge;                 // [h→_last; h←_1] -> s_0 of every decoder layer
     private readonly Linear? bridge_cell;           // LSTM only: -> c_0 of every decoder layer
     private readonly RecurrentStack decoder;        // unidirectional, hidden
@@ -57,7 +57,9 @@ public sealed class RecurrentTranslator : Seq2SeqModel
             source_embedding = nn.Embedding(config.VocabSize, e, padding_idx: config.PadId);
             output_projection = nn.Linear(e, config.VocabSize, hasBias: false);
         }
-        encoder = new RecurrentStack(new RecurrentConfig(config.Cell, e, h / 2, layers, Bidirectional: true, config.Dropout));
+        encoder = config.BidirectionalEncoder
+            ? new RecurrentStack(new RecurrentConfig(config.Cell, e, h / 2, layers, Bidirectional: true, config.Dropout))
+            : new RecurrentStack(new RecurrentConfig(config.Cell, e, h, layers, Bidirectional: false, config.Dropout));
         bridge = nn.Linear(h, layers * h);
         if (config.Cell == RecurrentCellKind.Lstm) bridge_cell = nn.Linear(h, layers * h);
         decoder = new RecurrentStack(new RecurrentConfig(config.Cell, config.InputFeeding ? 2 * e : e, h, layers, Bidirectional: false, config.Dropout));
@@ -218,9 +220,10 @@ public sealed class RecurrentTranslator : Seq2SeqModel
         var (memory, mask) = (encoded.Memory, encoded.SourceMask);                         // [batch, src, hidden], [batch, src]
         long batch = memory.shape[0], half = Config.HiddenSize / 2;
         var last = (mask.sum(1) - 1).clamp_min(0).view(batch, 1, 1).expand(batch, 1, Config.HiddenSize); // [batch, 1, hidden]
-        var forwardFinal = memory.gather(1, last).squeeze(1).narrow(1, 0, half);             // h→ at the last real token: [batch, hidden / 2]
-        var backwardFinal = memory.select(1, 0).narrow(1, half, half);                      // h← at t = 0, after reading the whole source
-        var summary = cat([forwardFinal, backwardFinal], 1);                                 // [batch, hidden]
+        var atLast = memory.gather(1, last).squeeze(1);                                     // outputs at the last real token: [batch, hidden]
+        var summary = Config.BidirectionalEncoder
+            ? cat([atLast.narrow(1, 0, half), memory.select(1, 0).narrow(1, half, half)], 1) // [h→_last; h← at t = 0, after reading the whole source]
+            : atLast;                                                                        // h→_last: [batch, hidden]
         var hidden = LayerMajor(bridge.forward(summary).tanh());                             // s_0: [numLayers, batch, hidden]
         var cell = bridge_cell is null ? null : LayerMajor(bridge_cell.forward(summary));    // c_0 (LSTM)
         var source = attention is null ? null : new AttentionSource(memory, attention.Keys(memory), mask);

@@ -31,6 +31,11 @@ public sealed record RecurrentTranslatorConfig
     public int EmbeddingSize { get; init; } = 256;
     /// <summary>Decoder hidden size; the bidirectional encoder has HiddenSize / 2 per direction, so its outputs are HiddenSize wide.</summary>
     public int HiddenSize { get; init; } = 512;
+    /// <summary>
+    /// Encoder reads the source left to right and right to left, outputs concatenated (Bahdanau et al. 2015 §3.2). False:
+    /// one left-to-right encoder of HiddenSize (about twice the encoder parameters of the bidirectional one).
+    /// </summary>
+    public bool BidirectionalEncoder { get; init; } = true;
     /// <summary>Layers of the encoder stack and of the decoder stack.</summary>
     public int NumLayers { get; init; } = 2;
     /// <summary>Width of Bahdanau's alignment MLP (unused by the other attentions).</summary>
@@ -109,7 +114,7 @@ public sealed record RecurrentTranslatorConfig
         Require(Enum.IsDefined(Cell), $"Cell = {Cell} is not a cell kind");
         Require(Enum.IsDefined(Attention), $"Attention = {Attention} is not an attention kind");
         Require(EmbeddingSize > 0, $"EmbeddingSize = {EmbeddingSize} must be > 0");
-        Require(HiddenSize > 0 && HiddenSize % 2 == 0, $"HiddenSize = {HiddenSize} must be positive and even (half per encoder direction)");
+        Require(HiddenSize > 0 && (HiddenSize % 2 == 0 || !BidirectionalEncoder), $"HiddenSize = {HiddenSize} must be positive and, with a bidirectional encoder, even (half per direction)");
         Require(NumLayers > 0, $"NumLayers = {NumLayers} must be > 0");
         Require(AttentionSize > 0, $"AttentionSize = {AttentionSize} must be > 0");
         Require(Dropout is >= 0 and < 1, $"Dropout = {Dropout} must be in [0, 1)");

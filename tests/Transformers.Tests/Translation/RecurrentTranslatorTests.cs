@@ -200,6 +200,39 @@ public sealed class RecurrentTranslatorTests
         Assert.Single(greedy);
     }
 
+    [Theory]
+    [InlineData(RecurrentCellKind.Gru)]
+    [InlineData(RecurrentCellKind.Lstm)]
+    public void UnidirectionalEncoder_IgnoresPadding_DecodesLikeItsForward_AndReadsOnlyLeftContext(RecurrentCellKind cell)
+    {
+        manual_seed(7);
+        using var m = Sharpen(new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(Vocab, cell, RecurrentAttention.LuongGeneral) with { BidirectionalEncoder = false, HiddenSize = 15 }));
+        m.eval();
+        using var _ = no_grad();
+        var (src, mask) = Source();
+        var tgt = tensor(new long[,] { { 1, 5, 6, 7 }, { 1, 9, 4, 3 }, { 1, 7, 8, 8 } });
+        var batched = m.Forward(src, mask, tgt);
+        TensorAssert.Close(batched[1..2], m.Forward(src[1..2, ..3], mask[1..2, ..3], tgt[1..2]), 1e-5, "sentence 1 alone vs padded");
+        using var state = m.StartDecoding(m.Encode(src, mask));
+        var logp = batched.log_softmax(-1);
+        for (int t = 0; t < 4; t++) TensorAssert.Close(logp[.., t], m.DecodeStep(tgt[.., t], state), 1e-5, $"step {t}");
+
+        // Left to right only: the encoder output at position 1 does not depend on the token at position 3.
+        var changed = src.clone();
+        changed[0, 3] = 13;
+        var a = m.Encode(src[0..1], mask[0..1]).Memory;
+        var b = m.Encode(changed[0..1], mask[0..1]).Memory;
+        TensorAssert.Close(a[.., ..2], b[.., ..2], 0, "positions before the change");
+        Assert.True((a[.., 3] - b[.., 3]).abs().max().item<float>() > 1e-3, "the changed position must differ");
+
+        var config = RecurrentTranslatorConfig.Tiny(Vocab, cell, RecurrentAttention.LuongGeneral);
+        using var bidirectional = new RecurrentTranslator(config);
+        using var leftToRight = new RecurrentTranslator(config with { BidirectionalEncoder = false });
+        Assert.True(leftToRight.parameters().Sum(p => p.numel()) > bidirectional.parameters().Sum(p => p.numel()), "a left-to-right encoder of the full width has more weights");
+        var oddBidirectional = RecurrentTranslatorConfig.Tiny(Vocab, cell, RecurrentAttention.None) with { HiddenSize = 15 };
+        Assert.Throws<ArgumentException>(() => oddBidirectional.Validate());
+    }
+
     [Fact]
     public void ZeroLengthSource_IsRejectedWithItsIndex_AndEosOnlySourceTranslates()
     {
