@@ -3,6 +3,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Transformers.Lab.Runner;
+using Transformers.Lab.Translation;
 
 namespace Transformers.Lab;
 
@@ -11,6 +12,7 @@ public static class Program
     private const string Usage =
         "usage: Transformers.Lab all|<experiment> [--quick] [--out DIR] [--threads N]\n" +
         "       Transformers.Lab list\n" +
+        "       Transformers.Lab translators RUN_DIR... [--out DIR] [--beam N] [--limit N] [--threads N]\n" +
         "       Transformers.Lab bench [--filter PATTERN]";
 
     /// <summary>
@@ -31,6 +33,8 @@ public static class Program
             BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], config);
             return 0;
         }
+        if (args.Length > 0 && args[0] == "translators")
+            return Translators(args[1..]);
         if (args.Length > 0 && args[0] == "list")
         {
             foreach (var e in LabRunner.Experiments) Console.WriteLine($"{e.Name}: {e.Claim}");
@@ -53,6 +57,44 @@ public static class Program
         {
             Console.Error.WriteLine(e.Message);
             Console.Error.WriteLine(Usage);
+            return 2;
+        }
+    }
+
+    /// <summary>`translators RUN... [--out DIR] [--beam N] [--limit N] [--threads N]`: issue 6's comparison from finished runs.</summary>
+    private static int Translators(string[] args)
+    {
+        var runs = new List<string>();
+        string output = Path.Combine(DefaultOutputRoot(), "translators");
+        int beam = 4, limit = 0, threads = Environment.ProcessorCount;
+        try
+        {
+            for (var i = 0; i < args.Length; i++)
+            {
+                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+                int Int() => int.TryParse(Value(), out var n) && n >= 0 ? n : throw new ArgumentException($"{args[i - 1]} needs a non-negative integer");
+                switch (args[i])
+                {
+                    case "--out": output = Value(); break;
+                    case "--beam": beam = Int(); break;
+                    case "--limit": limit = Int(); break;
+                    case "--threads": threads = Math.Max(1, Int()); break;
+                    default:
+                        if (args[i].StartsWith('-')) throw new ArgumentException($"unknown option '{args[i]}'");
+                        runs.Add(args[i]);
+                        break;
+                }
+            }
+            TorchRuntime.EnsureLoaded();
+            TorchSharp.torch.set_num_threads(threads);
+            TranslatorComparison.Run(runs, Path.GetFullPath(output), new TranslatorComparison.Options(beam, limit), MachineStamp.Take(threads), Console.Out);
+            Console.WriteLine($"results in {output}");
+            return 0;
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine("usage: Transformers.Lab translators RUN_DIR... [--out DIR] [--beam N] [--limit N] [--threads N]");
             return 2;
         }
     }

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Transformers.Data;
+using Transformers.Evaluation;
+using Transformers.Lab.Runner;
+using Transformers.Tokenizer;
+using Transformers.Tokenizer.Models;
+using Transformers.Training;
+using Transformers.Translation;
+
+namespace Transformers.Lab.Translation;
+
+/// <summary>
+/// Issue 6's comparison, from finished training runs (`transformers train ... --out RUN`, one per architecture, see
+/// experiments/translators/run.sh): each run's best checkpoint is scored on the test split (greedy and beam, BLEU and
+/// chrF, decoding sentences/s), its `tokens-N/` snapshot at the largest token count every run reached is scored too
+/// (the equal-data comparison), and the dev BLEU curves of all runs go on one plot against minutes and against tokens.
+/// </summary>
+public static class TranslatorComparison
+{
+    public sealed record Eval(long Step, double ElapsedSeconds, long TargetTokens, double DevLoss, double? DevBleu, long? PeakRssBytes);
+
+    public sealed record Score(string Checkpoint, int Beam, int Sentences, double Seconds, double SentencesPerSecond, double Bleu, double ChrF, string BleuLine);
+
+    public sealed record RunResult(string Name, string Architecture, long Parameters, long Steps, long TargetTokens, double TrainSeconds,
+        double MeanTokensPerSecond, double MedianStepTokensPerSecond, long? PeakRssBytes, IReadOnlyList<Eval> Evals,
+        Score Greedy, Score Beam, Score? AtEqualTokens, double? MinutesToEqualTokens);
+
+    public sealed record Options(int Beam = 4, int TestLimit = 0, int SampleCount = 8);
+
+    /// <summary>Scores every run, writes results.json, the plots and report.md into <paramref name="outDir"/>.</summary>
+    public static IReadOnlyList<RunResult> Run(IReadOnlyList<string> runDirs, string outDir, Options options, MachineStamp stamp, TextWriter log)
+    {
+        if (runDirs.Count == 0) throw new ArgumentException("no run directories given");
+        Directory.CreateDirectory(outDir);
+        var test = BundledCorpus.LoadSplit().Test;
+        if (options.TestLimit > 0) test = test.Take(options.TestLimit).ToList();
+        var sources = test.Select(p => p.Source).ToList();
+        var references = test.Select(p => p.Target).ToList();
+
+        var logs = runDirs.ToDictionary(d => d, ReadLog);
+        var snapshots = runDirs.Select(d => Directory.GetDirectories(d, "tokens-*").Select(s => long.Parse(Path.GetFileName(s)["tokens-".Length..], CultureInfo.InvariantCulture)).ToHashSet()).ToList();
+        long? equalTokens = snapshots.Aggregate((a, b) => a.Intersect(b).ToHashSet()) is { Count: > 0 } common ? common.Max() : null;
+
+        var results = new List<RunResult>();
+        var samples = new Dictionary<string, string[]>();
+        foreach (var dir in runDirs)
+        {
+            var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(dir));
+            var (evals, steps) = logs[dir];
+            var best = Path.Combine(dir, "best");
+            var (greedy, greedyHyps) = Evaluate(best, sources, references, 1, log);
+            var (beam, _) = Evaluate(best, sources, references, options.Beam, log);
+            Score? atTokens = equalTokens is { } n ? Evaluate(Path.Combine(dir, $"tokens-{n}"), sources, references, 1, log).Score : null;
+            var loaded = Checkpoint.Load(best);
+            long parameters = loaded.Model.parameters().Sum(p => p.numel());
+            var architecture = loaded.Model.Architecture;
+            loaded.Model.Dispose();
+            var last = steps[^1];
+            results.Add(new RunResult(name, architecture, parameters, last.Step, steps.Sum(s => s.Tokens), last.ElapsedSeconds,
+                steps.Sum(s => s.Tokens) / last.ElapsedSeconds, Stats.Quantile(steps.Select(s => s.TokensPerSecond).Order().ToArray(), 0.5),
+                PeakRss(dir) ?? evals.Max(e => e.PeakRssBytes), evals, greedy, beam, atTokens, equalTokens is { } t ? MinutesTo(steps, t) : null));
+            samples[name] = greedyHyps;
+        }
+
+        var plots = new List<PlotFile>
+        {
+            Plot(results, stamp, outDir, "dev_bleu_over_time.png", "Dev BLEU against training time", "training time (minutes, evaluations included)", e => e.ElapsedSeconds / 60),
+            Plot(results, stamp, outDir, "dev_bleu_over_tokens.png", "Dev BLEU against target tokens seen", "target tokens seen (millions)", e => e.TargetTokens / 1e6),
+        };
+        File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { Machine = stamp, EqualTokens = equalTokens, Runs = results }, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(outDir, "report.md"), Report(results, equalTokens, plots, test, samples, options, stamp));
+        return results;
+    }
+
+    private static (List<Eval> Evals, List<StepRecord> Steps) ReadLog(string dir)
+    {
+        var path = Path.Combine(dir, "train.jsonl");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{dir} is not a training run: {path} is missing", path);
+        var evals = new List<Eval>();
+        var steps = new List<StepRecord>();
+        int lineNumber = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                var r = doc.RootElement;
+                switch (r.GetProperty("type").GetString())
+                {
+                    case "step":
+                        steps.Add(new StepRecord(r.GetProperty("Step").GetInt64(), r.GetProperty("Epoch").GetInt32(), r.GetProperty("Loss").GetDouble(), r.GetProperty("Nll").GetDouble(),
+                            r.GetProperty("Tokens").GetInt64(), r.GetProperty("LearningRate").GetDouble(), r.GetProperty("GradNorm").GetDouble(),
+                            r.GetProperty("TokensPerSecond").GetDouble(), r.GetProperty("ElapsedSeconds").GetDouble()));
+                        break;
+                    case "eval":
+                        evals.Add(new Eval(r.GetProperty("Step").GetInt64(), r.GetProperty("ElapsedSeconds").GetDouble(), r.GetProperty("TargetTokens").GetInt64(),
+                            r.GetProperty("DevLoss").GetDouble(), r.TryGetProperty("DevBleu", out var b) && b.ValueKind == JsonValueKind.Number ? b.GetDouble() : null,
+                            r.TryGetProperty("PeakRssBytes", out var m) && m.ValueKind == JsonValueKind.Number ? m.GetInt64() : null));
+                        break;
+                }
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                throw new InvalidDataException($"{path}:{lineNumber}: not a training log record ({e.Message})", e);
+            }
+        }
+        if (steps.Count == 0) throw new InvalidDataException($"{path}: no training steps logged");
+        return (evals, steps);
+    }
+
+    /// <summary>"Maximum resident set size (kbytes): N" of `/usr/bin/time -v` saved as RUN.time beside the run, if any.</summary>
+    private static long? PeakRss(string dir)
+    {
+        var file = Path.TrimEndingDirectorySeparator(dir) + ".time";
+        if (!File.Exists(file)) return null;
+        var line = File.ReadLines(file).FirstOrDefault(l => l.Contains("Maximum resident set size", StringComparison.Ordinal));
+        return line is null ? null : long.Parse(line[(line.LastIndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture) * 1024;
+    }
+
+    private static (Score Score, string[] Hypotheses) Evaluate(string checkpoint, List<string> sources, List<string> references, int beam, TextWriter log)
+    {
+        var loaded = Checkpoint.Load(checkpoint);
+        using var model = loaded.Model;
+        var tokenizer = WordPieceTokenizer.Create(new Vocabulary(loaded.Vocabulary, Path.Combine(loaded.Directory, "vocab.txt")), WordPieceOptions.Cased);
+        var clock = Stopwatch.StartNew();
+        var hyps = new TextTranslator(model, tokenizer).Translate(sources, new DecodingOptions { BeamSize = beam });
+        double seconds = clock.Elapsed.TotalSeconds;
+        var bleu = Bleu.Corpus(hyps, [references]);
+        var chrf = ChrF.Corpus(hyps, [references]);
+        log.WriteLine($"  {checkpoint} beam {beam}: {bleu} chrF2 {chrf.Score:F2}, {sources.Count / seconds:F1} sentences/s");
+        return (new Score(checkpoint, beam, sources.Count, seconds, sources.Count / seconds, bleu.Score, chrf.Score, bleu.ToString()), hyps);
+    }
+
+    private static PlotFile Plot(List<RunResult> results, MachineStamp stamp, string outDir, string file, string title, string xLabel, Func<Eval, double> x)
+    {
+        var series = results.Select(r =>
+        {
+            var e = r.Evals.Where(v => v.DevBleu.HasValue).ToList();
+            return new Series(r.Name, e.Select(x).ToArray(), e.Select(v => v.DevBleu!.Value).ToArray());
+        }).ToArray();
+        PlotRenderer.Save(new LinePlot(title + " (greedy, first 500 dev pairs)", xLabel, "dev BLEU", series), stamp, Path.Combine(outDir, file));
+        return new PlotFile(file, title);
+    }
+
+    private static string Report(List<RunResult> results, long? equalTokens, List<PlotFile> plots, IReadOnlyList<SentencePair> test,
+        Dictionary<string, string[]> samples, Options options, MachineStamp stamp)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Transformer vs recurrent translators on the bundled corpus").AppendLine();
+        md.AppendLine($"**Machine.** {stamp.Cpu}, {stamp.Cores} cores; scored with {stamp.TorchThreads} torch thread(s) on {stamp.DateUtc:yyyy-MM-dd HH:mm} UTC, commit `{stamp.ShortCommit}`.").AppendLine();
+        foreach (var p in plots) md.AppendLine($"![{p.Caption}]({p.FileName})").AppendLine();
+        md.AppendLine("## Equal wall-clock budget: the best checkpoint of each run (by dev BLEU)").AppendLine();
+        md.AppendLine(Markdown.Table(
+            ["run", "parameters", "steps", "target tokens", "train min", "train tok/s (all)", "tok/s (median step)", "peak RSS", "best dev BLEU",
+             "test BLEU greedy", $"test BLEU beam {options.Beam}", $"chrF2 beam {options.Beam}", "decode sent/s greedy", $"decode sent/s beam {options.Beam}"],
+            results.Select(r => (IReadOnlyList<string>)[r.Name, r.Parameters.ToString("N0"), r.Steps.ToString(), r.TargetTokens.ToString("N0"), (r.TrainSeconds / 60).ToString("F1"),
+                r.MeanTokensPerSecond.ToString("N0"), r.MedianStepTokensPerSecond.ToString("N0"), r.PeakRssBytes is { } b ? $"{b / 1048576.0:N0} MiB" : "n/a",
+                r.Evals.Where(e => e.DevBleu.HasValue).Select(e => e.DevBleu!.Value).DefaultIfEmpty(double.NaN).Max().ToString("F2"),
+                r.Greedy.Bleu.ToString("F2"), r.Beam.Bleu.ToString("F2"), r.Beam.ChrF.ToString("F2"), r.Greedy.SentencesPerSecond.ToString("F1"), r.Beam.SentencesPerSecond.ToString("F1")])));
+        md.AppendLine($"Test split: {test.Count:N0} pairs. Signatures: BLEU `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.x.x`, chrF2 `nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.x.x`.").AppendLine();
+        md.AppendLine("```");
+        foreach (var r in results) md.AppendLine($"{r.Name,-12} beam {options.Beam}: {r.Beam.BleuLine}");
+        md.AppendLine("```").AppendLine();
+        md.AppendLine("## Equal data: the snapshot after the same number of target tokens").AppendLine();
+        if (equalTokens is null) md.AppendLine("Not measured: the runs have no `tokens-N/` snapshot in common.").AppendLine();
+        else
+        {
+            md.AppendLine($"Every run saved its weights once it had trained on {equalTokens:N0} target tokens (`--snapshot-tokens`); greedy decoding of the test split:").AppendLine();
+            md.AppendLine(Markdown.Table(["run", "test BLEU greedy", "chrF2 greedy", "minutes to reach it"],
+                results.Select(r => (IReadOnlyList<string>)[r.Name, r.AtEqualTokens!.Bleu.ToString("F2"), r.AtEqualTokens.ChrF.ToString("F2"), r.MinutesToEqualTokens?.ToString("F1") ?? "n/a"])));
+        }
+        md.AppendLine("## Dev BLEU at each evaluation").AppendLine();
+        foreach (var r in results)
+        {
+            md.AppendLine($"{r.Name}: " + string.Join(", ", r.Evals.Select(e => $"{e.ElapsedSeconds / 60:F1} min / {e.TargetTokens / 1e6:F2} M tok → {(e.DevBleu is { } b ? b.ToString("F2") : "–")}")));
+            md.AppendLine();
+        }
+        md.AppendLine($"## {options.SampleCount} test sentences (greedy, best checkpoints)").AppendLine();
+        for (int i = 0; i < Math.Min(options.SampleCount, test.Count); i++)
+        {
+            int k = (int)((long)i * test.Count / options.SampleCount);
+            md.AppendLine($"- fr: {test[k].Source}");
+            md.AppendLine($"  - ref: {test[k].Target}");
+            foreach (var (name, hyps) in samples) md.AppendLine($"  - {name}: {hyps[k]}");
+        }
+        return md.ToString();
+    }
+
+    /// <summary>Minutes of the step at which the run's cumulative target tokens reached <paramref name="tokens"/>.</summary>
+    private static double? MinutesTo(List<StepRecord> steps, long tokens)
+    {
+        long seen = 0;
+        foreach (var s in steps)
+            if ((seen += s.Tokens) >= tokens) return s.ElapsedSeconds / 60;
+        return null;
+    }
+}
