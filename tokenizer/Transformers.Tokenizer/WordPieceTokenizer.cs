@@ -57,6 +57,9 @@ public sealed class WordPieceTokenizer : Microsoft.ML.Tokenizers.Tokenizer
     public WordPieceOptions Options { get; }
     public WordPieceModel Model { get; }
     public Vocabulary Vocabulary => Model.Vocabulary;
+
+    /// <summary>Ids of the special tokens ([CLS], [SEP], [PAD], ...), which <see cref="Decode"/> can skip.</summary>
+    public IReadOnlyList<int> SpecialTokenIds => _specialsLongestFirst.Select(s => s.Id).Order().ToArray();
     public int ClassificationId { get; }
     public int SeparatorId { get; }
     public int PaddingId { get; }

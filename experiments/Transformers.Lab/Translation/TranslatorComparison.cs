@@ -46,8 +46,10 @@ public static class TranslatorComparison
 
         var results = new List<RunResult>();
         var samples = new Dictionary<string, string[]>();
+        var ceilings = new Dictionary<string, (double Plain, double Spacing)>();
         foreach (var dir in runDirs)
         {
+            EnsureSpacing(dir, log);
             var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(dir));
             var (evals, steps) = logs[dir];
             var best = Path.Combine(dir, "best");
@@ -63,6 +65,7 @@ public static class TranslatorComparison
                 steps.Sum(s => s.Tokens) / last.ElapsedSeconds, Stats.Quantile(steps.Select(s => s.TokensPerSecond).Order().ToArray(), 0.5),
                 PeakRss(dir) ?? evals.Max(e => e.PeakRssBytes), evals, greedy, beam, atTokens, equalTokens is { } t ? MinutesTo(steps, t) : null));
             samples[name] = greedyHyps;
+            ceilings[name] = RoundTrip(best, references);
         }
 
         var plots = new List<PlotFile>
@@ -70,8 +73,9 @@ public static class TranslatorComparison
             Plot(results, stamp, outDir, "dev_bleu_over_time.png", "Dev BLEU against training time", "training time (minutes, evaluations included)", e => e.ElapsedSeconds / 60),
             Plot(results, stamp, outDir, "dev_bleu_over_tokens.png", "Dev BLEU against target tokens seen", "target tokens seen (millions)", e => e.TargetTokens / 1e6),
         };
-        File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { Machine = stamp, EqualTokens = equalTokens, Runs = results }, new JsonSerializerOptions { WriteIndented = true }));
-        File.WriteAllText(Path.Combine(outDir, "report.md"), Report(results, equalTokens, plots, test, samples, options, stamp));
+        var roundTrip = ceilings.Select(c => new { Run = c.Key, PlainDetokenizer = c.Value.Plain, LearnedSpacing = c.Value.Spacing }).ToList();
+        File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { Machine = stamp, EqualTokens = equalTokens, RoundTripBleu = roundTrip, Runs = results }, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(outDir, "report.md"), Report(results, equalTokens, plots, test, samples, options, stamp, ceilings));
         return results;
     }
 
@@ -122,13 +126,39 @@ public static class TranslatorComparison
         return line is null ? null : long.Parse(line[(line.LastIndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture) * 1024;
     }
 
+    private static WordPieceTokenizer TokenizerOf(Checkpoint.Loaded loaded) =>
+        WordPieceTokenizer.Create(new Vocabulary(loaded.Vocabulary, Path.Combine(loaded.Directory, "vocab.txt")), WordPieceOptions.Cased);
+
+    /// <summary>Runs trained before the spacing model existed get one learned now, exactly as training learns it (train split targets).</summary>
+    private static void EnsureSpacing(string dir, TextWriter log)
+    {
+        if (SpacingModel.Find(Path.Combine(dir, "best")) is not null) return;
+        var loaded = Checkpoint.Load(Path.Combine(dir, "best"));
+        loaded.Model.Dispose();
+        SpacingModel.Learn(BundledCorpus.LoadSplit().Train.Select(p => p.Target), TokenizerOf(loaded)).Save(Path.Combine(dir, SpacingModel.FileName));
+        log.WriteLine($"  {dir}: learned {SpacingModel.FileName} from the train split's targets");
+    }
+
+    /// <summary>BLEU of the references after tokenizing and detokenizing them: the ceiling each detokenizer sets.</summary>
+    private static (double Plain, double Spacing) RoundTrip(string checkpoint, List<string> references)
+    {
+        var loaded = Checkpoint.Load(checkpoint);
+        loaded.Model.Dispose();
+        var tokenizer = TokenizerOf(loaded);
+        var spacing = SpacingModel.Find(loaded.Directory)!;
+        var options = new Transformers.Tokenizer.Processing.BertEncodeOptions { AddSpecialTokens = false };
+        var ids = references.Select(r => tokenizer.Encode(r, null, options).Ids).ToList();
+        return (Bleu.Corpus(ids.Select(i => tokenizer.Decode(i, skipSpecialTokens: true)).ToList(), [references]).Score,
+                Bleu.Corpus(ids.Select(i => spacing.Decode(i, tokenizer)).ToList(), [references]).Score);
+    }
+
     private static (Score Score, string[] Hypotheses) Evaluate(string checkpoint, List<string> sources, List<string> references, int beam, TextWriter log)
     {
         var loaded = Checkpoint.Load(checkpoint);
         using var model = loaded.Model;
-        var tokenizer = WordPieceTokenizer.Create(new Vocabulary(loaded.Vocabulary, Path.Combine(loaded.Directory, "vocab.txt")), WordPieceOptions.Cased);
+        var tokenizer = TokenizerOf(loaded);
         var clock = Stopwatch.StartNew();
-        var hyps = new TextTranslator(model, tokenizer).Translate(sources, new DecodingOptions { BeamSize = beam });
+        var hyps = new TextTranslator(model, tokenizer) { Spacing = SpacingModel.Find(loaded.Directory) }.Translate(sources, new DecodingOptions { BeamSize = beam });
         double seconds = clock.Elapsed.TotalSeconds;
         var bleu = Bleu.Corpus(hyps, [references]);
         var chrf = ChrF.Corpus(hyps, [references]);
@@ -148,7 +178,7 @@ public static class TranslatorComparison
     }
 
     private static string Report(List<RunResult> results, long? equalTokens, List<PlotFile> plots, IReadOnlyList<SentencePair> test,
-        Dictionary<string, string[]> samples, Options options, MachineStamp stamp)
+        Dictionary<string, string[]> samples, Options options, MachineStamp stamp, Dictionary<string, (double Plain, double Spacing)> ceilings)
     {
         var md = new StringBuilder();
         md.AppendLine("# Transformer vs recurrent translators on the bundled corpus").AppendLine();
@@ -166,6 +196,8 @@ public static class TranslatorComparison
         md.AppendLine("```");
         foreach (var r in results) md.AppendLine($"{r.Name,-12} beam {options.Beam}: {r.Beam.BleuLine}");
         md.AppendLine("```").AppendLine();
+        md.AppendLine("Detokenization: translations are detokenized with the spacing learned from the training targets (`spacing.tsv`). The ceiling it sets, BLEU of the "
+            + "test references after tokenizing and detokenizing them: " + string.Join("; ", ceilings.Select(c => $"{c.Key} {c.Value.Spacing:F2} (HF's WordPiece cleanup: {c.Value.Plain:F2})")) + ".").AppendLine();
         md.AppendLine("## Equal data: the snapshot after the same number of target tokens").AppendLine();
         if (equalTokens is null) md.AppendLine("Not measured: the runs have no `tokens-N/` snapshot in common.").AppendLine();
         else

@@ -108,6 +108,8 @@ public static class TranslationCommands
         }
         model.to(device);
         var data = TranslationData.Create(split, tokenizer, s.Data);
+        Directory.CreateDirectory(run);
+        data.Spacing.Save(Path.Combine(run, SpacingModel.FileName));
         Console.Error.WriteLine($"training on {data.TrainPairs:N0} pairs (dropped: {data.Filter.DroppedTooShort} empty, {data.Filter.DroppedTooLong} too long, {data.Filter.DroppedRatio} length ratio); " +
                                 $"padding {data.PaddingFraction(0):P1}; {model.parameters().Sum(p => p.numel()):N0} parameters");
         using var cts = new CancellationTokenSource();
@@ -209,7 +211,7 @@ public static class TranslationCommands
         var loaded = Checkpoint.Load(run);
         using var model = loaded.Model;
         var samples = split.Test.Where(p => p.Target.Split(' ').Length is >= 4 and <= 12).Take(8).ToList();
-        var hyps = new TextTranslator(model, tokenizer).Translate(samples.Select(p => p.Source).ToList(), new DecodingOptions { BeamSize = 4 });
+        var hyps = new TextTranslator(model, tokenizer) { Spacing = SpacingModel.Find(loaded.Directory) }.Translate(samples.Select(p => p.Source).ToList(), new DecodingOptions { BeamSize = 4 });
         Console.WriteLine();
         Console.WriteLine($"held-out test sentences, translated by {Path.GetFileName(loaded.Directory)} (beam 4):");
         for (int i = 0; i < samples.Count; i++)
@@ -261,11 +263,12 @@ public static class TranslationCommands
         cmd.SetAction(parse =>
         {
             TorchRuntime.EnsureLoaded();
-            var (m, tokenizer) = LoadModel(parse.GetValue(model)!);
+            var (m, tokenizer, spacing) = LoadModel(parse.GetValue(model)!);
             using var _ = m;
             var input = parse.GetValue(sentences) is { Length: > 0 } given ? given : ReadLines(Console.In);
             var translator = new TextTranslator(m, tokenizer)
             {
+                Spacing = spacing,
                 Truncated = (i, n, kept) => Console.Error.WriteLine($"warning: line {i + 1} has {n} tokens; the model takes {kept}: truncated"),
             };
             int n = parse.GetValue(nbest);
@@ -278,11 +281,11 @@ public static class TranslationCommands
     }
 
     /// <summary>The model and its tokenizer from a run or checkpoint directory.</summary>
-    public static (Seq2SeqModel Model, WordPieceTokenizer Tokenizer) LoadModel(string dir)
+    public static (Seq2SeqModel Model, WordPieceTokenizer Tokenizer, SpacingModel? Spacing) LoadModel(string dir)
     {
         var loaded = Checkpoint.Load(dir);
         var tokenizer = WordPieceTokenizer.Create(new Vocabulary(loaded.Vocabulary, Path.Combine(loaded.Directory, "vocab.txt")), WordPieceOptions.Cased);
-        return (loaded.Model, tokenizer);
+        return (loaded.Model, tokenizer, SpacingModel.Find(loaded.Directory));
     }
 
     private static string[] ReadLines(TextReader reader)
@@ -299,10 +302,10 @@ public static class TranslationCommands
         var part = splitName switch { "dev" => SplitPart.Dev, "test" => SplitPart.Test, _ => throw new ArgumentException($"--split {splitName}: use dev or test") };
         var pairs = BundledCorpus.LoadSplit()[part];
         if (limit > 0) pairs = pairs.Take(limit).ToList();
-        var (model, tokenizer) = LoadModel(dir);
+        var (model, tokenizer, spacing) = LoadModel(dir);
         using var _ = model;
         var clock = Stopwatch.StartNew();
-        var hyps = new TextTranslator(model, tokenizer).Translate(pairs.Select(p => p.Source).ToList(), new DecodingOptions { BeamSize = beam });
+        var hyps = new TextTranslator(model, tokenizer) { Spacing = spacing }.Translate(pairs.Select(p => p.Source).ToList(), new DecodingOptions { BeamSize = beam });
         Console.WriteLine($"{pairs.Count} {splitName} sentences translated in {clock.Elapsed.TotalSeconds:F1} s (beam {beam}) by {dir}");
         Console.WriteLine(EvaluateCommand.Report(hyps, [pairs.Select(p => p.Target).ToList()]));
         Console.WriteLine();

@@ -42,10 +42,13 @@ public sealed class TranslationData : ITrainingData
     public IReadOnlyList<TranslationBatch> Dev { get; }
     public LengthFilterResult Filter { get; }
     public int TrainPairs => train.Count;
+    /// <summary>How the training targets space their punctuation (used to detokenize translations).</summary>
+    public SpacingModel Spacing { get; }
 
     private TranslationData(WordPieceTokenizer tokenizer, IReadOnlyList<TokenizedPair> train, LengthFilterResult filter,
-                            IReadOnlyList<SentencePair> devPairs, TranslationDataOptions options)
+                            IReadOnlyList<SentencePair> devPairs, TranslationDataOptions options, SpacingModel spacing)
     {
+        Spacing = spacing;
         Tokenizer = tokenizer;
         encode = tokenizer.EncodeIds();
         Special = SpecialsOf(tokenizer);
@@ -78,7 +81,7 @@ public sealed class TranslationData : ITrainingData
         var filter = new LengthFilter(1, options.MaxTokensPerSide, options.MaxRatio).Apply(tokenized);
         var kept = filter.Kept.Select(i => tokenized[i]).ToList();
         var devPairs = split.Dev;
-        return new TranslationData(tokenizer, kept, filter, devPairs, options);
+        return new TranslationData(tokenizer, kept, filter, devPairs, options, SpacingModel.Learn(pairs.Select(p => p.Target), tokenizer));
     }
 
     public IReadOnlyList<TranslationBatch> Epoch(int epoch) =>
@@ -98,7 +101,7 @@ public sealed class TranslationData : ITrainingData
     public double DevBleu(Seq2SeqModel model)
     {
         var pairs = DevPairs.Take(options.DevBleuSentences).ToList();
-        var translator = new TextTranslator(model, Tokenizer);
+        var translator = new TextTranslator(model, Tokenizer) { Spacing = Spacing };
         var hyps = translator.Translate(pairs.Select(p => p.Source).ToList(), new DecodingOptions());
         return Bleu.Corpus(hyps, [pairs.Select(p => p.Target).ToList()]).Score;
     }
@@ -109,6 +112,9 @@ public sealed class TextTranslator(Seq2SeqModel model, WordPieceTokenizer tokeni
 {
     /// <summary>Called for a sentence longer than the model accepts (index, tokens, kept): it is truncated.</summary>
     public Action<int, int, int>? Truncated { get; init; }
+
+    /// <summary>Restores the spacing of punctuation as the training targets wrote it (null: HF's WordPiece cleanup).</summary>
+    public SpacingModel? Spacing { get; init; }
 
     /// <summary>One translation per input sentence, in order; an empty (or whitespace) line translates to an empty line.</summary>
     public string[] Translate(IReadOnlyList<string> sentences, DecodingOptions options) =>
@@ -140,7 +146,7 @@ public sealed class TextTranslator(Seq2SeqModel model, WordPieceTokenizer tokeni
             var t = batch.ToTensors(model.Special);
             var hyps = Decoder.Translate(model, t.Source, t.SourceMask, options);
             for (int b = 0; b < chunk.Length; b++)
-                result[chunk[b]] = hyps[b].Select(h => (tokenizer.Decode(h.Tokens, skipSpecialTokens: true), h.Score)).ToList();
+                result[chunk[b]] = hyps[b].Select(h => (Spacing is null ? tokenizer.Decode(h.Tokens, skipSpecialTokens: true) : Spacing.Decode(h.Tokens, tokenizer), h.Score)).ToList();
         }
         return result;
     }
