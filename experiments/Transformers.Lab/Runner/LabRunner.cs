@@ -26,6 +26,7 @@ public static class LabRunner
         new VanishingGradients(),
         new LongMemory(),
         new Bidirectional(),
+        new MemoryFlat(),
     ];
 
     public const string ResultsFile = "results.json";
