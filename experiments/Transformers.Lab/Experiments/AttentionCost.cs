@@ -30,7 +30,7 @@ public sealed class AttentionCost : IExperiment
     {
         var setup = context.Quick
             ? new Setup("tiny", Vocab: 200, Batch: 4, Lengths: [8], Warmup: 1, Runs: 3)
-            : new Setup("small", Vocab: 8000, Batch: 64, Lengths: [16, 32, 64], Warmup: 2, Runs: 7);
+            : new Setup("small", Vocab: 8000, Batch: 64, Lengths: [16, 32, 64], Warmup: 2, Runs: 5);
         var config = (setup.Preset == "tiny" ? TransformerConfig.Tiny(setup.Vocab) : TransformerConfig.Small(setup.Vocab)) with { Norm = NormPosition.Post, Dropout = 0.1 };
         torch.manual_seed(4);
         using var ours = new TransformerTranslator(config);

@@ -34,7 +34,7 @@ public sealed class Bidirectional : IExperiment
     {
         var setup = context.Quick
             ? new Setup("tiny", RecurrentCellKind.Gru, Vocab: 300, TrainLimit: 400, Steps: 4, Warmup: 2, LearningRate: 1e-3, TestSentences: 20, Resamples: 100)
-            : new Setup("small", RecurrentCellKind.Gru, Vocab: 8000, TrainLimit: 0, Steps: 240, Warmup: 100, LearningRate: 1e-3, TestSentences: 1000, Resamples: 1000);
+            : new Setup("small", RecurrentCellKind.Gru, Vocab: 8000, TrainLimit: 0, Steps: 200, Warmup: 80, LearningRate: 1e-3, TestSentences: 1000, Resamples: 1000);
         var split = BundledCorpus.LoadSplit();
         var clock = Stopwatch.StartNew();
         var tokenizer = TranslationData.TrainTokenizer(setup.TrainLimit > 0 ? split.Train.Take(setup.TrainLimit).ToList() : split.Train, setup.Vocab);
