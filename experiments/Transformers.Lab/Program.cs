@@ -12,7 +12,7 @@ public static class Program
     private const string Usage =
         "usage: Transformers.Lab all|<experiment> [--quick] [--out DIR] [--threads N]\n" +
         "       Transformers.Lab list\n" +
-        "       Transformers.Lab translators RUN_DIR... [--out DIR] [--beam N] [--limit N] [--samples N] [--threads N]\n" +
+        "       Transformers.Lab translators RUN_DIR... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]\n" +
         "       Transformers.Lab bench [--filter PATTERN]";
 
     /// <summary>
@@ -67,6 +67,7 @@ public static class Program
         var runs = new List<string>();
         string output = Path.Combine(DefaultOutputRoot(), "translators");
         int beam = 4, limit = 0, samples = 8, threads = Environment.ProcessorCount;
+        string? title = null;
         try
         {
             for (var i = 0; i < args.Length; i++)
@@ -79,6 +80,7 @@ public static class Program
                     case "--beam": beam = Int(); break;
                     case "--limit": limit = Int(); break;
                     case "--samples": samples = Int(); break;
+                    case "--title": title = Value(); break;
                     case "--threads": threads = Math.Max(1, Int()); break;
                     default:
                         if (args[i].StartsWith('-')) throw new ArgumentException($"unknown option '{args[i]}'");
@@ -88,14 +90,16 @@ public static class Program
             }
             TorchRuntime.EnsureLoaded();
             TorchSharp.torch.set_num_threads(threads);
-            TranslatorComparison.Run(runs, Path.GetFullPath(output), new TranslatorComparison.Options(beam, limit, samples), MachineStamp.Take(threads), Console.Out);
+            var options = new TranslatorComparison.Options(beam, limit, samples);
+            if (title is not null) options = options with { Title = title };
+            TranslatorComparison.Run(runs, Path.GetFullPath(output), options, MachineStamp.Take(threads), Console.Out);
             Console.WriteLine($"results in {output}");
             return 0;
         }
         catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
         {
             Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine("usage: Transformers.Lab translators RUN_DIR... [--out DIR] [--beam N] [--limit N] [--samples N] [--threads N]");
+            Console.Error.WriteLine("usage: Transformers.Lab translators RUN_DIR... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]");
             return 2;
         }
     }

@@ -28,7 +28,7 @@ public static class TranslatorComparison
         double MeanTokensPerSecond, double MedianStepTokensPerSecond, long? PeakRssBytes, IReadOnlyList<Eval> Evals,
         Score Greedy, Score Beam, Score? AtEqualTokens, double? MinutesToEqualTokens);
 
-    public sealed record Options(int Beam = 4, int TestLimit = 0, int SampleCount = 8);
+    public sealed record Options(int Beam = 4, int TestLimit = 0, int SampleCount = 8, string Title = "Transformer vs recurrent translators on the bundled corpus");
 
     /// <summary>Scores every run, writes results.json, the plots and report.md into <paramref name="outDir"/>.</summary>
     public static IReadOnlyList<RunResult> Run(IReadOnlyList<string> runDirs, string outDir, Options options, MachineStamp stamp, TextWriter log)
@@ -181,7 +181,7 @@ public static class TranslatorComparison
         Dictionary<string, string[]> samples, Options options, MachineStamp stamp, Dictionary<string, (double Plain, double Spacing)> ceilings)
     {
         var md = new StringBuilder();
-        md.AppendLine("# Transformer vs recurrent translators on the bundled corpus").AppendLine();
+        md.AppendLine($"# {options.Title}").AppendLine();
         md.AppendLine($"**Machine.** {stamp.Cpu}, {stamp.Cores} cores; scored with {stamp.TorchThreads} torch thread(s) on {stamp.DateUtc:yyyy-MM-dd HH:mm} UTC, commit `{stamp.ShortCommit}`.").AppendLine();
         foreach (var p in plots) md.AppendLine($"![{p.Caption}]({p.FileName})").AppendLine();
         md.AppendLine("## Equal wall-clock budget: the best checkpoint of each run (by dev BLEU)").AppendLine();
