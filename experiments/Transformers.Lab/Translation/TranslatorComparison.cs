@@ -25,7 +25,7 @@ public static class TranslatorComparison
     public sealed record Score(string Checkpoint, int Beam, int Sentences, double Seconds, double SentencesPerSecond, double Bleu, double ChrF, string BleuLine);
 
     public sealed record RunResult(string Name, string Architecture, long Parameters, long Steps, long TargetTokens, double TrainSeconds,
-        double MeanTokensPerSecond, double MedianStepTokensPerSecond, long? PeakRssBytes, IReadOnlyList<Eval> Evals,
+        double MeanTokensPerSecond, double MedianStepTokensPerSecond, long? PeakRssBytes, int? CpuPercent, IReadOnlyList<Eval> Evals,
         Score Greedy, Score Beam, Score? AtEqualTokens, double? MinutesToEqualTokens);
 
     public sealed record Options(int Beam = 4, int TestLimit = 0, int SampleCount = 8, string Title = "Transformer vs recurrent translators on the bundled corpus");
@@ -63,7 +63,7 @@ public static class TranslatorComparison
             var last = steps[^1];
             results.Add(new RunResult(name, architecture, parameters, last.Step, steps.Sum(s => s.Tokens), last.ElapsedSeconds,
                 steps.Sum(s => s.Tokens) / last.ElapsedSeconds, Stats.Quantile(steps.Select(s => s.TokensPerSecond).Order().ToArray(), 0.5),
-                PeakRss(dir) ?? evals.Max(e => e.PeakRssBytes), evals, greedy, beam, atTokens, equalTokens is { } t ? MinutesTo(steps, t) : null));
+                PeakRss(dir) ?? evals.Max(e => e.PeakRssBytes), CpuPercent(dir), evals, greedy, beam, atTokens, equalTokens is { } t ? MinutesTo(steps, t) : null));
             samples[name] = greedyHyps;
             ceilings[name] = RoundTrip(best, references);
         }
@@ -152,6 +152,15 @@ public static class TranslatorComparison
                 Bleu.Corpus(ids.Select(i => spacing.Decode(i, tokenizer)).ToList(), [references]).Score);
     }
 
+    /// <summary>"Percent of CPU this job got: N%" of RUN.time: how much of its cores the run really had.</summary>
+    private static int? CpuPercent(string dir)
+    {
+        var file = Path.TrimEndingDirectorySeparator(dir) + ".time";
+        if (!File.Exists(file)) return null;
+        var line = File.ReadLines(file).FirstOrDefault(l => l.Contains("Percent of CPU this job got", StringComparison.Ordinal));
+        return line is null ? null : int.Parse(line[(line.LastIndexOf(':') + 1)..].Trim().TrimEnd('%'), CultureInfo.InvariantCulture);
+    }
+
     private static (Score Score, string[] Hypotheses) Evaluate(string checkpoint, List<string> sources, List<string> references, int beam, TextWriter log)
     {
         var loaded = Checkpoint.Load(checkpoint);
@@ -186,9 +195,9 @@ public static class TranslatorComparison
         foreach (var p in plots) md.AppendLine($"![{p.Caption}]({p.FileName})").AppendLine();
         md.AppendLine("## Equal wall-clock budget: the best checkpoint of each run (by dev BLEU)").AppendLine();
         md.AppendLine(Markdown.Table(
-            ["run", "parameters", "steps", "target tokens", "train min", "train tok/s (all)", "tok/s (median step)", "peak RSS", "best dev BLEU",
+            ["run", "parameters", "steps", "target tokens", "train min", "CPU share", "train tok/s (all)", "tok/s (median step)", "peak RSS", "best dev BLEU",
              "test BLEU greedy", $"test BLEU beam {options.Beam}", $"chrF2 beam {options.Beam}", "decode sent/s greedy", $"decode sent/s beam {options.Beam}"],
-            results.Select(r => (IReadOnlyList<string>)[r.Name, r.Parameters.ToString("N0"), r.Steps.ToString(), r.TargetTokens.ToString("N0"), (r.TrainSeconds / 60).ToString("F1"),
+            results.Select(r => (IReadOnlyList<string>)[r.Name, r.Parameters.ToString("N0"), r.Steps.ToString(), r.TargetTokens.ToString("N0"), (r.TrainSeconds / 60).ToString("F1"), r.CpuPercent is { } c ? $"{c} %" : "n/a",
                 r.MeanTokensPerSecond.ToString("N0"), r.MedianStepTokensPerSecond.ToString("N0"), r.PeakRssBytes is { } b ? $"{b / 1048576.0:N0} MiB" : "n/a",
                 r.Evals.Where(e => e.DevBleu.HasValue).Select(e => e.DevBleu!.Value).DefaultIfEmpty(double.NaN).Max().ToString("F2"),
                 r.Greedy.Bleu.ToString("F2"), r.Beam.Bleu.ToString("F2"), r.Beam.ChrF.ToString("F2"), r.Greedy.SentencesPerSecond.ToString("F1"), r.Beam.SentencesPerSecond.ToString("F1")])));
