@@ -33,6 +33,11 @@ public static class Program
             BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], config);
             return 0;
         }
+        if (args.Length == 3 && args[0] == "replot" && args[1] == "throughput")
+        {
+            Experiments.Throughput.Replot(args[2]);
+            return 0;
+        }
         if (args.Length > 0 && args[0] == "translators")
             return Translators(args[1..]);
         if (args.Length > 0 && args[0] == "list")

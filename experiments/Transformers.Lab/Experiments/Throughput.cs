@@ -1,3 +1,4 @@
+using System.Text.Json;
 using TorchSharp;
 using Transformers.Lab.Runner;
 using Transformers.Recurrent;
@@ -84,26 +85,7 @@ public sealed class Throughput : IExperiment
         }
 
         var names = models.Select(m => m.Name).ToArray();
-        Series Line(string model, string measure, int batch, Func<Point, (double Y, double Low, double High)> pick)
-        {
-            var ps = points.Where(p => p.Model == model && p.Measure == measure && p.Batch == batch).OrderBy(p => p.Length).ToList();
-            var v = ps.Select(pick).ToList();
-            return new Series(model, ps.Select(p => (double)p.Length).ToArray(), v.Select(x => x.Y).ToArray(), v.Select(x => x.Low).ToArray(), v.Select(x => x.High).ToArray());
-        }
-        (double, double, double) Rate(Point p) => (p.TokensPerSecond, p.TokensPerSecondLow, p.TokensPerSecondHigh);
-        (double, double, double) Mem(Point p) => p.PeakBytes is { } b ? (b / 1048576.0, b / 1048576.0, b / 1048576.0) : (double.NaN, double.NaN, double.NaN);
-        var plots = new List<PlotFile>
-        {
-            context.Save(new LinePlot($"Training throughput, batch {setup.TrainBatch} (median, bars = IQR)", "source = target length (tokens, log scale)", "target tokens per second (log scale)",
-                names.Select(n => Line(n, "train", setup.TrainBatch, Rate)).ToArray(), LogX: true, LogY: true), "train_tokens_per_second.png", "Training target tokens/s against length"),
-        };
-        foreach (var batch in setup.DecodeBatches)
-            plots.Add(context.Save(new LinePlot($"Greedy decoding throughput, batch {batch} (median, bars = IQR)", "source = output length (tokens, log scale)", "output tokens per second (log scale)",
-                names.Select(n => Line(n, "decode", batch, Rate)).ToArray(), LogX: true, LogY: true), $"decode_tokens_per_second_batch{batch}.png", $"Greedy decoding tokens/s against length, batch {batch}"));
-        plots.Add(context.Save(new LinePlot($"Peak memory of one training step, batch {setup.TrainBatch}", "source = target length (tokens, log scale)", "resident memory added at the peak (MiB, log scale)",
-            names.Select(n => Line(n, "train", setup.TrainBatch, Mem)).ToArray(), LogX: true, LogY: true), "train_peak_memory.png", "Peak memory of a training step against length"));
-        plots.Add(context.Save(new LinePlot($"Peak memory of greedy decoding, batch {setup.DecodeBatches[^1]}", "source = output length (tokens, log scale)", "resident memory added at the peak (MiB, log scale)",
-            names.Select(n => Line(n, "decode", setup.DecodeBatches[^1], Mem)).ToArray(), LogX: true, LogY: true), "decode_peak_memory.png", "Peak memory of greedy decoding against length"));
+        var plots = Plots(points, names, setup.TrainBatch, setup.DecodeBatches, (plot, file, caption) => context.Save(plot, file, caption));
 
         var (verdict, text) = Decide(points, skipped, names, setup);
         var transformerFlops = flops.FirstOrDefault(f => f.Model == "Transformer");
@@ -146,6 +128,49 @@ public sealed class Throughput : IExperiment
             "A (training): the Transformer's training step is clearly faster (IQRs apart) than every recurrent model's at ≥ half of the lengths. "
             + "B (decoding): the same for greedy decoding at ≥ half of the (batch, length) points. Supported if A and B, partly supported if one of them, else not supported.",
             plots, new { setup, Ceiling = ceiling, Parameters = parameters, Points = points, Skipped = skipped, Flops = flops }, body);
+    }
+
+    /// <summary>The five plots of the experiment, from its points (also used to redraw them from results.json).</summary>
+    public static List<PlotFile> Plots(IReadOnlyList<Point> points, IReadOnlyList<string> names, int trainBatch, IReadOnlyList<int> decodeBatches, Func<LinePlot, string, string, PlotFile> save)
+    {
+        Series Line(string model, string measure, int batch, Func<Point, (double Y, double Low, double High)> pick)
+        {
+            var ps = points.Where(p => p.Model == model && p.Measure == measure && p.Batch == batch).OrderBy(p => p.Length).ToList();
+            var v = ps.Select(pick).ToList();
+            return new Series(model, ps.Select(p => (double)p.Length).ToArray(), v.Select(x => x.Y).ToArray(), v.Select(x => x.Low).ToArray(), v.Select(x => x.High).ToArray());
+        }
+        (double, double, double) Rate(Point p) => (p.TokensPerSecond, p.TokensPerSecondLow, p.TokensPerSecondHigh);
+        (double, double, double) Mem(Point p) => p.PeakBytes is { } b ? (b / 1048576.0, b / 1048576.0, b / 1048576.0) : (double.NaN, double.NaN, double.NaN);
+        var plots = new List<PlotFile>
+        {
+            save(new LinePlot($"Training throughput, batch {trainBatch} (median, bars = IQR)", "source = target length (tokens, log scale)", "target tokens per second (log scale)",
+                names.Select(n => Line(n, "train", trainBatch, Rate)).ToArray(), LogX: true, LogY: true), "train_tokens_per_second.png", "Training target tokens/s against length"),
+        };
+        foreach (var batch in decodeBatches)
+            plots.Add(save(new LinePlot($"Greedy decoding throughput, batch {batch} (median, bars = IQR)", "source = output length (tokens, log scale)", "output tokens per second (log scale)",
+                names.Select(n => Line(n, "decode", batch, Rate)).ToArray(), LogX: true, LogY: true), $"decode_tokens_per_second_batch{batch}.png", $"Greedy decoding tokens/s against length, batch {batch}"));
+        plots.Add(save(new LinePlot($"Peak memory of one training step, batch {trainBatch}", "source = target length (tokens, log scale)", "resident memory added at the peak (MiB, log scale)",
+            names.Select(n => Line(n, "train", trainBatch, Mem)).ToArray(), LogX: true, LogY: true), "train_peak_memory.png", "Peak memory of a training step against length"));
+        plots.Add(save(new LinePlot($"Peak memory of greedy decoding, batch {decodeBatches[^1]}", "source = output length (tokens, log scale)", "resident memory added at the peak (MiB, log scale)",
+            names.Select(n => Line(n, "decode", decodeBatches[^1], Mem)).ToArray(), LogX: true, LogY: true), "decode_peak_memory.png", "Peak memory of greedy decoding against length"));
+        return plots;
+    }
+
+    /// <summary>Redraws the plots of a finished run from its results.json, with the machine stamp of that run.</summary>
+    public static void Replot(string directory)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, LabRunner.ResultsFile)));
+        var root = doc.RootElement;
+        var stamp = root.GetProperty("Machine").Deserialize<MachineStamp>()!;
+        var raw = root.GetProperty("Raw");
+        var points = raw.GetProperty("Points").Deserialize<List<Point>>()!;
+        var setup = raw.GetProperty("setup");
+        var names = points.Select(p => p.Model).Where(m => m != "Transformer Base").Distinct().ToArray();
+        Plots(points, names, setup.GetProperty("TrainBatch").GetInt32(), setup.GetProperty("DecodeBatches").Deserialize<int[]>()!, (plot, file, caption) =>
+        {
+            PlotRenderer.Save(plot, stamp, Path.Combine(directory, file));
+            return new PlotFile(file, caption);
+        });
     }
 
     private static string Mib(long? bytes) => bytes is { } b ? $"{b / 1048576.0:F0} MiB" : "n/a";

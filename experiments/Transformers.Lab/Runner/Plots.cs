@@ -88,12 +88,16 @@ public static class PlotRenderer
         }
         if (spec.LogY)
         {
-            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
-            {
-                IntegerTicksOnly = true,
-                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-                LabelFormatter = e => DecadeLabel(e),
-            };
+            var values = spec.Series.SelectMany(s => s.Y.Concat(s.Low ?? []).Concat(s.High ?? [])).Where(y => y > 0 && double.IsFinite(y)).ToArray();
+            var ticks = values.Length == 0 ? [] : LogTicks(values.Min(), values.Max());
+            plot.Axes.Left.TickGenerator = ticks.Length >= 3 && ticks.Any(t => Math.Log10(t) != Math.Round(Math.Log10(t)))
+                ? new ScottPlot.TickGenerators.NumericManual(ticks.Select(Math.Log10).ToArray(), ticks.Select(t => t.ToString("G4")).ToArray())
+                : new ScottPlot.TickGenerators.NumericAutomatic
+                {
+                    IntegerTicksOnly = true,
+                    MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+                    LabelFormatter = e => DecadeLabel(e),
+                };
         }
         if (spec.YLimits is { } limits) plot.Axes.SetLimitsY(Ty(limits.Min), Ty(limits.Max));
         Finish(plot, spec.Title, spec.XLabel, spec.YLabel, stamp, path);
@@ -125,6 +129,26 @@ public static class PlotRenderer
             Enumerable.Range(0, spec.Categories.Count).Select(c => (double)c).ToArray(), spec.Categories.ToArray());
         plot.Axes.Margins(bottom: 0);
         Finish(plot, spec.Title, "", spec.YLabel, stamp, path);
+    }
+
+    /// <summary>
+    /// Tick values for a log axis over [min, max]: the decades when there are at least three of them, else 1-2-5 of each
+    /// decade, else 1 to 9, then steps of 0.5 and 0.1 of each decade (a range inside one decade would otherwise have no
+    /// labelled tick).
+    /// </summary>
+    public static double[] LogTicks(double min, double max)
+    {
+        int low = (int)Math.Floor(Math.Log10(min)), high = (int)Math.Ceiling(Math.Log10(max));
+        double[] result = [];
+        var halves = Enumerable.Range(2, 18).Select(i => i / 2.0).ToArray();                  // 1, 1.5, ..., 9.5
+        var tenths = Enumerable.Range(10, 90).Select(i => i / 10.0).ToArray();                // 1.0, 1.1, ..., 9.9
+        foreach (double[] mantissas in new[] { new[] { 1.0 }, [1.0, 2, 5], [1.0, 2, 3, 4, 5, 6, 7, 8, 9], halves, tenths })
+        {
+            result = Enumerable.Range(low, high - low + 1).SelectMany(e => mantissas.Select(m => m * Math.Pow(10, e)))
+                .Where(v => v >= min * 0.999 && v <= max * 1.001).ToArray();
+            if (result.Length >= 3) return result;
+        }
+        return result;
     }
 
     /// <summary>A decade's label: 10^e as "1000" or "1e-05".</summary>

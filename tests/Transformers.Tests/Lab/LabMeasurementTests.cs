@@ -65,3 +65,18 @@ public sealed class LabMeasurementTests
         Assert.True(certain.Low95 > 50, $"the 2.5 % quantile of the difference is {certain.Low95}");
     }
 }
+
+public sealed class PlotTickTests
+{
+    [Theory]
+    [InlineData(0.001, 100.0, new[] { 0.001, 0.01, 0.1, 1.0, 10.0, 100.0 })]
+    [InlineData(150.0, 900.0, new[] { 200.0, 500.0 })]          // fewer than three 1-2-5 ticks: 1..9 per decade
+    [InlineData(2100.0, 2460.0, new[] { 2100.0, 2200.0, 2300.0, 2400.0 })]
+    public void LogTicks_LabelEveryRange(double min, double max, double[] expectedSubset)
+    {
+        var ticks = Transformers.Lab.Runner.PlotRenderer.LogTicks(min, max);
+        Assert.True(ticks.Length >= 3, $"[{string.Join(", ", ticks)}]");
+        Assert.All(ticks, t => Assert.InRange(t, min * 0.999, max * 1.001));
+        foreach (var t in expectedSubset) Assert.Contains(ticks, x => Math.Abs(x - t) < 1e-9 * t);
+    }
+}
