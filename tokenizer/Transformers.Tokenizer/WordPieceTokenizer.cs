@@ -38,6 +38,7 @@ public sealed class WordPieceTokenizer : Microsoft.ML.Tokenizers.Tokenizer
         MaskId = RequireId(options.MaskToken);
         var specials = options.SpecialTokens.Distinct().Select(t => (Token: t, Id: RequireId(t))).ToArray();
         _specialsLongestFirst = specials.OrderByDescending(s => s.Token.Length).ToArray();
+        SpecialTokenIds = specials.Select(s => s.Id).Order().ToArray();
         if (options.SplitOnSpecialTokens) _specialSearch = SearchValues.Create(specials.Select(s => s.Token).ToArray(), StringComparison.Ordinal);
         _decoder = new WordPieceDecoder(Model, specials.Select(s => s.Id));
     }
@@ -59,7 +60,7 @@ public sealed class WordPieceTokenizer : Microsoft.ML.Tokenizers.Tokenizer
     public Vocabulary Vocabulary => Model.Vocabulary;
 
     /// <summary>Ids of the special tokens ([CLS], [SEP], [PAD], ...), which <see cref="Decode"/> can skip.</summary>
-    public IReadOnlyList<int> SpecialTokenIds => _specialsLongestFirst.Select(s => s.Id).Order().ToArray();
+    public IReadOnlyList<int> SpecialTokenIds { get; }
     public int ClassificationId { get; }
     public int SeparatorId { get; }
     public int PaddingId { get; }

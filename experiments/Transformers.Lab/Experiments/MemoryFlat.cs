@@ -50,7 +50,7 @@ public sealed class MemoryFlat : IExperiment
                         if (r.Step % every != 0) return;
                         GC.Collect();
                         GC.WaitForPendingFinalizers();
-                        samples.Add(new Sample(name, r.Step, ResidentMiB(), Tensor.TotalCount));
+                        samples.Add(new Sample(name, r.Step, (PeakMemory.ResidentBytes() ?? double.NaN) / 1048576.0, Tensor.TotalCount));
                     },
                 }.Run();
                 context.Log($"  {name}: RSS {samples.Where(s => s.Model == name).Select(s => s.RssMiB).First():F0} -> {samples.Last().RssMiB:F0} MiB, live tensors {samples.Last().LiveTensors}");
@@ -93,14 +93,6 @@ public sealed class MemoryFlat : IExperiment
         return new ExperimentResult(verdict, text,
             $"Supported if, for both models, RSS grows by less than {FlatMiBPer1000Steps} MiB per 1,000 steps after step {warm} (least squares) and the live tensor count at the end equals the one at step {warm}; else not supported.",
             plots, new { Steps = steps, Every = every, Warm = warm, Samples = samples, Growth = growth }, body);
-    }
-
-    private static double ResidentMiB()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0]) / 1024.0;
-        return double.NaN;
     }
 
     /// <summary>Targets copy their sources; each epoch a new seeded order, batches of 16.</summary>

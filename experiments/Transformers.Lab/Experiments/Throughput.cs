@@ -159,7 +159,7 @@ public sealed class Throughput : IExperiment
     /// <summary>Redraws the plots of a finished run from its results.json, with the machine stamp of that run.</summary>
     public static void Replot(string directory)
     {
-        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, LabRunner.ResultsFile)));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, LabRunner.ResultsFile)));
         var root = doc.RootElement;
         var stamp = root.GetProperty("Machine").Deserialize<MachineStamp>()!;
         var raw = root.GetProperty("Raw");

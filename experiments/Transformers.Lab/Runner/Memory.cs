@@ -41,6 +41,9 @@ public static class PeakMemory
         return ReadStatusBytes("VmRSS:");
     }
 
+    /// <summary>The process's resident set size now (VmRSS; null where /proc is missing).</summary>
+    public static long? ResidentBytes() => OperatingSystem.IsLinux() ? ReadStatusBytes("VmRSS:") : null;
+
     /// <summary>A "Name:   123 kB" line of /proc/self/status, in bytes.</summary>
     private static long? ReadStatusBytes(string field)
     {

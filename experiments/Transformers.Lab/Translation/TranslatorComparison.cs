@@ -35,7 +35,8 @@ public static class TranslatorComparison
     {
         if (runDirs.Count == 0) throw new ArgumentException("no run directories given");
         Directory.CreateDirectory(outDir);
-        var test = BundledCorpus.LoadSplit().Test;
+        var split = BundledCorpus.LoadSplit();
+        var test = split.Test;
         if (options.TestLimit > 0) test = test.Take(options.TestLimit).ToList();
         var sources = test.Select(p => p.Source).ToList();
         var references = test.Select(p => p.Target).ToList();
@@ -49,7 +50,7 @@ public static class TranslatorComparison
         var ceilings = new Dictionary<string, (double Plain, double Spacing)>();
         foreach (var dir in runDirs)
         {
-            EnsureSpacing(dir, log);
+            EnsureSpacing(dir, split.Train, log);
             var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(dir));
             var (evals, steps) = logs[dir];
             var best = Path.Combine(dir, "best");
@@ -60,12 +61,12 @@ public static class TranslatorComparison
             long parameters = loaded.Model.parameters().Sum(p => p.numel());
             var architecture = loaded.Model.Architecture;
             loaded.Model.Dispose();
+            ceilings[name] = RoundTrip(loaded, references);
             var last = steps[^1];
             results.Add(new RunResult(name, architecture, parameters, last.Step, steps.Sum(s => s.Tokens), last.ElapsedSeconds,
                 steps.Sum(s => s.Tokens) / last.ElapsedSeconds, Stats.Quantile(steps.Select(s => s.TokensPerSecond).Order().ToArray(), 0.5),
                 PeakRss(dir) ?? evals.Max(e => e.PeakRssBytes), CpuPercent(dir), evals, greedy, beam, atTokens, equalTokens is { } t ? MinutesTo(steps, t) : null));
             samples[name] = greedyHyps;
-            ceilings[name] = RoundTrip(best, references);
         }
 
         var plots = new List<PlotFile>
@@ -126,25 +127,20 @@ public static class TranslatorComparison
         return line is null ? null : long.Parse(line[(line.LastIndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture) * 1024;
     }
 
-    private static WordPieceTokenizer TokenizerOf(Checkpoint.Loaded loaded) =>
-        WordPieceTokenizer.Create(new Vocabulary(loaded.Vocabulary, Path.Combine(loaded.Directory, "vocab.txt")), WordPieceOptions.Cased);
-
     /// <summary>Runs trained before the spacing model existed get one learned now, exactly as training learns it (train split targets).</summary>
-    private static void EnsureSpacing(string dir, TextWriter log)
+    private static void EnsureSpacing(string dir, IReadOnlyList<SentencePair> train, TextWriter log)
     {
         if (SpacingModel.Find(Path.Combine(dir, "best")) is not null) return;
         var loaded = Checkpoint.Load(Path.Combine(dir, "best"));
         loaded.Model.Dispose();
-        SpacingModel.Learn(BundledCorpus.LoadSplit().Train.Select(p => p.Target), TokenizerOf(loaded)).Save(Path.Combine(dir, SpacingModel.FileName));
+        SpacingModel.Learn(train.Select(p => p.Target), loaded.Tokenizer()).Save(Path.Combine(dir, SpacingModel.FileName));
         log.WriteLine($"  {dir}: learned {SpacingModel.FileName} from the train split's targets");
     }
 
     /// <summary>BLEU of the references after tokenizing and detokenizing them: the ceiling each detokenizer sets.</summary>
-    private static (double Plain, double Spacing) RoundTrip(string checkpoint, List<string> references)
+    private static (double Plain, double Spacing) RoundTrip(Checkpoint.Loaded loaded, List<string> references)
     {
-        var loaded = Checkpoint.Load(checkpoint);
-        loaded.Model.Dispose();
-        var tokenizer = TokenizerOf(loaded);
+        var tokenizer = loaded.Tokenizer();
         var spacing = SpacingModel.Find(loaded.Directory)!;
         var options = new Transformers.Tokenizer.Processing.BertEncodeOptions { AddSpecialTokens = false };
         var ids = references.Select(r => tokenizer.Encode(r, null, options).Ids).ToList();
@@ -165,7 +161,7 @@ public static class TranslatorComparison
     {
         var loaded = Checkpoint.Load(checkpoint);
         using var model = loaded.Model;
-        var tokenizer = TokenizerOf(loaded);
+        var tokenizer = loaded.Tokenizer();
         var clock = Stopwatch.StartNew();
         var hyps = new TextTranslator(model, tokenizer) { Spacing = SpacingModel.Find(loaded.Directory) }.Translate(sources, new DecodingOptions { BeamSize = beam });
         double seconds = clock.Elapsed.TotalSeconds;

@@ -95,7 +95,7 @@ public static class TranslationCommands
         if (resume is not null)
         {
             Console.Error.WriteLine($"resuming {lastDir} at step {resume.State?.Step} (epoch {resume.State?.Epoch})");
-            tokenizer = WordPieceTokenizer.Create(new Vocabulary(resume.Vocabulary, Path.Combine(lastDir, "vocab.txt")), WordPieceOptions.Cased);
+            tokenizer = resume.Tokenizer();
             model = resume.Model;
         }
         else
@@ -284,8 +284,7 @@ public static class TranslationCommands
     public static (Seq2SeqModel Model, WordPieceTokenizer Tokenizer, SpacingModel? Spacing) LoadModel(string dir)
     {
         var loaded = Checkpoint.Load(dir);
-        var tokenizer = WordPieceTokenizer.Create(new Vocabulary(loaded.Vocabulary, Path.Combine(loaded.Directory, "vocab.txt")), WordPieceOptions.Cased);
-        return (loaded.Model, tokenizer, SpacingModel.Find(loaded.Directory));
+        return (loaded.Model, loaded.Tokenizer(), SpacingModel.Find(loaded.Directory));
     }
 
     private static string[] ReadLines(TextReader reader)

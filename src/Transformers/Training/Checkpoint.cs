@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.PyBridge;
+using Transformers.Tokenizer;
 using Transformers.Translation;
 using static TorchSharp.torch;
 
@@ -87,6 +88,10 @@ public static class Checkpoint
     public sealed record Loaded(Seq2SeqModel Model, string[] Vocabulary, TrainerState? State, string Directory)
     {
         public string OptimizerPath => Path.Combine(Directory, OptimizerFile);
+
+        /// <summary>The translator's tokenizer over this checkpoint's vocabulary (cased WordPiece, as trained).</summary>
+        public WordPieceTokenizer Tokenizer() =>
+            WordPieceTokenizer.Create(new global::Transformers.Tokenizer.Models.Vocabulary(Vocabulary, Path.Combine(Directory, VocabFile)), WordPieceOptions.Cased);
     }
 
     /// <summary>

@@ -86,7 +86,7 @@ public sealed class SpacingModel
     /// <summary>Token ids to text: special tokens dropped, pieces joined into words, words joined as learned.</summary>
     public string Decode(IEnumerable<int> ids, WordPieceTokenizer tokenizer)
     {
-        var special = new HashSet<int>(tokenizer.SpecialTokenIds);
+        var special = tokenizer.SpecialTokenIds;
         var vocab = tokenizer.Vocabulary;
         var tokens = ids.Where(id => !special.Contains(id)).Select(id => (uint)id < (uint)vocab.Count ? vocab[id] : vocab[tokenizer.Model.UnknownId]);
         var words = Words(tokens, tokenizer.Model.ContinuingSubwordPrefix, null);
