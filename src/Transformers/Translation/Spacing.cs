@@ -40,8 +40,10 @@ public sealed class SpacingModel
             for (int i = 0; i + 1 < words.Count; i++)
             {
                 bool glued = words[i].End == words[i + 1].Start;
-                Add(counts, (words[i].Text, words[i + 1].Text), glued);
-                Add(counts, (Class(words[i].Text), Class(words[i + 1].Text)), glued);
+                var exact = (words[i].Text, words[i + 1].Text);
+                var byClass = (Class(words[i].Text), Class(words[i + 1].Text));
+                Add(counts, exact, glued);
+                if (byClass != exact) Add(counts, byClass, glued);                     // two punctuation marks are their own classes: count once
             }
         }
         return new SpacingModel(counts);

@@ -52,6 +52,27 @@ public sealed class SpacingTests
     }
 
     [Fact]
+    public void EachNeighbourPair_IsCountedOnce_EvenWhenBothArePunctuation()
+    {
+        var (spacing, tokenizer) = Learned();
+        var path = Path.Combine(Path.GetTempPath(), "spacing-" + Guid.NewGuid().ToString("N") + ".tsv");
+        try
+        {
+            SpacingModel.Learn(["Range (dB): 10"], tokenizer).Save(path);
+            var lines = File.ReadAllLines(path).Skip(1).Select(l => l.Split('\t')).ToDictionary(f => (f[0], f[1]), f => (Glued: int.Parse(f[2]), Total: int.Parse(f[3])));
+            Assert.Equal((1, 1), lines[(")", ":")]);                                          // punctuation pair: its own class, one count
+            Assert.Equal((0, 1), lines[("Range", "(")]);
+            Assert.Equal((0, 1), lines[("<w>", "(")]);
+            Assert.Equal((1, 1), lines[("dB", ")")]);
+            Assert.Equal((1, 1), lines[("<w>", ")")]);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void SaveAndLoad_RoundTrip_AndABadLineNamesFileAndLine()
     {
         var (spacing, tokenizer) = Learned();
