@@ -17,39 +17,60 @@ public static class TranslationCommands
 
     public static Command Train()
     {
-        var arch = new Option<string>("--arch") { Description = "Architecture: transformer, lstm, gru or rnn.", DefaultValueFactory = _ => "transformer" };
+        var arch = new Option<TranslatorArchitecture>("--arch") { Description = "Architecture: transformer, lstm, gru or rnn.", DefaultValueFactory = _ => TranslatorArchitecture.Transformer };
         var data = new Option<string[]>("--data") { Description = "bundled, or corpus files: .tsv (English<TAB>French), .po/.mo catalogs, or X.fr X.en (Moses).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "Run directory (checkpoints last/ and best/, train.jsonl).", Required = true };
-        var preset = new Option<string>("--preset") { Description = "Model size: tiny, small or base.", DefaultValueFactory = _ => "small" };
-        var attention = new Option<string>("--attention") { Description = "Recurrent archs: bahdanau, luong-dot, luong-general or none.", DefaultValueFactory = _ => "bahdanau" };
+        var preset = new Option<ModelPreset>("--preset") { Description = "Model size: small (best dev BLEU per CPU-minute), matched (parameter-matched across architectures, for comparisons), base, tiny.", DefaultValueFactory = _ => ModelPreset.Small };
+        var attention = new Option<string?>("--attention") { Description = "Recurrent archs: bahdanau, luong-dot, luong-general or none (default: the preset's)." };
         var unidirectional = new Option<bool>("--unidirectional") { Description = "Recurrent archs: a left-to-right encoder instead of the bidirectional one." };
         var common = new TrainingOptions();
         var cmd = new Command("train", "Train a French->English translator.") { arch, data, output, preset, attention, unidirectional };
         common.AddTo(cmd);
         cmd.SetAction(parse =>
         {
-            var run = parse.GetValue(output)!;
-            var o = common.Read(parse);
-            return RunTraining(parse.GetValue(arch)!, parse.GetValue(data)!, run, parse.GetValue(preset)!, parse.GetValue(attention)!, o, demo: false,
-                               bidirectional: !parse.GetValue(unidirectional));
+            var a = parse.GetValue(arch);
+            var recipe = common.Read(parse, TranslationRecipe.For(a, parse.GetValue(preset)));
+            var spec = new ModelSpec(a, recipe.Preset, ParseAttention(parse.GetValue(attention)), !parse.GetValue(unidirectional), recipe.Dropout);
+            return RunTraining(spec, parse.GetValue(data)!, parse.GetValue(output)!, recipe, common.Runtime(parse), samples: false);
         });
         return cmd;
     }
 
-    /// <summary>Options shared by train and demo.</summary>
+    private static RecurrentAttention? ParseAttention(string? name) => name switch
+    {
+        null => null,
+        "bahdanau" => RecurrentAttention.Bahdanau,
+        "luong-dot" => RecurrentAttention.LuongDot,
+        "luong-general" => RecurrentAttention.LuongGeneral,
+        "none" => RecurrentAttention.None,
+        _ => throw new ArgumentException($"--attention {name}: use bahdanau, luong-dot, luong-general or none"),
+    };
+
+    /// <summary>What model to build when a run starts fresh.</summary>
+    private sealed record ModelSpec(TranslatorArchitecture Architecture, ModelPreset Preset, RecurrentAttention? Attention, bool Bidirectional, double? Dropout);
+
+    /// <summary>Where and how fast to run.</summary>
+    private sealed record RuntimeSettings(int Threads, string Device);
+
+    /// <summary>Options shared by train and demo. Unset options take the recipe's value (see <see cref="TranslationRecipe"/>).</summary>
     private sealed class TrainingOptions
     {
-        public readonly Option<double> Minutes = new("--minutes") { Description = "Stop after this many minutes of training (0: no limit).", DefaultValueFactory = _ => 0 };
+        public readonly Option<double> Minutes = new("--minutes") { Description = "Stop after this many minutes of training (0: no limit). Evaluations and checkpoints are off the clock; warmup and decay are spread over this budget.", DefaultValueFactory = _ => 0 };
         public readonly Option<long> Steps = new("--max-steps") { Description = "Stop after this many optimizer steps (0: no limit).", DefaultValueFactory = _ => 0 };
-        public readonly Option<int> Epochs = new("--max-epochs") { Description = "Stop after this many epochs.", DefaultValueFactory = _ => 30 };
-        public readonly Option<int> Vocab = new("--vocab-size") { Description = "Joint WordPiece vocabulary size.", DefaultValueFactory = _ => 16000 };
-        public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Tokens per batch (padded, longer side).", DefaultValueFactory = _ => 4096 };
+        public readonly Option<int> Epochs = new("--max-epochs") { Description = "Stop after this many epochs (0: no limit).", DefaultValueFactory = _ => 30 };
+        public readonly Option<int?> Vocab = new("--vocab-size") { Description = "Joint WordPiece vocabulary size (recipe: 8000)." };
+        public readonly Option<int?> BatchTokens = new("--batch-tokens") { Description = "Tokens per batch, padded, longer side (recipe: transformer 1000, recurrent 4000)." };
         public readonly Option<int> Accumulate = new("--accumulate") { Description = "Batches per optimizer step.", DefaultValueFactory = _ => 1 };
-        public readonly Option<double> Lr = new("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 7e-4 };
-        public readonly Option<int> Warmup = new("--warmup") { Description = "Warmup steps.", DefaultValueFactory = _ => 1000 };
+        public readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate (recipe: 1e-3)." };
+        public readonly Option<string?> Decay = new("--lr-decay") { Description = "After warmup: linear or cosine (to --lr-final × peak at the end of the budget), inverse-sqrt, or constant (recipe: transformer linear, recurrent constant)." };
+        public readonly Option<double?> LrFinal = new("--lr-final") { Description = "Linear/cosine decay ends at this fraction of the peak (recipe: 0)." };
+        public readonly Option<int?> Warmup = new("--warmup") { Description = "Warmup in optimizer steps (default: --warmup-fraction of the budget)." };
+        public readonly Option<double?> WarmupFraction = new("--warmup-fraction") { Description = "Warmup as a share of the budget (recipe: transformer 0.05, recurrent 0.02)." };
+        public readonly Option<double?> Dropout = new("--dropout") { Description = "Model dropout (default: the preset's)." };
         public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Evaluate every N steps (0: every epoch).", DefaultValueFactory = _ => 0 };
-        public readonly Option<double> EvalMinutes = new("--eval-minutes") { Description = "Also evaluate every N minutes (0: off).", DefaultValueFactory = _ => 0 };
-        public readonly Option<int> Patience = new("--patience") { Description = "Early stopping: evaluations without dev BLEU improvement.", DefaultValueFactory = _ => 5 };
+        public readonly Option<double> EvalMinutes = new("--eval-minutes") { Description = "Also evaluate every N minutes of training (0: off).", DefaultValueFactory = _ => 0 };
+        public readonly Option<int?> DevBleu = new("--dev-bleu-sentences") { Description = "Dev sentences decoded (greedy) for BLEU at each evaluation (default 500)." };
+        public readonly Option<int> Patience = new("--patience") { Description = "Early stopping: evaluations without dev BLEU improvement (0: never).", DefaultValueFactory = _ => 5 };
         public readonly Option<int> Average = new("--average") { Description = "Average the last K evaluation checkpoints at the end (0: off).", DefaultValueFactory = _ => 0 };
         public readonly Option<int> TrainLimit = new("--train-limit") { Description = "Train on the first N pairs only (0: all).", DefaultValueFactory = _ => 0 };
         public readonly Option<int> Seed = new("--seed") { Description = "Seed of initialisation, dropout and batch order.", DefaultValueFactory = _ => 1 };
@@ -59,68 +80,99 @@ public static class TranslationCommands
 
         public void AddTo(Command cmd)
         {
-            foreach (var o in new Option[] { Minutes, Steps, Epochs, Vocab, BatchTokens, Accumulate, Lr, Warmup, EvalEvery, EvalMinutes, Patience, Average, TrainLimit, Seed, Threads, Snapshots, Device })
+            foreach (var o in new Option[] { Minutes, Steps, Epochs, Vocab, BatchTokens, Accumulate, Lr, Decay, LrFinal, Warmup, WarmupFraction, Dropout, EvalEvery, EvalMinutes, DevBleu, Patience, Average, TrainLimit, Seed, Threads, Snapshots, Device })
                 cmd.Options.Add(o);
         }
 
-        public Settings Read(ParseResult p) => new(
-            new TrainerOptions
+        public RuntimeSettings Runtime(ParseResult p) => new(p.GetValue(Threads), p.GetValue(Device)!);
+
+        /// <summary>The recipe with every option the user gave applied over it.</summary>
+        public TranslationRecipe Read(ParseResult p, TranslationRecipe recipe)
+        {
+            var t = recipe.Trainer;
+            int? warmup = p.GetValue(Warmup);
+            var trainer = t with
             {
                 MaxSeconds = p.GetValue(Minutes) * 60, MaxSteps = p.GetValue(Steps), MaxEpochs = p.GetValue(Epochs),
-                AccumulationSteps = p.GetValue(Accumulate), LearningRate = p.GetValue(Lr), WarmupSteps = p.GetValue(Warmup),
+                AccumulationSteps = p.GetValue(Accumulate), LearningRate = p.GetValue(Lr) ?? t.LearningRate,
+                Decay = p.GetValue(Decay) is { } d ? ParseDecay(d) : t.Decay, FinalLearningRateFraction = p.GetValue(LrFinal) ?? t.FinalLearningRateFraction,
+                WarmupSteps = warmup ?? t.WarmupSteps, WarmupFraction = p.GetValue(WarmupFraction) ?? (warmup is not null ? 0 : t.WarmupFraction),
                 EvalEverySteps = p.GetValue(EvalEvery), EvalEverySeconds = p.GetValue(EvalMinutes) * 60, Patience = p.GetValue(Patience),
                 AverageLastK = p.GetValue(Average), Seed = p.GetValue(Seed), SnapshotAtTokens = p.GetValue(Snapshots) ?? [],
-            },
-            new TranslationDataOptions
+            };
+            var data = recipe.Data with
             {
-                VocabSize = p.GetValue(Vocab), MaxTokensPerBatch = p.GetValue(BatchTokens), TrainLimit = p.GetValue(TrainLimit), Seed = p.GetValue(Seed),
-            },
-            p.GetValue(Threads), p.GetValue(Device)!);
+                VocabSize = p.GetValue(Vocab) ?? recipe.Data.VocabSize, MaxTokensPerBatch = p.GetValue(BatchTokens) ?? recipe.Data.MaxTokensPerBatch,
+                DevBleuSentences = p.GetValue(DevBleu) ?? recipe.Data.DevBleuSentences, TrainLimit = p.GetValue(TrainLimit), Seed = p.GetValue(Seed),
+            };
+            if (data.VocabSize < 100) throw new ArgumentException($"--vocab-size {data.VocabSize}: must be at least 100");
+            if (data.MaxTokensPerBatch < 1) throw new ArgumentException($"--batch-tokens {data.MaxTokensPerBatch}: must be at least 1");
+            if (p.GetValue(Threads) < 1) throw new ArgumentException($"--threads {p.GetValue(Threads)}: must be at least 1");
+            return recipe with { Trainer = trainer.Validate(), Data = data, Dropout = p.GetValue(Dropout) ?? recipe.Dropout };
+        }
+
+        private static LearningRateDecay ParseDecay(string name) => name switch
+        {
+            "linear" => LearningRateDecay.Linear,
+            "cosine" => LearningRateDecay.Cosine,
+            "inverse-sqrt" => LearningRateDecay.InverseSqrt,
+            "constant" => LearningRateDecay.Constant,
+            _ => throw new ArgumentException($"--lr-decay {name}: use linear, cosine, inverse-sqrt or constant"),
+        };
     }
 
-    private sealed record Settings(TrainerOptions Trainer, TranslationDataOptions Data, int Threads, string Device);
-
-    private static int RunTraining(string arch, string[] dataArgs, string run, string preset, string attention, Settings s, bool demo, bool bidirectional = true)
+    private static int RunTraining(ModelSpec spec, string[] dataArgs, string run, TranslationRecipe recipe, RuntimeSettings runtime, bool samples)
     {
         TorchRuntime.EnsureLoaded();
-        TorchSharp.torch.set_num_threads(Math.Max(1, s.Threads));
-        var device = TorchRuntime.Device(s.Device);
+        TorchSharp.torch.set_num_threads(runtime.Threads);
+        var device = TorchRuntime.Device(runtime.Device);
         var split = LoadSplit(dataArgs);
         Console.Error.WriteLine($"data: {split.Train.Count:N0} train, {split.Dev.Count:N0} dev, {split.Test.Count:N0} test pairs");
 
         var lastDir = Path.Combine(run, "last");
-        Checkpoint.Loaded? resume = Directory.Exists(lastDir) ? Checkpoint.Load(lastDir, arch) : null;
+        string archName = TranslatorFactory.NameOf(spec.Architecture);
+        Checkpoint.Loaded? resume = Directory.Exists(lastDir) ? Checkpoint.Load(lastDir, archName) : null;
         WordPieceTokenizer tokenizer;
         Seq2SeqModel model;
         if (resume is not null)
         {
-            Console.Error.WriteLine($"resuming {lastDir} at step {resume.State?.Step} (epoch {resume.State?.Epoch})");
+            Console.Error.WriteLine($"resuming {lastDir} at step {resume.State?.Step} (epoch {resume.State?.Epoch}, {TimeSpan.FromSeconds(resume.State?.ElapsedSeconds ?? 0):hh\\:mm\\:ss} trained)");
             tokenizer = resume.Tokenizer();
             model = resume.Model;
         }
         else
         {
             var clock = Stopwatch.StartNew();
-            tokenizer = TranslationData.TrainTokenizer(split.Train, s.Data.VocabSize);
+            tokenizer = TranslationData.TrainTokenizer(split.Train, recipe.Data.VocabSize);
             Console.Error.WriteLine($"vocabulary: {tokenizer.Vocabulary.Count:N0} WordPiece tokens (cased, joint fr+en), trained in {clock.Elapsed.TotalSeconds:F1} s");
-            TorchSharp.torch.manual_seed(s.Trainer.Seed);
-            model = CreateModel(arch, preset, attention, bidirectional, tokenizer);
+            TorchSharp.torch.manual_seed(recipe.Trainer.Seed);
+            model = TranslatorFactory.Create(spec.Architecture, spec.Preset, tokenizer, spec.Attention, spec.Bidirectional, spec.Dropout);
         }
         model.to(device);
-        var data = TranslationData.Create(split, tokenizer, s.Data);
+        var data = TranslationData.Create(split, tokenizer, recipe.Data);
         Directory.CreateDirectory(run);
         data.Spacing.Save(Path.Combine(run, SpacingModel.FileName));
         Console.Error.WriteLine($"training on {data.TrainPairs:N0} pairs (dropped: {data.Filter.DroppedTooShort} empty, {data.Filter.DroppedTooLong} too long, {data.Filter.DroppedRatio} length ratio); " +
                                 $"padding {data.PaddingFraction(0):P1}; {model.parameters().Sum(p => p.numel()):N0} parameters");
+        Console.Error.WriteLine($"recipe: {archName} {spec.Preset.ToString().ToLowerInvariant()}, batches of {recipe.Data.MaxTokensPerBatch} tokens, learning rate {recipe.Trainer.Schedule}");
+        var before = samples ? SampleTranslations(model, tokenizer, data.Spacing, split) : null;
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("\nCtrl-C: finishing this step and saving a checkpoint..."); };
         Console.CancelKeyPress += onCancel;
-        var progress = new ProgressLine(s.Trainer);
-        var trainer = new Trainer(model, data, tokenizer.Vocabulary.Tokens, s.Trainer, run, device)
+        // `kill` (SIGTERM), e.g. from a job scheduler or the end of a session, saves a checkpoint too.
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            cts.Cancel();
+            Console.Error.WriteLine("\nSIGTERM: finishing this step and saving a checkpoint...");
+        });
+        var progress = new ProgressLine(recipe.Trainer);
+        var trainer = new Trainer(model, data, tokenizer.Vocabulary.Tokens, recipe.Trainer, run, device)
         {
             DevBleu = data.DevBleu,
             OnStep = progress.Step,
             OnEval = progress.Eval,
+            OnNotice = progress.Notice,
             Cancellation = cts.Token,
         };
         if (resume is not null) trainer.Resume(resume);
@@ -135,47 +187,11 @@ public static class TranslationCommands
             progress.Done();
         }
         var best = trainer.State.History.Where(h => h.DevBleu.HasValue).MaxBy(h => h.DevBleu!.Value);
-        Console.Error.WriteLine($"{outcome}: {trainer.State.Step} steps, {trainer.State.TargetTokens:N0} target tokens, {TimeSpan.FromSeconds(trainer.State.ElapsedSeconds):hh\\:mm\\:ss}; " +
+        Console.Error.WriteLine($"{outcome}: {trainer.State.Step} steps, {trainer.State.TargetTokens:N0} target tokens, {TimeSpan.FromSeconds(trainer.State.ElapsedSeconds):hh\\:mm\\:ss} of training; " +
                                 (best is null ? "" : $"best dev BLEU {best.DevBleu:F2} at step {best.Step}; ") + $"saved in {run}");
-        if (demo) ShowSamples(run, split, tokenizer);
+        if (before is not null) ShowSamples(run, split, tokenizer, before);
         model.Dispose();
         return outcome == TrainingOutcome.Interrupted ? 130 : 0;
-    }
-
-    private static Seq2SeqModel CreateModel(string arch, string preset, string attention, bool bidirectional, WordPieceTokenizer tokenizer)
-    {
-        var special = TranslationData.SpecialsOf(tokenizer);
-        int vocab = tokenizer.Vocabulary.Count;
-        if (preset is not ("tiny" or "small" or "base")) throw new ArgumentException($"--preset {preset}: use tiny, small or base");
-        if (arch == "transformer")
-        {
-            if (!bidirectional) throw new ArgumentException("--unidirectional applies to the recurrent architectures (lstm, gru, rnn), not to the transformer");
-            var config = preset switch { "tiny" => TransformerConfig.Tiny(vocab), "small" => TransformerConfig.Small(vocab), _ => TransformerConfig.Base(vocab) };
-            config = config with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, MaxLength = Math.Max(config.MaxLength, 128) };
-            return new TransformerTranslator(config);
-        }
-        var cell = arch switch
-        {
-            "lstm" => Recurrent.RecurrentCellKind.Lstm,
-            "gru" => Recurrent.RecurrentCellKind.Gru,
-            "rnn" => Recurrent.RecurrentCellKind.Rnn,
-            _ => throw new ArgumentException($"--arch {arch}: use transformer, lstm, gru or rnn"),
-        };
-        var kind = attention switch
-        {
-            "bahdanau" => RecurrentAttention.Bahdanau,
-            "luong-dot" => RecurrentAttention.LuongDot,
-            "luong-general" => RecurrentAttention.LuongGeneral,
-            "none" => RecurrentAttention.None,
-            _ => throw new ArgumentException($"--attention {attention}: use bahdanau, luong-dot, luong-general or none"),
-        };
-        var rc = preset switch
-        {
-            "tiny" => RecurrentTranslatorConfig.Tiny(vocab, cell, kind),
-            "small" => RecurrentTranslatorConfig.Small(vocab, cell, kind),
-            _ => RecurrentTranslatorConfig.Base(vocab, cell, kind),
-        };
-        return new RecurrentTranslator(rc with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, BidirectionalEncoder = bidirectional });
     }
 
     /// <summary>bundled | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split.</summary>
@@ -206,19 +222,32 @@ public static class TranslationCommands
         return CorpusSplit.Create(pairs);
     }
 
-    private static void ShowSamples(string run, CorpusSplit split, WordPieceTokenizer tokenizer)
+    /// <summary>The held-out test sentences the demo shows: 8 of 4 to 12 words.</summary>
+    private static List<SentencePair> Samples(CorpusSplit split) =>
+        split.Test.Where(p => p.Target.Split(' ').Length is >= 4 and <= 12).Take(8).ToList();
+
+    private static string[] SampleTranslations(Seq2SeqModel model, WordPieceTokenizer tokenizer, SpacingModel? spacing, CorpusSplit split)
+    {
+        bool training = model.training;
+        var hyps = new TextTranslator(model, tokenizer) { Spacing = spacing }.Translate(Samples(split).Select(p => p.Source).ToList(), new DecodingOptions { BeamSize = 4 });
+        if (training) model.train();
+        return hyps;
+    }
+
+    private static void ShowSamples(string run, CorpusSplit split, WordPieceTokenizer tokenizer, string[] before)
     {
         var loaded = Checkpoint.Load(run);
         using var model = loaded.Model;
-        var samples = split.Test.Where(p => p.Target.Split(' ').Length is >= 4 and <= 12).Take(8).ToList();
-        var hyps = new TextTranslator(model, tokenizer) { Spacing = SpacingModel.Find(loaded.Directory) }.Translate(samples.Select(p => p.Source).ToList(), new DecodingOptions { BeamSize = 4 });
+        var samples = Samples(split);
+        var after = SampleTranslations(model, tokenizer, SpacingModel.Find(loaded.Directory), split);
         Console.WriteLine();
-        Console.WriteLine($"held-out test sentences, translated by {Path.GetFileName(loaded.Directory)} (beam 4):");
+        Console.WriteLine($"held-out test sentences (beam 4): the untrained model, then {Path.GetFileName(loaded.Directory)}/ after training:");
         for (int i = 0; i < samples.Count; i++)
         {
-            Console.WriteLine($"  fr:  {samples[i].Source}");
-            Console.WriteLine($"  ref: {samples[i].Target}");
-            Console.WriteLine($"  out: {hyps[i]}");
+            Console.WriteLine($"  fr:      {samples[i].Source}");
+            Console.WriteLine($"  ref:     {samples[i].Target}");
+            Console.WriteLine($"  before:  {before[i]}");
+            Console.WriteLine($"  after:   {after[i]}");
             Console.WriteLine();
         }
     }
@@ -233,19 +262,21 @@ public static class TranslationCommands
         common.AddTo(cmd);
         cmd.SetAction(parse =>
         {
-            var s = common.Read(parse);
-            s = s with
+            var recipe = common.Read(parse, TranslationRecipe.Demo());
+            var t = recipe.Trainer;
+            recipe = recipe with
             {
-                Trainer = s.Trainer with
+                Trainer = (t with
                 {
-                    MaxSeconds = s.Trainer.MaxSeconds > 0 ? s.Trainer.MaxSeconds : 5 * 60,
-                    EvalEverySeconds = s.Trainer.EvalEverySeconds > 0 ? s.Trainer.EvalEverySeconds : 60,
-                    WarmupSteps = Math.Min(s.Trainer.WarmupSteps, 400), LearningRate = Math.Max(s.Trainer.LearningRate, 1e-3),
-                },
-                Data = s.Data with { DevBleuSentences = 200 },
+                    MaxSeconds = t.MaxSeconds > 0 ? t.MaxSeconds : 5 * 60,
+                    EvalEverySeconds = t.EvalEverySeconds > 0 ? t.EvalEverySeconds : 60,
+                    Patience = 0,
+                }).Validate(),
             };
-            Console.Error.WriteLine($"demo: Small Transformer, bundled corpus, {s.Trainer.MaxSeconds / 60:F0} minutes of training (Ctrl-C stops early and keeps the model)");
-            return RunTraining("transformer", ["bundled"], parse.GetValue(output)!, "small", "none", s, demo: true);
+            Console.Error.WriteLine($"demo: Small Transformer, bundled corpus, {recipe.Trainer.MaxSeconds / 60:F0} minutes of training " +
+                                    "(dev BLEU every minute, off the clock; Ctrl-C stops early and keeps the model)");
+            var spec = new ModelSpec(TranslatorArchitecture.Transformer, recipe.Preset, null, true, recipe.Dropout);
+            return RunTraining(spec, ["bundled"], parse.GetValue(output)!, recipe, common.Runtime(parse), samples: true);
         });
         return cmd;
     }
@@ -337,6 +368,8 @@ internal sealed class ProgressLine(TrainerOptions options)
     public void Eval(EvalRecord e, bool improved) =>
         Console.Error.WriteLine($"\r  eval @ step {e.Step}: dev loss {e.DevLoss:F3} (ppl {e.DevPerplexity:F1})" +
                                 (e.DevBleu is { } b ? $", dev BLEU {b:F2}" : "") + (improved ? "  * best" : "") + new string(' ', 20));
+
+    public void Notice(string message) => Console.Error.WriteLine("\r" + message);
 
     public void Done() => Console.Error.WriteLine();
 }

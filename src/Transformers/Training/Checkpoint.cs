@@ -28,6 +28,8 @@ public sealed record TrainerState
     public int EvalsWithoutImprovement { get; set; }
     /// <summary>libtorch's CPU generator state (dropout), base64.</summary>
     public string RngState { get; set; } = "";
+    /// <summary>The warmup given in steps was longer than the budget allows and was replaced by a share of the budget (kept on resume).</summary>
+    public bool WarmupShortened { get; set; }
     /// <summary>Every evaluation so far.</summary>
     public List<EvalRecord> History { get; set; } = [];
 }

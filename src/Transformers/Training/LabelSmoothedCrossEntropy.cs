@@ -33,15 +33,3 @@ public static class LabelSmoothedCrossEntropy
         return new LossSums(loss.MoveToOuterDisposeScope(), nllSum.MoveToOuterDisposeScope(), tokens);
     }
 }
-
-/// <summary>Linear warmup to the peak, then decay with the inverse square root of the step (Vaswani et al. §5.3, fairseq's inverse_sqrt).</summary>
-public sealed record InverseSqrtSchedule(double PeakLearningRate, int WarmupSteps)
-{
-    /// <summary>Learning rate of optimizer step <paramref name="step"/> (1-based).</summary>
-    public double At(long step)
-    {
-        if (step < 1) step = 1;
-        if (WarmupSteps <= 0) return PeakLearningRate;
-        return step <= WarmupSteps ? PeakLearningRate * step / WarmupSteps : PeakLearningRate * Math.Sqrt((double)WarmupSteps / step);
-    }
-}

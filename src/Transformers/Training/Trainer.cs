@@ -11,9 +11,14 @@ namespace Transformers.Training;
 public sealed record TrainerOptions
 {
     /// <summary>Peak learning rate of AdamW (after warmup).</summary>
-    public double LearningRate { get; init; } = 7e-4;
-    /// <summary>Optimizer steps of linear warmup; then inverse-square-root decay.</summary>
-    public int WarmupSteps { get; init; } = 4000;
+    public double LearningRate { get; init; } = 1e-3;
+    /// <summary>Optimizer steps of linear warmup (0: warm up over <see cref="WarmupFraction"/> of the budget instead).</summary>
+    public int WarmupSteps { get; init; }
+    /// <summary>Warmup as a share of the budget (steps, seconds or epochs; see <see cref="LearningRateSchedule"/>), when <see cref="WarmupSteps"/> is 0.</summary>
+    public double WarmupFraction { get; init; } = 0.05;
+    /// <summary>How the learning rate falls after warmup; linear and cosine reach <see cref="FinalLearningRateFraction"/> · peak at the end of the budget.</summary>
+    public LearningRateDecay Decay { get; init; } = LearningRateDecay.Linear;
+    public double FinalLearningRateFraction { get; init; }
     /// <summary>AdamW β₁, β₂, ε and decoupled weight decay (Loshchilov &amp; Hutter 2019).</summary>
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.98;
@@ -45,9 +50,22 @@ public sealed record TrainerOptions
     /// </summary>
     public IReadOnlyList<long> SnapshotAtTokens { get; init; } = [];
 
+    /// <summary>The learning-rate schedule these options describe.</summary>
+    public LearningRateSchedule Schedule => new()
+    {
+        PeakLearningRate = LearningRate, Decay = Decay, WarmupSteps = WarmupSteps, WarmupFraction = WarmupFraction, FinalFraction = FinalLearningRateFraction,
+    };
+
+    /// <summary>The limits the schedule is defined over.</summary>
+    public TrainingBudget Budget => new(MaxSteps, MaxSeconds, MaxEpochs);
+
     public TrainerOptions Validate()
     {
-        if (LearningRate <= 0) throw new ArgumentException($"learning rate {LearningRate} must be > 0");
+        Schedule.Validate();
+        if (Schedule.NeedsBudget && !Budget.IsBounded)
+            throw new ArgumentException($"a {Decay.ToString().ToLowerInvariant()} decay or a fractional warmup is defined over the budget: set a number of minutes, steps or epochs, or use a constant or inverse-sqrt decay with warmup in steps");
+        if (MaxSteps < 0 || MaxEpochs < 0 || MaxSeconds < 0 || double.IsNaN(MaxSeconds)) throw new ArgumentException($"budget limits must be >= 0 (steps {MaxSteps}, epochs {MaxEpochs}, seconds {MaxSeconds})");
+        if (EvalEverySteps < 0 || EvalEverySeconds < 0 || Patience < 0 || AverageLastK < 0) throw new ArgumentException("evaluation interval, patience and averaging must be >= 0");
         if (AccumulationSteps < 1) throw new ArgumentException($"accumulation steps {AccumulationSteps} must be >= 1");
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentException($"label smoothing {LabelSmoothing} must be in [0, 1)");
         if (SnapshotAtTokens.Any(n => n <= 0)) throw new ArgumentException($"snapshot token counts ({string.Join(", ", SnapshotAtTokens)}) must be > 0");
@@ -78,8 +96,11 @@ public sealed class Trainer
     private readonly TrainerOptions options;
     private readonly string runDir;
     private readonly OptimizerHelper optimizer;
-    private readonly InverseSqrtSchedule schedule;
+    private LearningRateSchedule schedule;
+    private readonly TrainingBudget budget;
     private readonly Device device;
+    private readonly Stopwatch clock = new();          // training time only: stopped during evaluations and checkpoints
+    private double startElapsed;
 
     /// <summary>Computes dev BLEU for the model as it is (null: evaluations report loss only).</summary>
     public Func<Seq2SeqModel, double>? DevBleu { get; init; }
@@ -87,6 +108,8 @@ public sealed class Trainer
     public Action<StepRecord, TrainerState>? OnStep { get; init; }
     /// <summary>Called after each evaluation.</summary>
     public Action<EvalRecord, bool>? OnEval { get; init; }
+    /// <summary>Called with a one-line notice when the trainer changes a setting it was given (e.g. a warmup longer than the budget).</summary>
+    public Action<string>? OnNotice { get; init; }
     /// <summary>Set (e.g. from Ctrl-C) to stop after the current step with a checkpoint.</summary>
     public CancellationToken Cancellation { get; init; }
 
@@ -102,8 +125,12 @@ public sealed class Trainer
         this.runDir = runDir;
         this.device = device ?? CPU;
         optimizer = optim.AdamW(model.parameters(), options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
-        schedule = new InverseSqrtSchedule(options.LearningRate, options.WarmupSteps);
+        schedule = options.Schedule;
+        budget = options.Budget;
     }
+
+    /// <summary>The schedule in use (it differs from the options' when a warmup longer than the budget was shortened).</summary>
+    public LearningRateSchedule Schedule => schedule;
 
     public string LastDir => Path.Combine(runDir, "last");
     public string BestDir => Path.Combine(runDir, "best");
@@ -117,13 +144,38 @@ public sealed class Trainer
         optimizer.load_state_dict(checkpoint.OptimizerPath);
         State = checkpoint.State;
         Checkpoint.RestoreRng(State.RngState);
+        if (State.WarmupShortened) schedule = ShortenedWarmup();
+    }
+
+    /// <summary>Share of the budget used before the next step (null: the run has no budget).</summary>
+    private double? Progress(int batchesInEpoch) =>
+        budget.Progress(State.Step, State.ElapsedSeconds, State.Epoch + (double)State.BatchInEpoch / Math.Max(1, batchesInEpoch));
+
+    private LearningRateSchedule ShortenedWarmup() => schedule with { WarmupSteps = 0, WarmupFraction = options.WarmupFraction > 0 ? options.WarmupFraction : 0.05 };
+
+    /// <summary>
+    /// A warmup in steps that would take more than half of the steps the budget allows is replaced by a warmup over a
+    /// share of the budget, with a notice saying what was chosen. The budget's steps are known for --max-steps, and
+    /// estimated from the speed of the first 10 steps for a time budget.
+    /// </summary>
+    private void CheckWarmup(double? progress)
+    {
+        if (schedule.WarmupSteps == 0 || State.WarmupShortened) return;
+        bool known = budget.MaxSteps > 0 && State.Step == 0;
+        if (!known && (State.Step != 10 || progress is not > 0)) return;
+        double allowed = known ? budget.MaxSteps : State.Step / progress!.Value;
+        if (schedule.WarmupSteps <= allowed / 2) return;
+        State.WarmupShortened = true;
+        schedule = ShortenedWarmup();
+        OnNotice?.Invoke($"warning: warmup of {options.WarmupSteps} steps is longer than half of the {(known ? "" : "~")}{allowed:N0} steps the budget allows; " +
+                         $"warming up over the first {schedule.WarmupFraction:P0} of the budget instead ({schedule})");
     }
 
     public TrainingOutcome Run()
     {
         Directory.CreateDirectory(runDir);
-        var clock = Stopwatch.StartNew();
-        double startElapsed = State.ElapsedSeconds;
+        startElapsed = State.ElapsedSeconds;
+        clock.Restart();
         using var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
         model.train();
         while (options.MaxEpochs <= 0 || State.Epoch < options.MaxEpochs)
@@ -133,24 +185,27 @@ public sealed class Trainer
             {
                 int take = Math.Min(options.AccumulationSteps, batches.Count - State.BatchInEpoch);
                 var group = Enumerable.Range(State.BatchInEpoch, take).Select(i => batches[i]).ToList();
+                var progress = Progress(batches.Count);
+                CheckWarmup(progress);
+                double lr = schedule.At(State.Step + 1, progress);
                 var stepClock = Stopwatch.StartNew();
-                var (loss, nll, tokens, gradNorm) = TrainStep(group);
+                var (loss, nll, tokens, gradNorm) = TrainStep(group, lr);
                 State.Step++;
                 State.BatchInEpoch += take;
                 long before = State.TargetTokens;
                 State.TargetTokens += tokens;
                 State.ElapsedSeconds = startElapsed + clock.Elapsed.TotalSeconds;
-                var record = new StepRecord(State.Step, State.Epoch, loss, nll, tokens, schedule.At(State.Step), gradNorm,
+                var record = new StepRecord(State.Step, State.Epoch, loss, nll, tokens, lr, gradNorm,
                                             tokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds), State.ElapsedSeconds);
                 log.WriteLine(JsonSerializer.Serialize(new { type = "step", record.Step, record.Epoch, record.Loss, record.Nll, record.Tokens, record.LearningRate, record.GradNorm, record.TokensPerSecond, record.ElapsedSeconds }));
                 OnStep?.Invoke(record, State);
-                foreach (long n in options.SnapshotAtTokens.Where(n => before < n && State.TargetTokens >= n))
-                    Checkpoint.Save(Path.Combine(runDir, $"tokens-{n}"), model, vocabulary);
+                foreach (long n in options.SnapshotAtTokens)
+                    if (before < n && State.TargetTokens >= n) OffTheClock(() => Checkpoint.Save(Path.Combine(runDir, $"tokens-{n}"), model, vocabulary));
 
                 bool evalNow = (options.EvalEverySteps > 0 && State.Step % options.EvalEverySteps == 0)
                                || (options.EvalEverySeconds > 0 && State.ElapsedSeconds - LastEvalSeconds >= options.EvalEverySeconds);
                 if (evalNow && EvaluateAndSave(log)) return Finish(TrainingOutcome.EarlyStopped);
-                if (Cancellation.IsCancellationRequested) { SaveLast(); return TrainingOutcome.Interrupted; }
+                if (Cancellation.IsCancellationRequested) { OffTheClock(SaveLast); return TrainingOutcome.Interrupted; }
                 if (options.MaxSteps > 0 && State.Step >= options.MaxSteps) { if (!evalNow) EvaluateAndSave(log); return Finish(TrainingOutcome.StepLimit); }
                 if (options.MaxSeconds > 0 && State.ElapsedSeconds >= options.MaxSeconds) { if (!evalNow) EvaluateAndSave(log); return Finish(TrainingOutcome.TimeLimit); }
             }
@@ -161,34 +216,54 @@ public sealed class Trainer
         return Finish(TrainingOutcome.Completed);
     }
 
-    private (double Loss, double Nll, long Tokens, double GradNorm) TrainStep(IReadOnlyList<TranslationBatch> group)
+    /// <summary>Runs <paramref name="work"/> with the training clock stopped: evaluations and checkpoints do not use up a time budget.</summary>
+    private void OffTheClock(Action work)
+    {
+        clock.Stop();
+        try { work(); }
+        finally { clock.Start(); }
+    }
+
+    private (double Loss, double Nll, long Tokens, double GradNorm) TrainStep(IReadOnlyList<TranslationBatch> group, double learningRate)
     {
         using var scope = NewDisposeScope();
         optimizer.zero_grad();
         long tokens = group.Sum(b => b.TargetTokens);
-        double lossSum = 0, nllSum = 0;
+        Tensor? sums = null;                                                      // [2]: Σ loss, Σ nll of the group, read once per step
         foreach (var batch in group)
         {
-            using var inner = NewDisposeScope();
+            using var inner = NewDisposeScope();                                 // frees this batch's activations before the next one
             var t = batch.ToTensors(model.Special, device);
             var logits = model.Forward(t.Source, t.SourceMask, t.TargetIn);
-            var sums = LabelSmoothedCrossEntropy.Compute(logits, t.TargetOut, model.Special.Pad, options.LabelSmoothing);
-            sums.Loss.div(tokens).backward();                                     // the group's mean per target token
-            lossSum += sums.Loss.item<float>();
-            nllSum += sums.Nll.item<float>();
+            var s = LabelSmoothedCrossEntropy.Compute(logits, t.TargetOut, model.Special.Pad, options.LabelSmoothing);
+            s.Loss.div(tokens).backward();                                        // the group's mean per target token
+            var both = stack([s.Loss.detach(), s.Nll]);
+            if (sums is null) sums = both.MoveToOuterDisposeScope();
+            else sums.add_(both);
         }
+        var host = sums!.cpu().data<float>().ToArray();                           // the step's one host read
+        double lossSum = host[0], nllSum = host[1];
         if (!double.IsFinite(lossSum))
-            throw new TrainingDivergedException($"loss became {lossSum} at step {State.Step + 1} (epoch {State.Epoch}); training stopped, the last checkpoint in {LastDir} is unchanged. Lower the learning rate or raise the warmup.");
+            throw new TrainingDivergedException($"the loss became {lossSum} at step {State.Step + 1} (learning rate {learningRate:G3}); training stopped. " +
+                                                (Directory.Exists(LastDir) ? $"The last checkpoint in {LastDir} is unchanged. " : "No checkpoint was written. ") +
+                                                $"Lower the learning rate (e.g. --lr {learningRate / 3:G2}) or lengthen the warmup.");
         double gradNorm = options.ClipNorm > 0
             ? nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm)
             : double.NaN;
-        foreach (var g in optimizer.ParamGroups) g.LearningRate = schedule.At(State.Step + 1);
+        foreach (var g in optimizer.ParamGroups) g.LearningRate = learningRate;
         optimizer.step();
         return (lossSum / tokens, nllSum / tokens, tokens, gradNorm);
     }
 
     /// <summary>Dev loss (and BLEU), keep-best, checkpoints; returns true when early stopping triggers.</summary>
     private bool EvaluateAndSave(StreamWriter log)
+    {
+        bool stop = false;
+        OffTheClock(() => stop = Evaluate(log));
+        return stop;
+    }
+
+    private bool Evaluate(StreamWriter log)
     {
         var (devLoss, devPpl) = DevLoss();
         double? bleu = DevBleu?.Invoke(model);

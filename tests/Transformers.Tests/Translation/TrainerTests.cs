@@ -47,7 +47,7 @@ public sealed class TrainerTests
 
     internal static TrainerOptions Options(long maxSteps) => new()
     {
-        LearningRate = 3e-3, WarmupSteps = 4, MaxSteps = maxSteps, EvalEverySteps = 0, Patience = 0, AccumulationSteps = 2, MaxEpochs = 100,
+        LearningRate = 3e-3, WarmupSteps = 2, Decay = LearningRateDecay.InverseSqrt, MaxSteps = maxSteps, EvalEverySteps = 0, Patience = 0, AccumulationSteps = 2, MaxEpochs = 100,
     };
 
     [Fact]
@@ -110,7 +110,8 @@ public sealed class TrainerTests
             using (no_grad()) m.parameters().First().fill_(double.NaN);
             var trainer = new Trainer(m, data, ReverseTask.Vocabulary, Options(10), run);
             var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run());
-            Assert.Contains("loss became NaN", e.Message);
+            Assert.Contains("loss became NaN at step 1", e.Message);
+            Assert.Contains("Lower the learning rate (e.g. --lr", e.Message);
             Assert.Contains("unchanged", e.Message);
             Assert.Equal(before, File.ReadAllBytes(weights));
         }

@@ -1,0 +1,110 @@
+using Transformers.Recurrent;
+using Transformers.Tokenizer;
+using Transformers.Training;
+
+namespace Transformers.Translation;
+
+/// <summary>The translator architectures (stored in checkpoints by <see cref="Seq2SeqModel.Architecture"/>'s name).</summary>
+public enum TranslatorArchitecture { Transformer, Lstm, Gru, Rnn }
+
+/// <summary>Model sizes.</summary>
+public enum ModelPreset
+{
+    /// <summary>For tests and smoke runs: a model that trains in seconds.</summary>
+    Tiny,
+    /// <summary>The best dev BLEU per CPU-minute on 2 cores (the default).</summary>
+    Small,
+    /// <summary>
+    /// Parameter-matched across architectures, for comparisons: every architecture has about the Small Transformer's
+    /// 5.5 M non-embedding parameters (recurrent models: 2 layers, hidden size by cell, Bahdanau attention).
+    /// </summary>
+    Matched,
+    /// <summary>Larger (Transformer d512, 4+4 layers; recurrent models parameter-matched to it), for long runs.</summary>
+    Base,
+}
+
+/// <summary>
+/// A training recipe: the model size, the data options and the trainer options that go together. The defaults are the
+/// ones measured to learn fastest on a 2-core CPU (ARCHITECTURE.md, "Facts measured"): hundreds to a few thousand
+/// optimizer steps per run, so small token batches, a warmup and decay defined over the budget (not a 4,000-step
+/// warmup that never ends), an 8k joint vocabulary; recurrent models train best with a constant learning rate.
+/// </summary>
+public sealed record TranslationRecipe(TranslatorArchitecture Architecture, ModelPreset Preset, TrainerOptions Trainer, TranslationDataOptions Data)
+{
+    /// <summary>Dropout of the model (null: the preset's own).</summary>
+    public double? Dropout { get; init; }
+
+    /// <summary>The default recipe of an architecture at a preset.</summary>
+    public static TranslationRecipe For(TranslatorArchitecture architecture, ModelPreset preset)
+    {
+        bool transformer = architecture == TranslatorArchitecture.Transformer;
+        var trainer = transformer
+            ? new TrainerOptions { LearningRate = 1e-3, Decay = LearningRateDecay.Linear, WarmupFraction = 0.05 }
+            : new TrainerOptions { LearningRate = 1e-3, Decay = LearningRateDecay.Constant, WarmupFraction = 0.02 };
+        var data = new TranslationDataOptions
+        {
+            VocabSize = 8000,
+            // Transformer: ~1,000-token batches give 4× the updates of 4,096 in the same time and learn faster per token here;
+            // recurrent models pay per time step, not per token, so larger batches keep their steps efficient.
+            MaxTokensPerBatch = transformer ? 1000 : 4000,
+        };
+        return new TranslationRecipe(architecture, preset, trainer, data);
+    }
+
+    /// <summary>The README's first command: the Small Transformer for 5 minutes, dev BLEU on 200 sentences every minute.</summary>
+    public static TranslationRecipe Demo()
+    {
+        var recipe = For(TranslatorArchitecture.Transformer, ModelPreset.Small);
+        return recipe with { Data = recipe.Data with { DevBleuSentences = 200 } };
+    }
+}
+
+/// <summary>Builds a fresh translator of an architecture and preset over a tokenizer's vocabulary.</summary>
+public static class TranslatorFactory
+{
+    /// <summary>The architecture's name as stored in checkpoints ("transformer", "lstm", "gru", "rnn").</summary>
+    public static string NameOf(TranslatorArchitecture architecture) => architecture.ToString().ToLowerInvariant();
+
+    public static RecurrentCellKind CellOf(TranslatorArchitecture architecture) => architecture switch
+    {
+        TranslatorArchitecture.Lstm => RecurrentCellKind.Lstm,
+        TranslatorArchitecture.Gru => RecurrentCellKind.Gru,
+        TranslatorArchitecture.Rnn => RecurrentCellKind.Rnn,
+        _ => throw new ArgumentException($"{architecture} is not a recurrent architecture"),
+    };
+
+    /// <param name="attention">recurrent models: the attention (null: the preset's)</param>
+    /// <param name="bidirectional">recurrent models: a bidirectional encoder</param>
+    /// <param name="dropout">null: the preset's</param>
+    public static Seq2SeqModel Create(TranslatorArchitecture architecture, ModelPreset preset, WordPieceTokenizer tokenizer,
+                                      RecurrentAttention? attention = null, bool bidirectional = true, double? dropout = null)
+    {
+        var special = TranslationData.SpecialsOf(tokenizer);
+        int vocab = tokenizer.Vocabulary.Count;
+        if (architecture == TranslatorArchitecture.Transformer)
+        {
+            if (!bidirectional) throw new ArgumentException("--unidirectional applies to the recurrent architectures (lstm, gru, rnn), not to the transformer");
+            if (attention is not null) throw new ArgumentException("--attention applies to the recurrent architectures (lstm, gru, rnn), not to the transformer");
+            var config = preset switch
+            {
+                ModelPreset.Tiny => TransformerConfig.Tiny(vocab),
+                ModelPreset.Small or ModelPreset.Matched => TransformerConfig.Small(vocab),
+                _ => TransformerConfig.Base(vocab),
+            };
+            config = config with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, MaxLength = Math.Max(config.MaxLength, 128) };
+            if (dropout is { } d) config = config with { Dropout = d };
+            return new TransformerTranslator(config);
+        }
+        var cell = CellOf(architecture);
+        var rc = preset switch
+        {
+            ModelPreset.Tiny => RecurrentTranslatorConfig.Tiny(vocab, cell, attention ?? RecurrentAttention.Bahdanau),
+            ModelPreset.Small => RecurrentTranslatorConfig.Small(vocab, cell, attention ?? RecurrentAttention.Bahdanau),
+            ModelPreset.Matched => RecurrentTranslatorConfig.Small(vocab, cell, attention ?? RecurrentAttention.Bahdanau),
+            _ => RecurrentTranslatorConfig.Base(vocab, cell, attention ?? RecurrentAttention.Bahdanau),
+        };
+        rc = rc with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, BidirectionalEncoder = bidirectional };
+        if (dropout is { } rd) rc = rc with { Dropout = rd };
+        return new RecurrentTranslator(rc);
+    }
+}
