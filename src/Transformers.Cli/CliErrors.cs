@@ -11,7 +11,8 @@ public static class CliErrors
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException
                                       or DirectoryNotFoundException or InvalidOperationException
-                                      or TorchRuntimeException or IOException)
+                                      or TorchRuntimeException or IOException
+                                      or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

@@ -178,33 +178,8 @@ public static class TranslationCommands
         return new RecurrentTranslator(rc with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, BidirectionalEncoder = bidirectional });
     }
 
-    /// <summary>bundled | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split.</summary>
-    private static CorpusSplit LoadSplit(string[] args)
-    {
-        if (args.Length == 0 || (args.Length == 1 && args[0] == "bundled")) return BundledCorpus.LoadSplit();
-        var pairs = new List<SentencePair>();
-        var files = args.ToList();
-        var fr = files.FirstOrDefault(f => f.EndsWith(".fr", StringComparison.Ordinal));
-        var en = files.FirstOrDefault(f => f.EndsWith(".en", StringComparison.Ordinal));
-        if (fr is not null && en is not null)
-        {
-            pairs.AddRange(ParallelCorpus.FromMoses(fr, en).Pairs);
-            files.Remove(fr);
-            files.Remove(en);
-        }
-        foreach (var f in files)
-        {
-            var ext = Path.GetExtension(f).ToLowerInvariant();
-            pairs.AddRange(ext switch
-            {
-                ".po" or ".mo" => ParallelCorpus.FromGettext(f).Pairs,
-                ".tsv" or ".txt" => ParallelCorpus.FromTsv(f, TsvColumns.TatoebaFrenchEnglish).Pairs,
-                _ => throw new ArgumentException($"--data {f}: unknown corpus format (use .tsv, .po, .mo, or a .fr/.en pair)"),
-            });
-        }
-        if (pairs.Count == 0) throw new ArgumentException($"--data {string.Join(" ", args)}: no sentence pairs");
-        return CorpusSplit.Create(pairs);
-    }
+    /// <summary>bundled | DIR | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split (see <see cref="CorpusSplit.Load"/>).</summary>
+    private static CorpusSplit LoadSplit(string[] args) => CorpusSplit.Load(args);
 
     private static void ShowSamples(string run, CorpusSplit split, WordPieceTokenizer tokenizer)
     {
