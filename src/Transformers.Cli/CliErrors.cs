@@ -12,7 +12,7 @@ public static class CliErrors
         catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException
                                       or DirectoryNotFoundException or InvalidOperationException
                                       or TorchRuntimeException or IOException
-                                      or Transformers.Training.TrainingDivergedException)
+                                      or UnauthorizedAccessException or Transformers.Training.TrainingDivergedException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

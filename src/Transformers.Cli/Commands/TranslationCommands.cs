@@ -18,7 +18,7 @@ public static class TranslationCommands
     public static Command Train()
     {
         var arch = new Option<TranslatorArchitecture>("--arch") { Description = "Architecture: transformer, lstm, gru or rnn.", DefaultValueFactory = _ => TranslatorArchitecture.Transformer };
-        var data = new Option<string[]>("--data") { Description = "bundled, or corpus files: .tsv (English<TAB>French), .po/.mo catalogs, or X.fr X.en (Moses).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true };
+        var data = new Option<string[]>("--data") { Description = "bundled, a directory written by `corpus export` (train/dev/test.tsv), or corpus files: .tsv (English<TAB>French), .po/.mo catalogs, or X.fr X.en (Moses).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "Run directory (checkpoints last/ and best/, train.jsonl).", Required = true };
         var preset = new Option<ModelPreset>("--preset") { Description = "Model size: small (best dev BLEU per CPU-minute), matched (parameter-matched across architectures, for comparisons), base, tiny.", DefaultValueFactory = _ => ModelPreset.Small };
         var attention = new Option<string?>("--attention") { Description = "Recurrent archs: bahdanau, luong-dot, luong-general or none (default: the preset's)." };
@@ -194,33 +194,8 @@ public static class TranslationCommands
         return outcome == TrainingOutcome.Interrupted ? 130 : 0;
     }
 
-    /// <summary>bundled | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split.</summary>
-    private static CorpusSplit LoadSplit(string[] args)
-    {
-        if (args.Length == 0 || (args.Length == 1 && args[0] == "bundled")) return BundledCorpus.LoadSplit();
-        var pairs = new List<SentencePair>();
-        var files = args.ToList();
-        var fr = files.FirstOrDefault(f => f.EndsWith(".fr", StringComparison.Ordinal));
-        var en = files.FirstOrDefault(f => f.EndsWith(".en", StringComparison.Ordinal));
-        if (fr is not null && en is not null)
-        {
-            pairs.AddRange(ParallelCorpus.FromMoses(fr, en).Pairs);
-            files.Remove(fr);
-            files.Remove(en);
-        }
-        foreach (var f in files)
-        {
-            var ext = Path.GetExtension(f).ToLowerInvariant();
-            pairs.AddRange(ext switch
-            {
-                ".po" or ".mo" => ParallelCorpus.FromGettext(f).Pairs,
-                ".tsv" or ".txt" => ParallelCorpus.FromTsv(f, TsvColumns.TatoebaFrenchEnglish).Pairs,
-                _ => throw new ArgumentException($"--data {f}: unknown corpus format (use .tsv, .po, .mo, or a .fr/.en pair)"),
-            });
-        }
-        if (pairs.Count == 0) throw new ArgumentException($"--data {string.Join(" ", args)}: no sentence pairs");
-        return CorpusSplit.Create(pairs);
-    }
+    /// <summary>bundled | DIR | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split (see <see cref="CorpusSplit.Load"/>).</summary>
+    private static CorpusSplit LoadSplit(string[] args) => CorpusSplit.Load(args);
 
     /// <summary>The held-out test sentences the demo shows: 8 of 4 to 12 words.</summary>
     private static List<SentencePair> Samples(CorpusSplit split) =>

@@ -44,6 +44,53 @@ public sealed record CorpusSplit(IReadOnlyList<SentencePair> Train, IReadOnlyLis
         return new CorpusSplit(parts[0], parts[1], parts[2]);
     }
 
+    /// <summary>
+    /// The split that <c>transformers train --data SPECS</c> trains on (and <c>corpus export</c> writes), from what
+    /// that option takes:
+    /// <list type="bullet">
+    /// <item>nothing or <c>bundled</c>: <see cref="BundledCorpus.LoadSplit"/>;</item>
+    /// <item>one directory in the <see cref="CorpusExport"/> layout (train.tsv, dev.tsv, test.tsv, French TAB English):
+    /// <see cref="CorpusExport.Read"/>, the split as given;</item>
+    /// <item>corpus files, pooled in the order given (a Moses pair first) and split by <see cref="Create"/>:
+    /// <c>.tsv</c>/<c>.txt</c> as English TAB French (<see cref="TsvColumns.TatoebaFrenchEnglish"/>),
+    /// <c>.po</c>/<c>.mo</c> catalogs, and one Moses pair <c>X.fr X.en</c>.</item>
+    /// </list>
+    /// Errors name the option and the file: unknown extension, no pairs, a directory among other values.
+    /// </summary>
+    public static CorpusSplit Load(IReadOnlyList<string> specs)
+    {
+        if (specs.Count == 0 || (specs.Count == 1 && specs[0] == "bundled")) return BundledCorpus.LoadSplit();
+        if (specs.FirstOrDefault(Directory.Exists) is { } directory)
+        {
+            if (specs.Count > 1) throw new ArgumentException($"--data {directory}: a corpus directory must be the only --data value");
+            var split = CorpusExport.Read(directory);
+            if (split.Train.Count + split.Dev.Count + split.Test.Count == 0) throw new ArgumentException($"--data {directory}: no sentence pairs");
+            return split;
+        }
+        var pairs = new List<SentencePair>();
+        var files = specs.ToList();
+        var fr = files.FirstOrDefault(f => f.EndsWith(".fr", StringComparison.Ordinal));
+        var en = files.FirstOrDefault(f => f.EndsWith(".en", StringComparison.Ordinal));
+        if (fr is not null && en is not null)
+        {
+            pairs.AddRange(ParallelCorpus.FromMoses(fr, en).Pairs);
+            files.Remove(fr);
+            files.Remove(en);
+        }
+        foreach (var f in files)
+        {
+            var ext = Path.GetExtension(f).ToLowerInvariant();
+            pairs.AddRange(ext switch
+            {
+                ".po" or ".mo" => ParallelCorpus.FromGettext(f).Pairs,
+                ".tsv" or ".txt" => ParallelCorpus.FromTsv(f, TsvColumns.TatoebaFrenchEnglish).Pairs,
+                _ => throw new ArgumentException($"--data {f}: unknown corpus format (use bundled, a directory from `corpus export`, .tsv, .po, .mo, or a .fr/.en pair)"),
+            });
+        }
+        if (pairs.Count == 0) throw new ArgumentException($"--data {string.Join(" ", specs)}: no sentence pairs");
+        return Create(pairs);
+    }
+
     /// <summary>The part a sentence (the hashed side) belongs to.</summary>
     public static SplitPart PartOf(string sentence, SplitOptions? options = null)
     {

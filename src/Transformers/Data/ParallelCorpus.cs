@@ -14,6 +14,12 @@ public sealed record TsvColumns(int Source, int Target)
 
     /// <summary>The bundled corpus layout: <c>English TAB French TAB package</c>, read as French->English.</summary>
     public static TsvColumns BundledFrenchEnglish { get; } = new(Source: 1, Target: 0);
+
+    /// <summary>
+    /// The layout <c>transformers corpus export</c> writes (and the PyTorch reference <c>translate_ref.py</c> reads):
+    /// <c>French TAB English</c>, the source first.
+    /// </summary>
+    public static TsvColumns ExportFrenchEnglish { get; } = new(Source: 0, Target: 1);
 }
 
 /// <summary>
