@@ -27,6 +27,7 @@ public static class LabRunner
         new LongMemory(),
         new Bidirectional(),
         new MemoryFlat(),
+        new TrainStepProfile(),
     ];
 
     public const string ResultsFile = "results.json";

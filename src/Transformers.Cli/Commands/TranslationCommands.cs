@@ -332,17 +332,24 @@ internal sealed class ProgressLine(TrainerOptions options)
         if (redraw.ElapsedMilliseconds < 250) return;
         redraw.Restart();
         string eta = "";
-        if (options.MaxSeconds > 0) eta = $" ETA {TimeSpan.FromSeconds(Math.Max(0, options.MaxSeconds - r.ElapsedSeconds)):mm\\:ss}";
-        else if (options.MaxSteps > 0) eta = $" ETA {TimeSpan.FromSeconds(r.ElapsedSeconds / r.Step * (options.MaxSteps - r.Step)):hh\\:mm\\:ss}";
+        if (options.MaxSeconds > 0) eta = $" ETA {Clock(Math.Max(0, options.MaxSeconds - r.ElapsedSeconds))}";
+        else if (options.MaxSteps > 0) eta = $" ETA {Clock(r.ElapsedSeconds / r.Step * (options.MaxSteps - r.Step))}";
         double fraction = options.MaxSeconds > 0 ? r.ElapsedSeconds / options.MaxSeconds : options.MaxSteps > 0 ? (double)r.Step / options.MaxSteps : 0;
         int filled = (int)Math.Clamp(fraction * 20, 0, 20);
         var bar = fraction > 0 ? "[" + new string('#', filled) + new string('.', 20 - filled) + "] " : "";
-        Console.Error.Write($"\r{bar}step {r.Step} ep {r.Epoch} loss {r.Loss:F3} {tokensPerSecond:N0} tok/s lr {r.LearningRate:E2} {TimeSpan.FromSeconds(r.ElapsedSeconds):mm\\:ss}{eta}   ");
+        Console.Error.Write($"\r{bar}step {r.Step} ep {r.Epoch} loss {r.Loss:F3} {tokensPerSecond:N0} tok/s lr {r.LearningRate:E2} {Clock(r.ElapsedSeconds)}{eta}   ");
     }
 
     public void Eval(EvalRecord e, bool improved) =>
         Console.Error.WriteLine($"\r  eval @ step {e.Step}: dev loss {e.DevLoss:F3} (ppl {e.DevPerplexity:F1})" +
                                 (e.DevBleu is { } b ? $", dev BLEU {b:F2}" : "") + (improved ? "  * best" : "") + new string(' ', 20));
+
+    /// <summary>"04:16" under an hour, "1:59:35" from an hour on.</summary>
+    private static string Clock(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(seconds);
+        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t:mm\\:ss}" : t.ToString("mm\\:ss");
+    }
 
     public void Notice(string message) => Console.Error.WriteLine("\r" + message);
 
