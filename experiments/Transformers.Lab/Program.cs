@@ -4,6 +4,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Transformers.Lab.Runner;
 using Transformers.Lab.Translation;
+using Transformers.Translation;
 
 namespace Transformers.Lab;
 
@@ -12,7 +13,7 @@ public static class Program
     private const string Usage =
         "usage: Transformers.Lab all|<experiment> [--quick] [--out DIR] [--threads N]\n" +
         "       Transformers.Lab list\n" +
-        "       Transformers.Lab translators RUN_DIR... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]\n" +
+        "       Transformers.Lab translators RUN_DIR|MODEL_DIR|builtin... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]\n" +
         "       Transformers.Lab bench [--filter PATTERN]";
 
     /// <summary>
@@ -66,7 +67,10 @@ public static class Program
         }
     }
 
-    /// <summary>`translators RUN... [--out DIR] [--beam N] [--limit N] [--threads N]`: issue 6's comparison from finished runs.</summary>
+    /// <summary>
+    /// `translators RUN... [--out DIR] [--beam N] [--limit N] [--threads N]`: issue 6's comparison from finished runs;
+    /// exported model directories and `builtin` (the built-in translator) may stand beside them.
+    /// </summary>
     private static int Translators(string[] args)
     {
         var runs = new List<string>();
@@ -101,10 +105,15 @@ public static class Program
             Console.WriteLine($"results in {output}");
             return 0;
         }
+        catch (BuiltInTranslatorMissingException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
         catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
         {
             Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine("usage: Transformers.Lab translators RUN_DIR... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]");
+            Console.Error.WriteLine("usage: Transformers.Lab translators RUN_DIR|MODEL_DIR|builtin... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]");
             return 2;
         }
     }

@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(TranslationCommands.Train());
         root.Subcommands.Add(TranslationCommands.Translate());
         root.Subcommands.Add(TranslationCommands.Demo());
+        root.Subcommands.Add(ExportModelCommand.Create());
         root.Subcommands.Add(HeadsCommand.Create());
         root.Subcommands.Add(CorpusCommand.Create());
         // Our handler turns expected errors into one line; System.CommandLine's would print a stack trace.

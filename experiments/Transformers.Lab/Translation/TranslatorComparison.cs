@@ -17,6 +17,8 @@ namespace Transformers.Lab.Translation;
 /// experiments/translators/run.sh): each run's best checkpoint is scored on the test split (greedy and beam, BLEU and
 /// chrF, decoding sentences/s), its `tokens-N/` snapshot at the largest token count every run reached is scored too
 /// (the equal-data comparison), and the dev BLEU curves of all runs go on one plot against minutes and against tokens.
+/// An exported model directory (`transformers export-model`) or `builtin` (the built-in translator) takes part too: it
+/// is scored the same way, its training figures and dev curve come from its provenance.json, and it has no snapshots.
 /// </summary>
 public static class TranslatorComparison
 {
@@ -24,8 +26,9 @@ public static class TranslatorComparison
 
     public sealed record Score(string Checkpoint, int Beam, int Sentences, double Seconds, double SentencesPerSecond, double Bleu, double ChrF, string BleuLine);
 
-    public sealed record RunResult(string Name, string Architecture, long Parameters, long Steps, long TargetTokens, double TrainSeconds,
-        double MeanTokensPerSecond, double MedianStepTokensPerSecond, long? PeakRssBytes, int? CpuPercent, IReadOnlyList<Eval> Evals,
+    /// <summary>One run or exported model; training figures are null when unknown (an exported model without provenance).</summary>
+    public sealed record RunResult(string Name, string Architecture, long Parameters, long? Steps, long? TargetTokens, double? TrainSeconds,
+        double? MeanTokensPerSecond, double? MedianStepTokensPerSecond, long? PeakRssBytes, int? CpuPercent, IReadOnlyList<Eval> Evals,
         Score Greedy, Score Beam, Score? AtEqualTokens, double? MinutesToEqualTokens);
 
     public sealed record Options(int Beam = 4, int TestLimit = 0, int SampleCount = 8, string Title = "Transformer vs recurrent translators on the bundled corpus");
@@ -34,6 +37,7 @@ public static class TranslatorComparison
     public static IReadOnlyList<RunResult> Run(IReadOnlyList<string> runDirs, string outDir, Options options, MachineStamp stamp, TextWriter log)
     {
         if (runDirs.Count == 0) throw new ArgumentException("no run directories given");
+        foreach (var d in runDirs.Where(BuiltInTranslator.IsBuiltIn)) BuiltInTranslator.Directory();   // a missing built-in fails first, not after scoring the runs
         Directory.CreateDirectory(outDir);
         var split = BundledCorpus.LoadSplit();
         var test = split.Test;
@@ -41,26 +45,34 @@ public static class TranslatorComparison
         var sources = test.Select(p => p.Source).ToList();
         var references = test.Select(p => p.Target).ToList();
 
-        var logs = runDirs.ToDictionary(d => d, ReadLog);
-        var snapshots = runDirs.Select(d => Directory.GetDirectories(d, "tokens-*").Select(s => long.Parse(Path.GetFileName(s)["tokens-".Length..], CultureInfo.InvariantCulture)).ToHashSet()).ToList();
-        long? equalTokens = snapshots.Aggregate((a, b) => a.Intersect(b).ToHashSet()) is { Count: > 0 } common ? common.Max() : null;
+        var runs = runDirs.Where(d => !IsExportedModel(d)).ToList();
+        var logs = runs.ToDictionary(d => d, ReadLog);
+        var snapshots = runs.Select(d => Directory.GetDirectories(d, "tokens-*").Select(s => long.Parse(Path.GetFileName(s)["tokens-".Length..], CultureInfo.InvariantCulture)).ToHashSet()).ToList();
+        long? equalTokens = snapshots.Count > 0 && snapshots.Aggregate((a, b) => a.Intersect(b).ToHashSet()) is { Count: > 0 } common ? common.Max() : null;
 
         var results = new List<RunResult>();
         var samples = new Dictionary<string, string[]>();
         var ceilings = new Dictionary<string, (double Plain, double Spacing)>();
         foreach (var dir in runDirs)
         {
-            EnsureSpacing(dir, split.Train, log);
             var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(dir));
+            if (IsExportedModel(dir))
+            {
+                var exported = Checkpoint.Load(dir);
+                var (result, hypotheses) = ScoreExported(dir, name, Describe(exported), sources, references, options, log);
+                results.Add(result);
+                samples[name] = hypotheses;
+                ceilings[name] = RoundTrip(exported, references);
+                continue;
+            }
+            EnsureSpacing(dir, split.Train, log);
             var (evals, steps) = logs[dir];
             var best = Path.Combine(dir, "best");
             var (greedy, greedyHyps) = Evaluate(best, sources, references, 1, log);
             var (beam, _) = Evaluate(best, sources, references, options.Beam, log);
             Score? atTokens = equalTokens is { } n ? Evaluate(Path.Combine(dir, $"tokens-{n}"), sources, references, 1, log).Score : null;
             var loaded = Checkpoint.Load(best);
-            long parameters = loaded.Model.parameters().Sum(p => p.numel());
-            var architecture = loaded.Model.Architecture;
-            loaded.Model.Dispose();
+            var (parameters, architecture) = Describe(loaded);
             ceilings[name] = RoundTrip(loaded, references);
             var last = steps[^1];
             results.Add(new RunResult(name, architecture, parameters, last.Step, steps.Sum(s => s.Tokens), last.ElapsedSeconds,
@@ -78,6 +90,31 @@ public static class TranslatorComparison
         File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { Machine = stamp, EqualTokens = equalTokens, RoundTripBleu = roundTrip, Runs = results }, new JsonSerializerOptions { WriteIndented = true }));
         File.WriteAllText(Path.Combine(outDir, "report.md"), Report(results, equalTokens, plots, test, samples, options, stamp, ceilings));
         return results;
+    }
+
+    /// <summary>`builtin`, or a model directory without a training log (what `transformers export-model` writes).</summary>
+    private static bool IsExportedModel(string dir) =>
+        BuiltInTranslator.IsBuiltIn(dir) || (!File.Exists(Path.Combine(dir, "train.jsonl")) && File.Exists(Path.Combine(dir, "model.json")));
+
+    /// <summary>Parameters and architecture of a loaded checkpoint, whose model is then disposed (its vocabulary stays usable).</summary>
+    private static (long Parameters, string Architecture) Describe(Checkpoint.Loaded loaded)
+    {
+        using var model = loaded.Model;
+        return (model.parameters().Sum(p => p.numel()), model.Architecture);
+    }
+
+    /// <summary>An exported model: scored like a run's best checkpoint; training figures and dev curve from its provenance.</summary>
+    private static (RunResult Result, string[] Hypotheses) ScoreExported(string dir, string name, (long Parameters, string Architecture) model,
+                                                                      List<string> sources, List<string> references, Options options, TextWriter log)
+    {
+        var (greedy, hypotheses) = Evaluate(dir, sources, references, 1, log);
+        var (beam, _) = Evaluate(dir, sources, references, options.Beam, log);
+        var (parameters, architecture) = model;
+        var p = ModelExport.ReadProvenance(dir);
+        var evals = p?.Evaluations.Select(e => new Eval(e.Step, e.ElapsedSeconds, e.TargetTokens, e.DevLoss, e.DevBleu, null)).ToList() ?? [];
+        double? tokensPerSecond = p is { TargetTokens: { } tokens, TrainingSeconds: > 0 and var seconds } ? tokens / seconds : null;
+        return (new RunResult(name, architecture, parameters, p?.Steps, p?.TargetTokens, p?.TrainingSeconds, tokensPerSecond, null, null, null, evals,
+                              greedy, beam, null, null), hypotheses);
     }
 
     private static (List<Eval> Evals, List<StepRecord> Steps) ReadLog(string dir)
@@ -141,11 +178,11 @@ public static class TranslatorComparison
     private static (double Plain, double Spacing) RoundTrip(Checkpoint.Loaded loaded, List<string> references)
     {
         var tokenizer = loaded.Tokenizer();
-        var spacing = SpacingModel.Find(loaded.Directory)!;
+        var spacing = loaded.Spacing();
         var options = new Transformers.Tokenizer.Processing.BertEncodeOptions { AddSpecialTokens = false };
         var ids = references.Select(r => tokenizer.Encode(r, null, options).Ids).ToList();
-        return (Bleu.Corpus(ids.Select(i => tokenizer.Decode(i, skipSpecialTokens: true)).ToList(), [references]).Score,
-                Bleu.Corpus(ids.Select(i => spacing.Decode(i, tokenizer)).ToList(), [references]).Score);
+        double plain = Bleu.Corpus(ids.Select(i => tokenizer.Decode(i, skipSpecialTokens: true)).ToList(), [references]).Score;
+        return (plain, spacing is null ? plain : Bleu.Corpus(ids.Select(i => spacing.Decode(i, tokenizer)).ToList(), [references]).Score);
     }
 
     /// <summary>"Percent of CPU this job got: N%" of RUN.time: how much of its cores the run really had.</summary>
@@ -163,7 +200,7 @@ public static class TranslatorComparison
         using var model = loaded.Model;
         var tokenizer = loaded.Tokenizer();
         var clock = Stopwatch.StartNew();
-        var hyps = new TextTranslator(model, tokenizer) { Spacing = SpacingModel.Find(loaded.Directory) }.Translate(sources, new DecodingOptions { BeamSize = beam });
+        var hyps = new TextTranslator(model, tokenizer) { Spacing = loaded.Spacing() }.Translate(sources, new DecodingOptions { BeamSize = beam });
         double seconds = clock.Elapsed.TotalSeconds;
         var bleu = Bleu.Corpus(hyps, [references]);
         var chrf = ChrF.Corpus(hyps, [references]);
@@ -193,9 +230,9 @@ public static class TranslatorComparison
         md.AppendLine(Markdown.Table(
             ["run", "parameters", "steps", "target tokens", "train min", "CPU share", "train tok/s (all)", "tok/s (median step)", "peak RSS", "best dev BLEU",
              "test BLEU greedy", $"test BLEU beam {options.Beam}", $"chrF2 beam {options.Beam}", "decode sent/s greedy", $"decode sent/s beam {options.Beam}"],
-            results.Select(r => (IReadOnlyList<string>)[r.Name, r.Parameters.ToString("N0"), r.Steps.ToString(), r.TargetTokens.ToString("N0"), (r.TrainSeconds / 60).ToString("F1"), r.CpuPercent is { } c ? $"{c} %" : "n/a",
-                r.MeanTokensPerSecond.ToString("N0"), r.MedianStepTokensPerSecond.ToString("N0"), r.PeakRssBytes is { } b ? $"{b / 1048576.0:N0} MiB" : "n/a",
-                r.Evals.Where(e => e.DevBleu.HasValue).Select(e => e.DevBleu!.Value).DefaultIfEmpty(double.NaN).Max().ToString("F2"),
+            results.Select(r => (IReadOnlyList<string>)[r.Name, r.Parameters.ToString("N0"), r.Steps?.ToString() ?? "n/a", r.TargetTokens?.ToString("N0") ?? "n/a", (r.TrainSeconds / 60)?.ToString("F1") ?? "n/a", r.CpuPercent is { } c ? $"{c} %" : "n/a",
+                r.MeanTokensPerSecond?.ToString("N0") ?? "n/a", r.MedianStepTokensPerSecond?.ToString("N0") ?? "n/a", r.PeakRssBytes is { } b ? $"{b / 1048576.0:N0} MiB" : "n/a",
+                r.Evals.Where(e => e.DevBleu.HasValue).Select(e => (double?)e.DevBleu!.Value).Max()?.ToString("F2") ?? "n/a",
                 r.Greedy.Bleu.ToString("F2"), r.Beam.Bleu.ToString("F2"), r.Beam.ChrF.ToString("F2"), r.Greedy.SentencesPerSecond.ToString("F1"), r.Beam.SentencesPerSecond.ToString("F1")])));
         md.AppendLine($"Test split: {test.Count:N0} pairs. Signatures: BLEU `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.x.x`, chrF2 `nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.x.x`.").AppendLine();
         md.AppendLine("```");
@@ -209,12 +246,12 @@ public static class TranslatorComparison
         {
             md.AppendLine($"Every run saved its weights once it had trained on {equalTokens:N0} target tokens (`--snapshot-tokens`); greedy decoding of the test split:").AppendLine();
             md.AppendLine(Markdown.Table(["run", "test BLEU greedy", "chrF2 greedy", "minutes to reach it"],
-                results.Select(r => (IReadOnlyList<string>)[r.Name, r.AtEqualTokens!.Bleu.ToString("F2"), r.AtEqualTokens.ChrF.ToString("F2"), r.MinutesToEqualTokens?.ToString("F1") ?? "n/a"])));
+                results.Select(r => (IReadOnlyList<string>)[r.Name, r.AtEqualTokens?.Bleu.ToString("F2") ?? "n/a (no snapshots)", r.AtEqualTokens?.ChrF.ToString("F2") ?? "n/a", r.MinutesToEqualTokens?.ToString("F1") ?? "n/a"])));
         }
         md.AppendLine("## Dev BLEU at each evaluation").AppendLine();
         foreach (var r in results)
         {
-            md.AppendLine($"{r.Name}: " + string.Join(", ", r.Evals.Select(e => $"{e.ElapsedSeconds / 60:F1} min / {e.TargetTokens / 1e6:F2} M tok → {(e.DevBleu is { } b ? b.ToString("F2") : "–")}")));
+            md.AppendLine($"{r.Name}: " + (r.Evals.Count == 0 ? "none recorded" : "") + string.Join(", ", r.Evals.Select(e => $"{e.ElapsedSeconds / 60:F1} min / {e.TargetTokens / 1e6:F2} M tok → {(e.DevBleu is { } b ? b.ToString("F2") : "–")}")));
             md.AppendLine();
         }
         md.AppendLine($"## {options.SampleCount} test sentences (greedy, best checkpoints)").AppendLine();

@@ -25,7 +25,7 @@ public static class EvaluateCommand
             DefaultValueFactory = _ => BleuTokenization.Mteval13a,
         };
         var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive BLEU and chrF." };
-        var model = new Option<string>("--model") { Description = "Translate a split of the bundled corpus with this run or checkpoint, then score it (instead of --hyp/--ref)." };
+        var model = new Option<string>("--model") { Description = "Translate a split of the bundled corpus with this run or checkpoint (or builtin, the built-in translator), then score it (instead of --hyp/--ref)." };
         var split = new Option<string>("--split") { Description = "With --model: dev or test.", DefaultValueFactory = _ => "test" };
         var beam = new Option<int>("--beam") { Description = "With --model: beam size.", DefaultValueFactory = _ => 5 };
         var limit = new Option<int>("--limit") { Description = "With --model: first N sentences only (0: all).", DefaultValueFactory = _ => 0 };

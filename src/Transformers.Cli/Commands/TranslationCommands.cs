@@ -260,7 +260,7 @@ public static class TranslationCommands
 
     public static Command Translate()
     {
-        var model = new Option<string>("--model") { Description = "Run or checkpoint directory.", Required = true };
+        var model = new Option<string>("--model") { Description = "Run or checkpoint directory, or builtin (the translator that ships with this build).", Required = true };
         var beam = new Option<int>("--beam") { Description = "Beam size (1: greedy).", DefaultValueFactory = _ => 5 };
         var alpha = new Option<double>("--alpha") { Description = "GNMT length penalty α.", DefaultValueFactory = _ => 0.6 };
         var nbest = new Option<int>("--nbest") { Description = "Print the n best translations (tab-separated with scores).", DefaultValueFactory = _ => 1 };
@@ -286,11 +286,11 @@ public static class TranslationCommands
         return cmd;
     }
 
-    /// <summary>The model and its tokenizer from a run or checkpoint directory.</summary>
+    /// <summary>The model, its tokenizer and spacing from a run or checkpoint directory, or the built-in translator ("builtin").</summary>
     public static (Seq2SeqModel Model, WordPieceTokenizer Tokenizer, SpacingModel? Spacing) LoadModel(string dir)
     {
         var loaded = Checkpoint.Load(dir);
-        return (loaded.Model, loaded.Tokenizer(), SpacingModel.Find(loaded.Directory));
+        return (loaded.Model, loaded.Tokenizer(), loaded.Spacing());
     }
 
     private static string[] ReadLines(TextReader reader)

@@ -54,36 +54,44 @@ public static class Checkpoint
     {
         if (vocabulary.Count != model.VocabSize)
             throw new ArgumentException($"vocabulary has {vocabulary.Count} entries, the model {model.VocabSize}");
-        var full = Path.GetFullPath(dir);
-        var parent = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(parent);
-        var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        Directory.CreateDirectory(tmp);
-        try
+        AtomicDirectory.Write(dir, tmp =>
         {
-            using (var config = JsonDocument.Parse(model.ConfigJson()))
-            {
-                var description = new ModelDescription(model.Architecture, config.RootElement.Clone(), model.VocabSize);
-                File.WriteAllText(Path.Combine(tmp, ModelFile), JsonSerializer.Serialize(description, Json), new UTF8Encoding(false));
-            }
-            var weights = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous());
-            Safetensors.SaveStateDict(Path.Combine(tmp, WeightsFile), weights);
-            File.WriteAllLines(Path.Combine(tmp, VocabFile), vocabulary, new UTF8Encoding(false));
+            WriteModel(tmp, model, vocabulary, WeightPrecision.Float32);
             optimizer?.save_state_dict(Path.Combine(tmp, OptimizerFile));
             if (state is not null)
                 File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json), new UTF8Encoding(false));
-            // Swap directories: the old checkpoint is removed only once the new one is complete.
-            var old = full + ".old";
-            if (Directory.Exists(old)) Directory.Delete(old, true);
-            if (Directory.Exists(full)) Directory.Move(full, old);
-            Directory.Move(tmp, full);
-            if (Directory.Exists(old)) Directory.Delete(old, true);
-        }
-        finally
+        });
+    }
+
+    /// <summary>
+    /// What inference needs, into <paramref name="dir"/>: <c>model.json</c>, <c>model.safetensors</c> and <c>vocab.txt</c>.
+    /// With <see cref="WeightPrecision.Float16"/> the parameters are stored rounded to float16 (an error names any that
+    /// overflow its ±65504); buffers (the sinusoid table) stay as they are, being computed constants, not learned weights.
+    /// </summary>
+    internal static void WriteModel(string dir, Seq2SeqModel model, IReadOnlyList<string> vocabulary, WeightPrecision precision)
+    {
+        using (var config = JsonDocument.Parse(model.ConfigJson()))
         {
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+            var description = new ModelDescription(model.Architecture, config.RootElement.Clone(), model.VocabSize);
+            File.WriteAllText(Path.Combine(dir, ModelFile), JsonSerializer.Serialize(description, Json), new UTF8Encoding(false));
         }
+        var parameters = model.named_parameters().Select(p => p.name).ToHashSet(StringComparer.Ordinal);
+        using var scope = NewDisposeScope();                                                   // the stored copies and the range checks
+        var weights = new Dictionary<string, Tensor>();
+        foreach (var (name, t) in model.state_dict())
+        {
+            var stored = t.detach().cpu().contiguous();
+            if (precision == WeightPrecision.Float16 && parameters.Contains(name) && stored.is_floating_point())
+            {
+                var half = stored.to(ScalarType.Float16);
+                if (half.isinf().logical_and(stored.isfinite()).any().item<bool>())
+                    throw new InvalidDataException($"{name} has values beyond float16's range (±65504): it cannot be stored in float16; export it as float32");
+                stored = half;
+            }
+            weights[name] = stored;
+        }
+        Safetensors.SaveStateDict(Path.Combine(dir, WeightsFile), weights);
+        File.WriteAllLines(Path.Combine(dir, VocabFile), vocabulary, new UTF8Encoding(false));
     }
 
     /// <summary>A loaded checkpoint: the model (eval mode), its vocabulary, and where training stood.</summary>
@@ -94,10 +102,14 @@ public static class Checkpoint
         /// <summary>The translator's tokenizer over this checkpoint's vocabulary (cased WordPiece, as trained).</summary>
         public WordPieceTokenizer Tokenizer() =>
             WordPieceTokenizer.Create(new global::Transformers.Tokenizer.Models.Vocabulary(Vocabulary, Path.Combine(Directory, VocabFile)), WordPieceOptions.Cased);
+
+        /// <summary>The spacing model that detokenizes this checkpoint's output (beside it, or at the root of its run); null if none.</summary>
+        public SpacingModel? Spacing() => SpacingModel.Find(Directory);
     }
 
     /// <summary>
-    /// Loads a checkpoint directory (for <c>runs/NAME</c>, its <c>best</c> or <c>last</c> sub-directory is taken).
+    /// Loads a checkpoint directory (for <c>runs/NAME</c>, its <c>best</c> or <c>last</c> sub-directory is taken; for
+    /// <c>builtin</c>, the translator that ships with this build, see <see cref="BuiltInTranslator"/>).
     /// Errors name the file and the mismatch: unknown or different architecture, invalid config, truncated weights,
     /// a vocabulary whose size does not match the weights.
     /// </summary>
@@ -148,17 +160,25 @@ public static class Checkpoint
         {
             foreach (var t in weights.Values) t.Dispose();
         }
-        TrainerState? state = null;
-        var statePath = Path.Combine(dir, StateFile);
-        if (File.Exists(statePath))
-            state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), Json);
         model.eval();
-        return new Loaded(model, vocabulary, state, dir);
+        return new Loaded(model, vocabulary, ReadState(dir), dir);
     }
 
-    /// <summary>A run directory resolves to its best checkpoint, else its last; a checkpoint directory to itself.</summary>
+    /// <summary>The trainer state saved in checkpoint <paramref name="dir"/>; null if it has none.</summary>
+    internal static TrainerState? ReadState(string dir)
+    {
+        var statePath = Path.Combine(dir, StateFile);
+        return File.Exists(statePath) ? JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), Json) : null;
+    }
+
+    /// <summary>
+    /// A run directory resolves to its best checkpoint, else its last; a checkpoint directory to itself; <c>builtin</c> to
+    /// the built-in translator's directory (<see cref="BuiltInTranslatorMissingException"/> when this build has none; a
+    /// folder that happens to be called builtin is reached as <c>./builtin</c>).
+    /// </summary>
     public static string Resolve(string dir)
     {
+        if (BuiltInTranslator.IsBuiltIn(dir)) return BuiltInTranslator.Directory();
         if (File.Exists(Path.Combine(dir, ModelFile))) return dir;
         foreach (var sub in new[] { "best", "last" })
             if (File.Exists(Path.Combine(dir, sub, ModelFile))) return Path.Combine(dir, sub);

@@ -101,6 +101,12 @@ public sealed class SpacingModel
         return text.ToString();
     }
 
+    /// <summary>
+    /// The same decisions from fewer pairs: only those seen at least <see cref="MinCount"/> times, since <see cref="Glue"/>
+    /// backs off past any other (a shipped model keeps about a fifth of the lines of its run's).
+    /// </summary>
+    public SpacingModel Pruned() => new(counts.Where(kv => kv.Value.Total >= MinCount).ToDictionary(kv => kv.Key, kv => kv.Value));
+
     /// <summary>Writes "left TAB right TAB glued TAB total" lines, atomically (temp file + rename).</summary>
     public void Save(string path)
     {
@@ -133,10 +139,13 @@ public sealed class SpacingModel
     }
 
     /// <summary>The spacing model of a run or checkpoint directory: DIR/spacing.tsv, else the parent's (runs keep it at their root); null if none.</summary>
-    public static SpacingModel? Find(string directory)
+    public static SpacingModel? Find(string directory) => FindFile(directory) is { } path ? Load(path) : null;
+
+    /// <summary>The path <see cref="Find"/> reads: DIR/spacing.tsv, else the parent's; null if neither exists.</summary>
+    public static string? FindFile(string directory)
     {
         foreach (var dir in new[] { directory, Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(directory)) })
-            if (dir is not null && File.Exists(Path.Combine(dir, FileName))) return Load(Path.Combine(dir, FileName));
+            if (dir is not null && File.Exists(Path.Combine(dir, FileName))) return Path.Combine(dir, FileName);
         return null;
     }
 }

@@ -9,12 +9,12 @@ using static TorchSharp.torch;
 
 namespace Transformers.Tests.Lab;
 
-/// <summary>Issue 6's comparison report from two tiny training runs on the bundled corpus (with token snapshots).</summary>
+/// <summary>Issue 6's comparison report from two tiny training runs on the bundled corpus (with token snapshots) and an exported model.</summary>
 [Collection(SerialCollection.Name)]
 public sealed class TranslatorComparisonTests
 {
     [Fact]
-    public void TwoTinyRuns_GiveTheTables_TheEqualTokenSnapshots_AndBothPlots()
+    public void TwoTinyRunsAndAnExport_GiveTheTables_TheEqualTokenSnapshots_AndBothPlots()
     {
         var root = Path.Combine(Path.GetTempPath(), "comparison-" + Guid.NewGuid().ToString("N"));
         try
@@ -43,14 +43,22 @@ public sealed class TranslatorComparisonTests
                 trainer.Run();
                 Assert.True(Directory.Exists(Path.Combine(dir, "tokens-1")), "the snapshot after the first target token");
                 Assert.False(Directory.Exists(Path.Combine(dir, "tokens-10000000")), "no snapshot for a count never reached");
+                data.Spacing.Save(Path.Combine(dir, SpacingModel.FileName));
                 runs.Add(dir);
             }
+            // An exported model (what the built-in translator is) stands beside the runs: no log, no snapshots, its provenance.
+            var exported = ModelExport.Export(runs[0], Path.Combine(root, "exported")).Directory;
 
             var output = Path.Combine(root, "report");
-            var results = TranslatorComparison.Run(runs, output, new TranslatorComparison.Options(Beam: 2, TestLimit: 4, SampleCount: 2), MachineStamp.Take(1), TextWriter.Null);
+            var results = TranslatorComparison.Run([.. runs, exported], output, new TranslatorComparison.Options(Beam: 2, TestLimit: 4, SampleCount: 2), MachineStamp.Take(1), TextWriter.Null);
 
-            Assert.Equal(["transformer", "gru"], results.Select(r => r.Name));
-            Assert.All(results, r =>
+            Assert.Equal(["transformer", "gru", "exported"], results.Select(r => r.Name));
+            var packed = results[2];
+            Assert.Equal((3L, "transformer", results[0].Parameters), (packed.Steps, packed.Architecture, packed.Parameters));
+            Assert.Equal(4, packed.Beam.Sentences);
+            Assert.Null(packed.AtEqualTokens);
+            Assert.Equal(results[0].Evals.Select(e => e.Step), packed.Evals.Select(e => e.Step));
+            Assert.All(results.Take(2), r =>
             {
                 Assert.Equal(3, r.Steps);
                 Assert.Equal(4, r.Greedy.Sentences);
@@ -62,6 +70,7 @@ public sealed class TranslatorComparisonTests
             Assert.Contains("after the same number of target tokens", report);
             Assert.Contains("| transformer |", report);
             Assert.Contains("| gru |", report);
+            Assert.Contains("| exported |", report);
             foreach (var png in new[] { "dev_bleu_over_time.png", "dev_bleu_over_tokens.png" })
                 Assert.True(new FileInfo(Path.Combine(output, png)).Length > 10_000, png);
             using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));

@@ -6,7 +6,7 @@ namespace Transformers.Tests.Translation;
 
 public sealed class PipelineTests
 {
-    private static CorpusSplit TinyCorpus()
+    internal static CorpusSplit TinyCorpus()
     {
         var fr = new[] { "Ouvrir le fichier", "Fermer le fichier", "Enregistrer le document", "Ouvrir le document", "Imprimer la page", "Fermer la fenêtre", "Nouvelle fenêtre", "Enregistrer sous" };
         var en = new[] { "Open the file", "Close the file", "Save the document", "Open the document", "Print the page", "Close the window", "New window", "Save as" };

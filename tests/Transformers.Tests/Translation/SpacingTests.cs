@@ -106,5 +106,9 @@ public sealed class SpacingTests
         double learned = Bleu.Corpus(ids.Select(i => spacing.Decode(i, tokenizer)).ToList(), [refs]).Score;
         Assert.True(plain < 92, $"plain WordPiece decoding round-trips at {plain:F2} BLEU");
         Assert.True(learned > 97, $"learned spacing round-trips at {learned:F2} BLEU (plain {plain:F2})");
+        // What an exported model ships: only the pairs seen MinCount times or more, the same text from far fewer lines.
+        var pruned = spacing.Pruned();
+        Assert.True(pruned.Count < spacing.Count / 2, $"pruning kept {pruned.Count} of {spacing.Count} pairs");
+        Assert.Equal(ids.Select(i => spacing.Decode(i, tokenizer)), ids.Select(i => pruned.Decode(i, tokenizer)));
     }
 }
