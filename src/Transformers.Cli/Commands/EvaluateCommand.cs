@@ -6,7 +6,7 @@ namespace Transformers.Cli.Commands;
 /// <summary>
 /// <c>transformers evaluate --hyp FILE --ref FILE [FILE...]</c>: corpus BLEU and chrF2 as sacreBLEU 2.x
 /// computes them by default, with their signatures. One segment per line; several --ref files are
-/// several references per segment. With --model, a split of the bundled corpus is translated first.
+/// several references per segment. With --model, a split of --data (the bundled corpus by default) is translated first.
 /// </summary>
 public static class EvaluateCommand
 {
@@ -25,7 +25,7 @@ public static class EvaluateCommand
             DefaultValueFactory = _ => BleuTokenization.Mteval13a,
         };
         var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive BLEU and chrF." };
-        var model = new Option<string>("--model") { Description = "Translate a split of the bundled corpus with this run or checkpoint (or builtin, the built-in translator), then score it (instead of --hyp/--ref)." };
+        var model = new Option<string>("--model") { Description = "Translate a split of --data (default: the bundled corpus) with this run or checkpoint (or builtin, the built-in translator), then score it (instead of --hyp/--ref)." };
         var split = new Option<string>("--split") { Description = "With --model: dev or test.", DefaultValueFactory = _ => "test" };
         var beam = new Option<int>("--beam") { Description = "With --model: beam size.", DefaultValueFactory = _ => 5 };
         var limit = new Option<int>("--limit") { Description = "With --model: first N sentences only (0: all).", DefaultValueFactory = _ => 0 };
@@ -35,11 +35,14 @@ public static class EvaluateCommand
         cmd.Options.Add(refs);
         cmd.Options.Add(tokenize);
         cmd.Options.Add(lowercase);
-        foreach (var o in new Option[] { model, split, beam, limit }) cmd.Options.Add(o);
+        var data = new Option<string[]>("--data") { Description = "With --model: the corpus whose split is scored (as train's --data).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true };
+        var threads = new Option<int>("--threads") { Description = "With --model: libtorch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        foreach (var o in new Option[] { model, split, beam, limit, data, threads }) cmd.Options.Add(o);
         cmd.SetAction(parseResult => CliErrors.Run(() =>
         {
             if (parseResult.GetValue(model) is { } dir)
-                return TranslationCommands.EvaluateModel(dir, parseResult.GetValue(split)!, parseResult.GetValue(beam), parseResult.GetValue(limit));
+                return TranslationCommands.EvaluateModel(dir, parseResult.GetValue(split)!, parseResult.GetValue(beam), parseResult.GetValue(limit),
+                                                         parseResult.GetValue(data)!, parseResult.GetValue(threads));
             var hypPath = parseResult.GetValue(hyp) ?? throw new ArgumentException("--hyp FILE is required");
             var refPaths = parseResult.GetValue(refs) ?? [];
             if (refPaths.Length == 0) throw new ArgumentException("at least one --ref FILE is required");

@@ -300,12 +300,14 @@ public static class TranslationCommands
         return lines.ToArray();
     }
 
-    /// <summary>`evaluate --model DIR --split dev|test`: translate a split of the bundled corpus and score it.</summary>
-    public static int EvaluateModel(string dir, string splitName, int beam, int limit)
+    /// <summary>`evaluate --model DIR --split dev|test [--data ...]`: translate a split and score it.</summary>
+    public static int EvaluateModel(string dir, string splitName, int beam, int limit, string[] data, int threads)
     {
         TorchRuntime.EnsureLoaded();
+        if (threads < 1) throw new ArgumentException($"--threads {threads}: must be at least 1");
+        TorchSharp.torch.set_num_threads(threads);
         var part = splitName switch { "dev" => SplitPart.Dev, "test" => SplitPart.Test, _ => throw new ArgumentException($"--split {splitName}: use dev or test") };
-        var pairs = BundledCorpus.LoadSplit()[part];
+        var pairs = LoadSplit(data)[part];
         if (limit > 0) pairs = pairs.Take(limit).ToList();
         var (model, tokenizer, spacing) = LoadModel(dir);
         using var _ = model;
