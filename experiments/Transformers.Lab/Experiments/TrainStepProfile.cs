@@ -83,9 +83,16 @@ public sealed class TrainStepProfile : IExperiment
             Markdown.Table(["model", "part of the step", "median ms", "share"], rows) + "\n\n" +
             "What the avoidable parts cost (whole step, median ms; ratio < 1: the change is faster):\n\n" +
             Markdown.Table(["model", "change", "step ms", "baseline ms", "ratio"], variantRows) + "\n";
+        var groups = models.Select(m =>
+        {
+            var share = Parts.Select(p => 100 * sections.Single(s => s.Model == m.Name && s.Part == p).Share).ToArray();
+            return (m.Name, share, share, share);
+        }).ToList();
+        var plot = context.Save(new BarPlot("Where a training step's time goes", "share of the step (%)", Parts, groups),
+            "step_breakdown.png", "Share of each part of one optimizer step");
         return new ExperimentResult(supported ? Verdict.Supported : Verdict.NotSupported, text,
             $"Supported when, for every model, the parts outside forward and backward (tensors, loss, clipping, optimizer, zero_grad, host read) take at most {OverheadLimit:P0} of the step.",
-            [], new { sections, variants }, body);
+            [plot], new { sections, variants }, body);
     }
 
     private enum LossKind { Ours, Fused }
