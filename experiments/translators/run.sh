@@ -1,20 +1,25 @@
 #!/bin/bash
-# Issue 6's comparison, as it was run for experiments/results/translators/ (about 65 minutes on 2 cores):
-# four parameter-matched Small translators, 30 minutes each on one libtorch thread, two at a time on the two cores
-# (transformer + gru, then lstm + rnn), each saving its weights after 0.5, 1, 1.5 and 2 M target tokens; then the lab
-# scores every run on the test split and draws the dev BLEU curves.
-#   experiments/translators/run.sh [RUNS_DIR]      (default runs/cmp)
+# Issue 12's comparison of the four translators on trained models: each architecture 30 minutes of training on 2 threads
+# with its default recipe (--preset small: the quality-per-CPU-minute size), one run after another on a quiet machine
+# (never two at a time), then the same with the parameter-matched sizes (--preset matched). Each run saves its weights
+# after 1, 2 and 4 M target tokens for the equal-data table. The lab then scores every run on the first 2,000 test
+# sentences (greedy and beam 4, BLEU/chrF with signatures, decoding speed) and draws the dev BLEU curves.
+# About 4 h 30 of machine time; each run resumes where it stopped when the script is rerun.
+#   experiments/translators/run.sh [RUNS_DIR] [PRESETS]      (defaults: runs/cmp, "small matched")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/cmp}
+PRESETS=${2:-small matched}
 mkdir -p "$RUNS"
 dotnet build -c Release src/Transformers.Cli experiments/Transformers.Lab >/dev/null
 CLI=src/Transformers.Cli/bin/Release/net10.0/Transformers.Cli
-train() { # arch
-  /usr/bin/time -v -o "$RUNS/$1.time" $CLI train --arch "$1" --preset small --out "$RUNS/$1" --minutes 30 --eval-minutes 5 \
-    --warmup 400 --lr 1e-3 --patience 0 --threads 1 --snapshot-tokens 500000 1000000 1500000 2000000 > "$RUNS/$1.out" 2> "$RUNS/$1.err"
-}
-train transformer & train gru & wait
-train lstm & train rnn & wait
-dotnet run -c Release --no-build --project experiments/Transformers.Lab -- translators "$RUNS/transformer" "$RUNS/gru" "$RUNS/lstm" "$RUNS/rnn" \
-  --out experiments/results/translators
+for preset in $PRESETS; do
+  for arch in transformer gru lstm rnn; do
+    run="$RUNS/$preset-$arch"
+    /usr/bin/time -v -o "$run.time" $CLI train --arch "$arch" --preset "$preset" --out "$run" --minutes 30 --eval-minutes 5 \
+      --patience 0 --threads 2 --snapshot-tokens 1000000 2000000 4000000 > "$run.out" 2> "$run.err"
+  done
+  dotnet run -c Release --no-build --project experiments/Transformers.Lab -- translators "$RUNS/$preset-transformer" "$RUNS/$preset-gru" \
+    "$RUNS/$preset-lstm" "$RUNS/$preset-rnn" --limit 2000 --out "experiments/results/translators-$preset" \
+    --title "Four translators, --preset $preset, 30 minutes each on 2 threads"
+done
