@@ -155,7 +155,8 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
     /// <summary>
     /// Runs the stack over a batch of sequences.
     /// input: <c>[batch, seq, inputSize]</c>; lengths: <c>[batch]</c> integer count of real positions per sequence
-    /// (0..seq; copied to the host to validate and pack), or null when every position is real; initial:
+    /// (0..seq; read on the host to validate and pack, as <c>pack_padded_sequence</c> needs them there: pass them on the
+    /// CPU and no read from the device happens), or null when every position is real; initial:
     /// <c>[numLayers * numDirections, batch, hidden]</c> (with Cell for LSTM), or null for zeros.
     /// </summary>
     public RecurrentOutput Run(Tensor input, Tensor? lengths = null, RecurrentState? initial = null, RecurrentPath path = RecurrentPath.Fused)

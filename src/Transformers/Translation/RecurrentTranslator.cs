@@ -9,11 +9,13 @@ namespace Transformers.Translation;
 /// Recurrent encoder-decoder translator: the seq2seq of Sutskever et al. 2014 / Cho et al. 2014 with optional attention
 /// (Bahdanau et al. 2015, Luong et al. 2015), on the same seam as <see cref="TransformerTranslator"/>.
 /// <list type="bullet">
-/// <item>Encoder: embedding, then a bidirectional <see cref="RecurrentStack"/> (HiddenSize / 2 per direction) over the
-/// source; its outputs h̄_s = [h→_s; h←_s] ([batch, src, hidden], zero on padding) are <see cref="EncoderOutput.Memory"/>.</item>
+/// <item>Encoder: embedding, then a bidirectional <see cref="RecurrentStack"/> (EncoderDirectionSize per direction) over
+/// the source, packed so that each sentence's backward direction starts at its own last token; its outputs
+/// h̄_s = [h→_s; h←_s] ([batch, src, encoderOutput], zero on padding) are <see cref="EncoderOutput.Memory"/>.</item>
 /// <item>Bridge: every decoder layer l starts from s_0^l = tanh(W_b^l [h→_last; h←_1] + b^l), the top encoder layer's two
 /// final states (Bahdanau et al. App. A.2.2 use tanh(W_s h←_1)); an LSTM decoder's c_0^l = W_c^l [h→_last; h←_1] + b^l. Without a bidirectional encoder: [h→_last] alone.
-/// Both are read from the memory, so <see cref="StartDecoding"/> needs nothing but the <see cref="EncoderOutput"/>.</item>
+/// Both are read from the memory, so <see cref="StartDecoding"/> needs nothing but the <see cref="EncoderOutput"/>. The
+/// bridge also maps the encoder's width to the decoder's, so the two stacks may differ in width and depth.</item>
 /// <item>Decoder: embedding (plus h̃_{t-1} with input feeding), a unidirectional stack giving s_t, then Luong et al.'s
 /// global attention: a_t = softmax(score(s_t, h̄_s)) over real source tokens, c_t = Σ_s a_t(s) h̄_s, and the attentional
 /// vector h̃_t = tanh(W_c [c_t; s_t]) (Luong eq. 5); without attention h̃_t = tanh(W_c s_t). The output is W_o h̃_t,
@@ -29,10 +31,10 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     private readonly Embedding embedding;           // target (and, tied, source and output) embedding [vocab, embedding]
     private readonly Embedding? source_embedding;   // untied only
     private readonly Linear? output_projection;     // untied only: h̃ -> logits
-    private readonly RecurrentStack encoder;        // bidirectional (hidden / 2 per direction) or left-to-right (hidden)
-    private readonly Linear bridge;                 // [h→_last; h←_1] -> s_0 of every decoder layer
+    private readonly RecurrentStack encoder;        // bidirectional or left-to-right, EncoderDirectionSize per direction
+    private readonly Linear bridge;                 // [h→_last; h←_1] (encoderOutput) -> s_0 of every decoder layer
     private readonly Linear? bridge_cell;           // LSTM only: -> c_0 of every decoder layer
-    private readonly RecurrentStack decoder;        // unidirectional, hidden
+    private readonly RecurrentStack decoder;        // unidirectional, DecoderLayerCount layers of hidden
     private readonly Alignment? attention;          // null without attention
     private readonly Linear attentional;            // W_c: [c_t; s_t] (or s_t) -> h̃_t
     private readonly Dropout dropout;
@@ -50,35 +52,44 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     {
         Config = config.Validate();
         Special = new SpecialTokens(config.PadId, config.BosId, config.EosId, config.UnkId);
-        int e = config.EmbeddingSize, h = config.HiddenSize, layers = config.NumLayers;
+        int e = config.EmbeddingSize, h = config.HiddenSize, decoderLayers = config.DecoderLayerCount;
+        int m = config.EncoderOutputSize;                                                     // width of h̄_s (both directions)
         embedding = nn.Embedding(config.VocabSize, e, padding_idx: config.PadId);
         if (!config.TieEmbeddings)
         {
             source_embedding = nn.Embedding(config.VocabSize, e, padding_idx: config.PadId);
             output_projection = nn.Linear(e, config.VocabSize, hasBias: false);
         }
-        encoder = config.BidirectionalEncoder
-            ? new RecurrentStack(new RecurrentConfig(config.Cell, e, h / 2, layers, Bidirectional: true, config.Dropout))
-            : new RecurrentStack(new RecurrentConfig(config.Cell, e, h, layers, Bidirectional: false, config.Dropout));
-        bridge = nn.Linear(h, layers * h);
-        if (config.Cell == RecurrentCellKind.Lstm) bridge_cell = nn.Linear(h, layers * h);
-        decoder = new RecurrentStack(new RecurrentConfig(config.Cell, config.InputFeeding ? 2 * e : e, h, layers, Bidirectional: false, config.Dropout));
-        if (config.Attention != RecurrentAttention.None) attention = new Alignment(config.Attention, h, config.AttentionSize);
-        attentional = nn.Linear(config.Attention == RecurrentAttention.None ? h : 2 * h, e);
+        encoder = new RecurrentStack(new RecurrentConfig(config.Cell, e, config.EncoderDirectionSize, config.NumLayers, config.BidirectionalEncoder,
+                                                         BetweenLayers(config.NumLayers)));
+        bridge = nn.Linear(m, decoderLayers * h);
+        if (config.Cell == RecurrentCellKind.Lstm) bridge_cell = nn.Linear(m, decoderLayers * h);
+        decoder = new RecurrentStack(new RecurrentConfig(config.Cell, config.InputFeeding ? 2 * e : e, h, decoderLayers, Bidirectional: false,
+                                                         BetweenLayers(decoderLayers)));
+        if (config.Attention != RecurrentAttention.None) attention = new Alignment(config.Attention, h, m, config.AttentionSize);
+        attentional = nn.Linear(config.Attention == RecurrentAttention.None ? h : m + h, e);
         dropout = nn.Dropout(config.Dropout);
         if (config.ScheduledSamplingK > 0) sampling_batches = tensor(0.0, ScalarType.Float64);
         RegisterComponents();
         Initialize();
     }
 
-    /// <summary>Every parameter U(-0.1, 0.1) (Luong et al. 2015 §4.1; Sutskever et al. 2014 use ±0.08); padding rows zero.</summary>
+    /// <summary>Dropout between the layers of a stack: none for a single layer (which has no "between").</summary>
+    private double BetweenLayers(int layers) => layers > 1 ? Config.Dropout : 0.0;
+
+    /// <summary>
+    /// <see cref="RecurrentInitialization.Uniform"/>: every parameter U(-0.1, 0.1) (Luong et al. 2015 §4.1);
+    /// <see cref="RecurrentInitialization.PyTorch"/>: embeddings U(-0.1, 0.1), every other module keeps the initialisation
+    /// it was built with (nn.GRU/nn.LSTM/nn.RNN U(-1/√hidden, 1/√hidden), nn.Linear U(-1/√fan_in, 1/√fan_in)). Padding rows zero.
+    /// </summary>
     private void Initialize()
     {
         using var _ = no_grad();
         foreach (var (name, p) in named_parameters())
         {
-            p.uniform_(-0.1, 0.1);
-            if (name.Contains("embedding")) p[Config.PadId].zero_();
+            bool isEmbedding = name.Contains("embedding");
+            if (isEmbedding || Config.Initialization == RecurrentInitialization.Uniform) p.uniform_(-0.1, 0.1);
+            if (isEmbedding) p[Config.PadId].zero_();
         }
     }
 
@@ -90,10 +101,9 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     private TranslatorOutput Run(Tensor src, Tensor srcMask, Tensor tgtIn, bool capture)
     {
         // src: [batch, src]; srcMask: [batch, src] bool; tgtIn: [batch, tgt]
-        CheckIds(tgtIn, "target");
-        if (tgtIn.shape[0] != src.shape[0]) throw new ArgumentException($"target batch {tgtIn.shape[0]} differs from source batch {src.shape[0]}");
         using var scope = NewDisposeScope();
-        var start = Start(Encode(src, srcMask));
+        var lengths = SourceLengths(src, srcMask, tgtIn);                                  // [batch] on the CPU: the forward's one read from the device
+        var start = Start(new EncoderOutput(EncodeSource(src, lengths), srcMask));
         var ratio = TeacherForcingRatio();
         var (logits, probabilities) = ratio is null && !Config.InputFeeding
             ? DecodeParallel(tgtIn, start)
@@ -172,7 +182,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     /// </summary>
     public (Recurrent.RecurrentTrace Encoder, Recurrent.RecurrentTrace? Decoder) TraceGates(Tensor src, Tensor srcMask, Tensor tgtIn)
     {
-        var lengths = CheckSource(src, srcMask);
+        var lengths = SourceLengths(src, srcMask, tgtIn: null);
         using var _ = no_grad();
         var x = (source_embedding ?? embedding).forward(src);                                  // [batch, src, embedding]
         var encoded = encoder.Run(x, lengths, null, Recurrent.RecurrentPath.GateLevelTraced);
@@ -186,12 +196,20 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     public override EncoderOutput Encode(Tensor src, Tensor srcMask)
     {
         // src: [batch, src]; srcMask: [batch, src] bool, a prefix of each row
-        var lengths = CheckSource(src, srcMask);                                             // [batch]
         using var scope = NewDisposeScope();
-        var x = dropout.forward((source_embedding ?? embedding).forward(src));                // [batch, src, embedding]
-        var memory = encoder.Run(x, lengths).Output;                                        // [batch, src, hidden] = [h→; h←], zero on padding
-        lengths.Dispose();
+        var memory = EncodeSource(src, SourceLengths(src, srcMask, tgtIn: null));            // [batch, src, encoderOutput]
         return new EncoderOutput(memory.MoveToOuterDisposeScope(), srcMask);
+    }
+
+    /// <summary>
+    /// The encoder over checked ids. src: [batch, src]; lengths: [batch] int64 on the CPU (from <see cref="SourceLengths"/>)
+    /// -> h̄ = [h→; h←]: [batch, src, encoderOutput], zero on padding. The stack packs the batch by these lengths, so each
+    /// sentence's backward direction starts at its own last token (EOS), never at padding.
+    /// </summary>
+    private Tensor EncodeSource(Tensor src, Tensor lengths)
+    {
+        var x = dropout.forward((source_embedding ?? embedding).forward(src));                // [batch, src, embedding]
+        return encoder.Run(x, lengths).Output;                                              // [batch, src, encoderOutput]
     }
 
     public override DecoderState StartDecoding(EncoderOutput encoded)
@@ -217,21 +235,21 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     /// <summary>The decoder's initial state (bridge) and what attention reads, from the encoder output.</summary>
     private DecoderStart Start(EncoderOutput encoded)
     {
-        var (memory, mask) = (encoded.Memory, encoded.SourceMask);                         // [batch, src, hidden], [batch, src]
-        long batch = memory.shape[0], half = Config.HiddenSize / 2;
-        var last = (mask.sum(1) - 1).clamp_min(0).view(batch, 1, 1).expand(batch, 1, Config.HiddenSize); // [batch, 1, hidden]
-        var atLast = memory.gather(1, last).squeeze(1);                                     // outputs at the last real token: [batch, hidden]
+        var (memory, mask) = (encoded.Memory, encoded.SourceMask);                         // [batch, src, encoderOutput], [batch, src]
+        long batch = memory.shape[0], width = Config.EncoderOutputSize, half = Config.EncoderDirectionSize;
+        var last = (mask.sum(1) - 1).clamp_min(0).view(batch, 1, 1).expand(batch, 1, width); // [batch, 1, encoderOutput]
+        var atLast = memory.gather(1, last).squeeze(1);                                     // outputs at the last real token: [batch, encoderOutput]
         var summary = Config.BidirectionalEncoder
             ? cat([atLast.narrow(1, 0, half), memory.select(1, 0).narrow(1, half, half)], 1) // [h→_last; h← at t = 0, after reading the whole source]
-            : atLast;                                                                        // h→_last: [batch, hidden]
-        var hidden = LayerMajor(bridge.forward(summary).tanh());                             // s_0: [numLayers, batch, hidden]
+            : atLast;                                                                        // h→_last: [batch, encoderOutput]
+        var hidden = LayerMajor(bridge.forward(summary).tanh());                             // s_0: [decoderLayers, batch, hidden]
         var cell = bridge_cell is null ? null : LayerMajor(bridge_cell.forward(summary));    // c_0 (LSTM)
         var source = attention is null ? null : new AttentionSource(memory, attention.Keys(memory), mask);
         return new DecoderStart(new RecurrentState(hidden, cell), source);
     }
 
-    /// <summary>[batch, numLayers * hidden] -> [numLayers, batch, hidden] (the stack's state layout)</summary>
-    private Tensor LayerMajor(Tensor t) => t.view(t.shape[0], Config.NumLayers, Config.HiddenSize).transpose(0, 1).contiguous();
+    /// <summary>[batch, decoderLayers * hidden] -> [decoderLayers, batch, hidden] (the stack's state layout)</summary>
+    private Tensor LayerMajor(Tensor t) => t.view(t.shape[0], Config.DecoderLayerCount, Config.HiddenSize).transpose(0, 1).contiguous();
 
     /// <summary>One decoder step: tokens y_{t-1} [batch] (+ h̃_{t-1} [batch, embedding] with input feeding) -> logits [batch, vocab] and the new state.</summary>
     private StepResult StepOnce(Tensor tokens, RecurrentState state, Tensor? feed, AttentionSource? source)
@@ -249,30 +267,47 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     {
         if (attention is null || source is null) return (attentional.forward(s).tanh(), null); // h̃_t = tanh(W_c s_t)
         var a = attention.Probabilities(s, source.Keys, source.Mask);                      // a_t: [batch, tgt, src]
-        var context = matmul(a, source.Memory);                                              // c_t = Σ_s a_t(s) h̄_s: [batch, tgt, hidden]
+        var context = matmul(a, source.Memory);                                              // c_t = Σ_s a_t(s) h̄_s: [batch, tgt, encoderOutput]
         return (attentional.forward(cat([context, s], -1)).tanh(), a);                      // h̃_t = tanh(W_c [c_t; s_t])
     }
 
     /// <summary>h̃: [..., embedding] -> logits [..., vocab]</summary>
     private Tensor Project(Tensor hTilde) => output_projection?.forward(hTilde) ?? matmul(hTilde, embedding.weight!.t());
 
-    /// <summary>Validates ids and mask; returns the source lengths [batch] (int64).</summary>
-    private Tensor CheckSource(Tensor src, Tensor srcMask)
+    /// <summary>
+    /// Validates ids (source and, when given, target) and the source mask, and returns the source lengths [batch] (int64,
+    /// on the CPU, where packing needs them). Everything it checks comes from the device in one read of a [batch + 5]
+    /// vector, the only one of a forward: shapes first (metadata), then ids in the vocabulary, no zero-length sentence,
+    /// and a mask that marks a prefix of each row.
+    /// </summary>
+    private Tensor SourceLengths(Tensor src, Tensor srcMask, Tensor? tgtIn)
     {
-        CheckIds(src, "source");
-        if (src.shape[0] == 0) throw new ArgumentException("the source batch is empty");
+        CheckIdShape(src, "source");
+        if (tgtIn is not null)
+        {
+            CheckIdShape(tgtIn, "target");
+            if (tgtIn.shape[0] != src.shape[0]) throw new ArgumentException($"target batch {tgtIn.shape[0]} differs from source batch {src.shape[0]}");
+        }
+        long batch = src.shape[0], length = src.shape[1];
+        if (batch == 0) throw new ArgumentException("the source batch is empty");
         if (srcMask.dtype != ScalarType.Bool || !srcMask.shape.SequenceEqual(src.shape))
             throw new ArgumentException($"source mask must be bool [{string.Join(", ", src.shape)}]; got {srcMask.dtype} [{string.Join(", ", srcMask.shape)}]");
+        if (length == 0)
+            throw new ArgumentException("source sentence 0 is zero-length (no real token in its mask); an empty sentence is encoded as EOS alone");
         using var scope = NewDisposeScope();
         var lengths = srcMask.sum(1, type: ScalarType.Int64);                               // [batch]
-        var host = lengths.cpu().data<long>().ToArray();
-        int empty = Array.IndexOf(host, 0L);
+        var prefix = (arange(length, device: src.device).unsqueeze(0) < lengths.unsqueeze(1)).eq(srcMask).all(); // a 0-dim bool
+        var target = tgtIn is null || tgtIn.numel() == 0 ? src : tgtIn;                     // an empty target has no ids to check
+        var facts = cat([lengths, stack([prefix.to(ScalarType.Int64), src.min(), src.max(), target.min(), target.max()])]); // [batch + 5]
+        var host = facts.cpu().data<long>().ToArray();                                       // the one read
+        CheckIdRange(host[batch + 1], host[batch + 2], "source");
+        if (!ReferenceEquals(target, src)) CheckIdRange(host[batch + 3], host[batch + 4], "target");
+        int empty = Array.IndexOf(host, 0L, 0, (int)batch);
         if (empty >= 0)
             throw new ArgumentException($"source sentence {empty} is zero-length (no real token in its mask); an empty sentence is encoded as EOS alone");
-        var prefix = arange(src.shape[1], device: src.device).unsqueeze(0) < lengths.unsqueeze(1); // [batch, src]
-        if (!prefix.eq(srcMask).all().item<bool>())
+        if (host[batch] == 0)
             throw new ArgumentException("source mask must mark a prefix of each row (padding at the end): the recurrent encoder reads tokens in order");
-        return lengths.MoveToOuterDisposeScope();
+        return tensor(host[..(int)batch]).MoveToOuterDisposeScope();                         // [batch] int64, CPU
     }
 
     private sealed record DecoderStart(RecurrentState Initial, AttentionSource? Source);
@@ -280,12 +315,13 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     private sealed record StepResult(Tensor Logits, RecurrentState State, Tensor HTilde, Tensor? Probabilities);
 }
 
-/// <summary>What attention reads at every step: memory h̄ [batch, src, hidden], keys [batch, src, key] (the query-independent part of the score), mask [batch, src] bool.</summary>
+/// <summary>What attention reads at every step: memory h̄ [batch, src, encoderOutput], keys [batch, src, key] (the query-independent part of the score), mask [batch, src] bool.</summary>
 internal sealed record AttentionSource(Tensor Memory, Tensor Keys, Tensor Mask);
 
 /// <summary>
 /// The alignment model a(s_t, h̄_s) of a recurrent decoder (Bahdanau et al. 2015 §3.1; Luong et al. 2015 §3.1, eq. 7-8):
-/// scores every source position for each decoder state, softmax over the real ones.
+/// scores every source position for each decoder state, softmax over the real ones. Queries s_t are the decoder's
+/// states (querySize wide), memories h̄_s the encoder's outputs (memorySize wide, e.g. both directions of a wider encoder).
 /// <list type="bullet">
 /// <item>Bahdanau (additive): score = vᵀ tanh(W_q s_t + W_k h̄_s + b); keys = W_k h̄_s + b.</item>
 /// <item>Luong dot: score = s_tᵀ h̄_s; keys = h̄_s.</item>
@@ -294,26 +330,32 @@ internal sealed record AttentionSource(Tensor Memory, Tensor Keys, Tensor Mask);
 /// </summary>
 public sealed class Alignment : nn.Module
 {
-    private readonly Linear? query;   // Bahdanau W_q [attention, hidden], no bias
-    private readonly Linear? key;     // Bahdanau W_k [attention, hidden] with b; Luong general W_a [hidden, hidden], no bias
+    private readonly Linear? query;   // Bahdanau W_q [attention, query], no bias
+    private readonly Linear? key;     // Bahdanau W_k [attention, memory] with b; Luong general W_a [query, memory], no bias
     private readonly Linear? score;   // Bahdanau v [1, attention], no bias
 
     public RecurrentAttention Kind { get; }
 
-    public Alignment(RecurrentAttention kind, int hiddenSize, int attentionSize) : base(nameof(Alignment))
+    /// <param name="kind">The score function.</param>
+    /// <param name="querySize">Width of the decoder states s_t.</param>
+    /// <param name="memorySize">Width of the encoder outputs h̄_s (must equal querySize for Luong's dot score).</param>
+    /// <param name="attentionSize">Width of Bahdanau's alignment MLP (unused by the Luong scores).</param>
+    public Alignment(RecurrentAttention kind, int querySize, int memorySize, int attentionSize) : base(nameof(Alignment))
     {
         Kind = kind;
         switch (kind)
         {
             case RecurrentAttention.Bahdanau:
-                query = nn.Linear(hiddenSize, attentionSize, hasBias: false);
-                key = nn.Linear(hiddenSize, attentionSize, hasBias: true);
+                query = nn.Linear(querySize, attentionSize, hasBias: false);
+                key = nn.Linear(memorySize, attentionSize, hasBias: true);
                 score = nn.Linear(attentionSize, 1, hasBias: false);
                 break;
             case RecurrentAttention.LuongGeneral:
-                key = nn.Linear(hiddenSize, hiddenSize, hasBias: false);
+                key = nn.Linear(memorySize, querySize, hasBias: false);
                 break;
             case RecurrentAttention.LuongDot:
+                if (memorySize != querySize)
+                    throw new ArgumentException($"Luong's dot score s_tᵀ h̄_s needs memories as wide as the queries; got memory {memorySize}, query {querySize}");
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "an alignment model needs an attention kind other than None");
@@ -321,10 +363,10 @@ public sealed class Alignment : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>memory h̄: [batch, src, hidden] -> keys [batch, src, attention or hidden], computed once per sentence.</summary>
+    /// <summary>memory h̄: [batch, src, memory] -> keys [batch, src, attention or query], computed once per sentence.</summary>
     public Tensor Keys(Tensor memory) => key?.forward(memory) ?? memory.alias();
 
-    /// <summary>queries s: [batch, tgt, hidden]; keys: [batch, src, key] -> unnormalised scores [batch, tgt, src].</summary>
+    /// <summary>queries s: [batch, tgt, query]; keys: [batch, src, key] -> unnormalised scores [batch, tgt, src].</summary>
     public Tensor Scores(Tensor queries, Tensor keys)
     {
         if (score is null) return matmul(queries, keys.transpose(1, 2));                    // s_tᵀ (W_a) h̄_s: [batch, tgt, src]
@@ -338,7 +380,7 @@ public sealed class Alignment : nn.Module
 }
 
 /// <summary>
-/// The recurrent decoder's state: the stack's state [numLayers, batch, hidden] (with the LSTM cell state), h̃_{t-1}
+/// The recurrent decoder's state: the stack's state [decoderLayers, batch, hidden] (with the LSTM cell state), h̃_{t-1}
 /// [batch, embedding] with input feeding, and what attention reads (memory, keys, source mask). Its tensors belong to no
 /// dispose scope; <see cref="Dispose"/> frees them. Its size grows with the source length only, never with the steps taken.
 /// </summary>
@@ -354,7 +396,7 @@ public sealed class RecurrentDecoderState : DecoderState
                                          source.Mask.alias().DetachFromDisposeScope());
     }
 
-    /// <summary>The decoder stack's state: Hidden (and Cell for LSTM) [numLayers, batch, hidden].</summary>
+    /// <summary>The decoder stack's state: Hidden (and Cell for LSTM) [decoderLayers, batch, hidden].</summary>
     public RecurrentState Recurrent { get; private set; }
     /// <summary>h̃_{t-1} [batch, embedding] with input feeding, else null.</summary>
     public Tensor? Feed { get; private set; }

@@ -152,7 +152,7 @@ public sealed class RecurrentTranslatorTests
         // s = (0.5, -1): W_q s + W_k h1 + b = (1.5, -0.5) -> vᵀ tanh = 0.905148 + 0.924234 = 1.829383;
         //               W_q s + W_k h2 + b = (2.5, -2.5) -> 0.986614 + 1.973229 = 2.959843; softmax (0.244076, 0.755924).
         // s = (0, 0):   (1, 0.5) -> 0.761594 - 0.924234 = -0.162640; (2, -1.5) -> 0.964028 + 1.810297 = 2.774324; softmax (0.050356, 0.949644).
-        using var alignment = new Alignment(RecurrentAttention.Bahdanau, hiddenSize: 2, attentionSize: 2);
+        using var alignment = new Alignment(RecurrentAttention.Bahdanau, querySize: 2, memorySize: 2, attentionSize: 2);
         var p = alignment.named_parameters().ToDictionary(x => x.name, x => x.parameter);
         using (no_grad())
         {
@@ -178,8 +178,8 @@ public sealed class RecurrentTranslatorTests
         // general with W_a = [[0, 1], [2, 0]]: W_a h1 = (-1, 6) -> -1 + 12 = 11; W_a h2 = (0.5, 1) -> 0.5 + 2 = 2.5.
         var s = tensor(new float[] { 1, 2 }).view(1, 1, 2);
         var h = tensor(new float[] { 3, -1, 0.5f, 0.5f }).view(1, 2, 2);
-        using var dot = new Alignment(RecurrentAttention.LuongDot, 2, 2);
-        using var general = new Alignment(RecurrentAttention.LuongGeneral, 2, 2);
+        using var dot = new Alignment(RecurrentAttention.LuongDot, 2, 2, 2);
+        using var general = new Alignment(RecurrentAttention.LuongGeneral, 2, 2, 2);
         using (no_grad()) general.named_parameters().Single().parameter.copy_(tensor(new float[,] { { 0, 1 }, { 2, 0 } }));
         using var _ = no_grad();
         TensorAssert.CloseToValues([1, 1.5], dot.Scores(s, dot.Keys(h)), 1e-6, "dot");
