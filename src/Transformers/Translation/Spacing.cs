@@ -141,11 +141,15 @@ public sealed class SpacingModel
     /// <summary>The spacing model of a run or checkpoint directory: DIR/spacing.tsv, else the parent's (runs keep it at their root); null if none.</summary>
     public static SpacingModel? Find(string directory) => FindFile(directory) is { } path ? Load(path) : null;
 
-    /// <summary>The path <see cref="Find"/> reads: DIR/spacing.tsv, else the parent's; null if neither exists.</summary>
+    /// <summary>
+    /// The path <see cref="Find"/> reads: DIR/spacing.tsv, else its parent's, else its grandparent's (a run's
+    /// <c>history/step-N</c> checkpoints); null if none exists.
+    /// </summary>
     public static string? FindFile(string directory)
     {
-        foreach (var dir in new[] { directory, Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(directory)) })
-            if (dir is not null && File.Exists(Path.Combine(dir, FileName))) return Path.Combine(dir, FileName);
+        string? dir = Path.TrimEndingDirectorySeparator(directory);
+        for (int up = 0; up < 3 && dir is not null; up++, dir = Path.GetDirectoryName(dir))
+            if (File.Exists(Path.Combine(dir, FileName))) return Path.Combine(dir, FileName);
         return null;
     }
 }
