@@ -44,7 +44,7 @@ public sealed class TrainStepProfile : IExperiment
         var models = new (string Name, Func<double, Seq2SeqModel> Build)[]
         {
             ("Transformer small", d => new TransformerTranslator((context.Quick ? TransformerConfig.Tiny(vocab) : TransformerConfig.Small(vocab)) with { Dropout = d })),
-            ("GRU small", d => new RecurrentTranslator((context.Quick
+            ("GRU matched", d => new RecurrentTranslator((context.Quick
                 ? RecurrentTranslatorConfig.Tiny(vocab, RecurrentCellKind.Gru, RecurrentAttention.LuongGeneral)
                 : RecurrentTranslatorConfig.Small(vocab, RecurrentCellKind.Gru, RecurrentAttention.LuongGeneral)) with { Dropout = d })),
         };

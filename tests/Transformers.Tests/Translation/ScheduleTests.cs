@@ -97,7 +97,13 @@ public sealed class LearningRateScheduleTests
 [Collection(SerialCollection.Name)]
 public sealed class TrainerScheduleTests
 {
-    private static string TempRun() => Path.Combine(Path.GetTempPath(), "schedule-" + Guid.NewGuid().ToString("N"));
+    /// <summary>Runs <paramref name="body"/> with a fresh run directory, deleted afterwards.</summary>
+    private static void InTempRun(Action<string> body)
+    {
+        var run = Path.Combine(Path.GetTempPath(), "schedule-" + Guid.NewGuid().ToString("N"));
+        try { body(run); }
+        finally { if (Directory.Exists(run)) Directory.Delete(run, true); }
+    }
 
     private static List<JsonElement> Steps(string run) =>
         File.ReadAllLines(Path.Combine(run, "train.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
@@ -111,8 +117,7 @@ public sealed class TrainerScheduleTests
     [Fact]
     public void LearningRate_AtGivenStepsOfAStepBudget()
     {
-        var run = TempRun();
-        try
+        InTempRun(run =>
         {
             manual_seed(1);
             using var m = new TransformerTranslator(TransformerConfig.Tiny(ReverseTask.Vocab));
@@ -125,18 +130,13 @@ public sealed class TrainerScheduleTests
             Assert.Equal(1e-3, lr[5], 12);                 // progress 0.10: the peak
             Assert.Equal(1e-3 * (1 - (0.5 - 0.1) / 0.9), lr[21], 12);
             Assert.Equal(1e-3 * (1 - (39.0 / 40 - 0.1) / 0.9), lr[40], 12);
-        }
-        finally
-        {
-            Directory.Delete(run, true);
-        }
+        });
     }
 
     [Fact]
     public void AWarmupLongerThanTheBudget_IsShortened_WithANotice()
     {
-        var run = TempRun();
-        try
+        InTempRun(run =>
         {
             manual_seed(1);
             using var m = new TransformerTranslator(TransformerConfig.Tiny(ReverseTask.Vocab));
@@ -152,18 +152,13 @@ public sealed class TrainerScheduleTests
             Assert.True(trainer.State.WarmupShortened);
             var lr = Steps(run).ToDictionary(e => e.GetProperty("Step").GetInt64(), e => e.GetProperty("LearningRate").GetDouble());
             Assert.Equal(1e-3, lr[3], 12);                  // progress 0.05: the end of the shortened warmup
-        }
-        finally
-        {
-            Directory.Delete(run, true);
-        }
+        });
     }
 
     [Fact]
     public void ATimeBudget_SetsEachStepsRate_FromTheTrainingTimeBeforeIt()
     {
-        var run = TempRun();
-        try
+        InTempRun(run =>
         {
             manual_seed(1);
             using var m = new TransformerTranslator(TransformerConfig.Tiny(ReverseTask.Vocab));
@@ -177,18 +172,13 @@ public sealed class TrainerScheduleTests
                 double expected = schedule.At(i + 1, Math.Max(before / 3600, (double)i / 30));
                 Assert.Equal(expected, steps[i].GetProperty("LearningRate").GetDouble(), 12);
             }
-        }
-        finally
-        {
-            Directory.Delete(run, true);
-        }
+        });
     }
 
     [Fact]
     public void Evaluations_AreOffTheTrainingClock()
     {
-        var run = TempRun();
-        try
+        InTempRun(run =>
         {
             manual_seed(1);
             using var m = new TransformerTranslator(TransformerConfig.Tiny(ReverseTask.Vocab));
@@ -200,11 +190,7 @@ public sealed class TrainerScheduleTests
             trainer.Run();
             Assert.True(clock.Elapsed.TotalSeconds >= 2.0);                        // four evaluations of 0.5 s ran...
             Assert.True(trainer.State.ElapsedSeconds < 1.5, $"training clock {trainer.State.ElapsedSeconds:F2} s");   // ...but not on the clock
-        }
-        finally
-        {
-            Directory.Delete(run, true);
-        }
+        });
     }
 
     [Fact]
