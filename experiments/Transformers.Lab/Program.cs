@@ -14,6 +14,7 @@ public static class Program
         "usage: Transformers.Lab all|<experiment> [--quick] [--out DIR] [--threads N]\n" +
         "       Transformers.Lab list\n" +
         "       Transformers.Lab translators RUN_DIR|MODEL_DIR|builtin... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]\n" +
+        "       Transformers.Lab curves --out FILE.png [--title T] NAME=RUN_DIR|REFERENCE.json...\n" +
         "       Transformers.Lab bench [--filter PATTERN]";
 
     /// <summary>
@@ -41,6 +42,8 @@ public static class Program
         }
         if (args.Length > 0 && args[0] == "translators")
             return Translators(args[1..]);
+        if (args.Length > 0 && args[0] == "curves")
+            return DevBleuCurves.Run(args[1..]);
         if (args.Length > 0 && args[0] == "list")
         {
             foreach (var e in LabRunner.Experiments) Console.WriteLine($"{e.Name}: {e.Claim}");

@@ -11,8 +11,8 @@ ARCH=$1; MINUTES=$2; OUT=$3; shift 3
 REF=${REF_DIR:-../shared/reference}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-dotnet build -c Release src/Transformers.Cli >/dev/null
-CLI=src/Transformers.Cli/bin/Release/net10.0/Transformers.Cli
+CLI=${CLI:-src/Transformers.Cli/bin/Release/net10.0/Transformers.Cli}     # CLI=a copy of the build, CLI_PREBUILT=1: no build
+[ -n "${CLI_PREBUILT:-}" ] || dotnet build -c Release src/Transformers.Cli >/dev/null
 [ -f "$OUT/split/train.tsv" ] || $CLI corpus export --out "$OUT/split" >/dev/null
 # The reference's recipe per architecture (its README): the Transformer's best used 1,000-token batches.
 REF_TOKENS=$([ "$ARCH" = transformer ] && echo 1000 || echo 4000)

@@ -17,6 +17,7 @@ public static class TorchRuntime
         try
         {
             PreloadNativeLibrary();
+            KeepFreedMemory();
             using var probe = torch.zeros(1);
             loaded = true;
         }
@@ -50,6 +51,33 @@ public static class TorchRuntime
             throw new DllNotFoundException($"libLibTorchSharp.so is not in {dir} (nor in its runtimes/linux-x64/native folder)");
         System.Runtime.InteropServices.NativeLibrary.Load(path); // throws DllNotFoundException with dlopen's message
     }
+
+    /// <summary>
+    /// On Linux with glibc, keeps freed memory in the process instead of returning it to the kernel after every large
+    /// tensor: a training step frees and reallocates the same tens of megabytes (logits, activations) each time, and with
+    /// glibc's defaults every such tensor is a fresh mmap whose pages fault in again (zeroed by the kernel, one core at a
+    /// time). Measured on a Small Transformer step, 2 threads: 1.23× the tokens per second (experiments/results/
+    /// translation/speed). The cost is that the resident size stays at its peak. The same settings as the environment
+    /// variables MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_, which PyTorch users set for the same reason.
+    /// </summary>
+    private static void KeepFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3;
+            mallopt(MmapThreshold, 1 << 30);       // allocations up to 1 GiB come from the heap, not from mmap
+            mallopt(TrimThreshold, int.MaxValue);  // never give the top of the heap back
+            mallopt(TopPad, 256 << 20);            // grow the heap 256 MiB at a time
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // not glibc (e.g. musl): its allocator keeps its own defaults
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int mallopt(int param, int value);
 
     /// <summary>"cpu", "cuda" or "cuda:N" -> a device; an unavailable CUDA device is an error naming it.</summary>
     public static torch.Device Device(string? name)

@@ -59,15 +59,15 @@ public static class TranslationCommands
         public readonly Option<long> Steps = new("--max-steps") { Description = "Stop after this many optimizer steps (0: no limit).", DefaultValueFactory = _ => 0 };
         public readonly Option<int> Epochs = new("--max-epochs") { Description = "Stop after this many epochs (0: no limit).", DefaultValueFactory = _ => 30 };
         public readonly Option<int?> Vocab = new("--vocab-size") { Description = "Joint WordPiece vocabulary size (recipe: 8000)." };
-        public readonly Option<int?> BatchTokens = new("--batch-tokens") { Description = "Tokens per batch, padded, longer side (recipe: transformer 1000, recurrent 4000)." };
+        public readonly Option<int?> BatchTokens = new("--batch-tokens") { Description = "Tokens per optimizer step (padded, longer side), shared among the workers (recipe: transformer 1000, recurrent 4000)." };
         public readonly Option<int> Accumulate = new("--accumulate") { Description = "Batches per optimizer step.", DefaultValueFactory = _ => 1 };
         public readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate (recipe: 1e-3)." };
         public readonly Option<string?> Decay = new("--lr-decay") { Description = "After warmup: linear or cosine (to --lr-final × peak at the end of the budget), inverse-sqrt, or constant (recipe: transformer linear, recurrent constant)." };
         public readonly Option<double?> LrFinal = new("--lr-final") { Description = "Linear/cosine decay ends at this fraction of the peak (recipe: 0)." };
         public readonly Option<int?> Warmup = new("--warmup") { Description = "Warmup in optimizer steps (default: --warmup-fraction of the budget)." };
         public readonly Option<double?> WarmupFraction = new("--warmup-fraction") { Description = "Warmup as a share of the budget (recipe: transformer 0.05, recurrent 0.02)." };
-        public readonly Option<double?> Dropout = new("--dropout") { Description = "Model dropout (default: the preset's)." };
-        public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Evaluate every N steps (0: every epoch).", DefaultValueFactory = _ => 0 };
+        public readonly Option<double?> Dropout = new("--dropout") { Description = "Model dropout (recipe: transformer 0 except --preset base 0.1; recurrent: the preset's, 0.1 for small)." };
+        public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Evaluate every N steps (0: every epoch, unless --eval-minutes is given).", DefaultValueFactory = _ => 0 };
         public readonly Option<double> EvalMinutes = new("--eval-minutes") { Description = "Also evaluate every N minutes of training (0: off).", DefaultValueFactory = _ => 0 };
         public readonly Option<int?> DevBleu = new("--dev-bleu-sentences") { Description = "Dev sentences decoded (greedy) for BLEU at each evaluation (default 500)." };
         public readonly Option<int> Patience = new("--patience") { Description = "Early stopping: evaluations without dev BLEU improvement (0: never).", DefaultValueFactory = _ => 5 };
@@ -75,12 +75,13 @@ public static class TranslationCommands
         public readonly Option<int> TrainLimit = new("--train-limit") { Description = "Train on the first N pairs only (0: all).", DefaultValueFactory = _ => 0 };
         public readonly Option<int> Seed = new("--seed") { Description = "Seed of initialisation, dropout and batch order.", DefaultValueFactory = _ => 1 };
         public readonly Option<int> Threads = new("--threads") { Description = "libtorch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        public readonly Option<int?> Workers = new("--workers") { Description = "Data-parallel workers, each a replica of the model on its share of --threads; a step takes --accumulate batches per worker (default: one worker per thread)." };
         public readonly Option<long[]> Snapshots = new("--snapshot-tokens") { Description = "Save the weights after this many target tokens (tokens-N/; several allowed).", AllowMultipleArgumentsPerToken = true };
         public readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
 
         public void AddTo(Command cmd)
         {
-            foreach (var o in new Option[] { Minutes, Steps, Epochs, Vocab, BatchTokens, Accumulate, Lr, Decay, LrFinal, Warmup, WarmupFraction, Dropout, EvalEvery, EvalMinutes, DevBleu, Patience, Average, TrainLimit, Seed, Threads, Snapshots, Device })
+            foreach (var o in new Option[] { Minutes, Steps, Epochs, Vocab, BatchTokens, Accumulate, Lr, Decay, LrFinal, Warmup, WarmupFraction, Dropout, EvalEvery, EvalMinutes, DevBleu, Patience, Average, TrainLimit, Seed, Threads, Workers, Snapshots, Device })
                 cmd.Options.Add(o);
         }
 
@@ -94,7 +95,7 @@ public static class TranslationCommands
             var trainer = t with
             {
                 MaxSeconds = p.GetValue(Minutes) * 60, MaxSteps = p.GetValue(Steps), MaxEpochs = p.GetValue(Epochs),
-                AccumulationSteps = p.GetValue(Accumulate), LearningRate = p.GetValue(Lr) ?? t.LearningRate,
+                AccumulationSteps = p.GetValue(Accumulate), Workers = p.GetValue(Workers) ?? p.GetValue(Threads), LearningRate = p.GetValue(Lr) ?? t.LearningRate,
                 Decay = p.GetValue(Decay) is { } d ? ParseDecay(d) : t.Decay, FinalLearningRateFraction = p.GetValue(LrFinal) ?? t.FinalLearningRateFraction,
                 WarmupSteps = warmup ?? t.WarmupSteps, WarmupFraction = p.GetValue(WarmupFraction) ?? (warmup is not null ? 0 : t.WarmupFraction),
                 EvalEverySteps = p.GetValue(EvalEvery), EvalEverySeconds = p.GetValue(EvalMinutes) * 60, Patience = p.GetValue(Patience),
@@ -102,12 +103,14 @@ public static class TranslationCommands
             };
             var data = recipe.Data with
             {
-                VocabSize = p.GetValue(Vocab) ?? recipe.Data.VocabSize, MaxTokensPerBatch = p.GetValue(BatchTokens) ?? recipe.Data.MaxTokensPerBatch,
+                VocabSize = p.GetValue(Vocab) ?? recipe.Data.VocabSize, MaxTokensPerBatch = (p.GetValue(BatchTokens) ?? recipe.Data.MaxTokensPerBatch) / trainer.Workers,
                 DevBleuSentences = p.GetValue(DevBleu) ?? recipe.Data.DevBleuSentences, TrainLimit = p.GetValue(TrainLimit), Seed = p.GetValue(Seed),
             };
             if (data.VocabSize < 100) throw new ArgumentException($"--vocab-size {data.VocabSize}: must be at least 100");
-            if (data.MaxTokensPerBatch < 1) throw new ArgumentException($"--batch-tokens {data.MaxTokensPerBatch}: must be at least 1");
+            if (data.MaxTokensPerBatch < 1) throw new ArgumentException($"--batch-tokens {p.GetValue(BatchTokens)}: must be at least 1 per worker ({trainer.Workers} workers)");
             if (p.GetValue(Threads) < 1) throw new ArgumentException($"--threads {p.GetValue(Threads)}: must be at least 1");
+            if (p.GetValue(Workers) is < 1) throw new ArgumentException($"--workers {p.GetValue(Workers)}: must be at least 1");
+            if (p.GetValue(Workers) is { } w && w > p.GetValue(Threads)) throw new ArgumentException($"--workers {w}: must be at most --threads ({p.GetValue(Threads)}), each worker runs on at least one thread");
             return recipe with { Trainer = trainer.Validate(), Data = data, Dropout = p.GetValue(Dropout) ?? recipe.Dropout };
         }
 
@@ -124,7 +127,8 @@ public static class TranslationCommands
     private static int RunTraining(ModelSpec spec, string[] dataArgs, string run, TranslationRecipe recipe, RuntimeSettings runtime, bool samples)
     {
         TorchRuntime.EnsureLoaded();
-        TorchSharp.torch.set_num_threads(runtime.Threads);
+        int workerThreads = Math.Max(1, runtime.Threads / recipe.Trainer.Workers);   // torch.set_num_threads is process-wide
+        TorchSharp.torch.set_num_threads(workerThreads);
         var device = TorchRuntime.Device(runtime.Device);
         var split = LoadSplit(dataArgs);
         Console.Error.WriteLine($"data: {split.Train.Count:N0} train, {split.Dev.Count:N0} dev, {split.Test.Count:N0} test pairs");
@@ -154,7 +158,9 @@ public static class TranslationCommands
         data.Spacing.Save(Path.Combine(run, SpacingModel.FileName));
         Console.Error.WriteLine($"training on {data.TrainPairs:N0} pairs (dropped: {data.Filter.DroppedTooShort} empty, {data.Filter.DroppedTooLong} too long, {data.Filter.DroppedRatio} length ratio); " +
                                 $"padding {data.PaddingFraction(0):P1}; {model.parameters().Sum(p => p.numel()):N0} parameters");
-        Console.Error.WriteLine($"recipe: {archName} {spec.Preset.ToString().ToLowerInvariant()}, batches of {recipe.Data.MaxTokensPerBatch} tokens, learning rate {recipe.Trainer.Schedule}");
+        Console.Error.WriteLine($"recipe: {archName} {spec.Preset.ToString().ToLowerInvariant()}, batches of {recipe.Data.MaxTokensPerBatch} tokens" +
+                                (recipe.Trainer.Workers > 1 ? $" on each of {recipe.Trainer.Workers} data-parallel workers ({workerThreads} thread{(workerThreads > 1 ? "s" : "")} each)" : "") +
+                                $", dropout {(recipe.Dropout is { } rd ? rd.ToString(System.Globalization.CultureInfo.InvariantCulture) : "of the preset")}, learning rate {recipe.Trainer.Schedule}");
         var before = samples ? SampleTranslations(model, tokenizer, data.Spacing, split) : null;
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("\nCtrl-C: finishing this step and saving a checkpoint..."); };
@@ -169,6 +175,8 @@ public static class TranslationCommands
         var progress = new ProgressLine(recipe.Trainer);
         var trainer = new Trainer(model, data, tokenizer.Vocabulary.Tokens, recipe.Trainer, run, device)
         {
+            // Evaluations decode on the workers' thread count: raising it for them and lowering it again left the training
+            // steps after the first evaluation 1.4× slower (30-minute run, 2 workers; experiments/results/translation/speed).
             DevBleu = data.DevBleu,
             OnStep = progress.Step,
             OnEval = progress.Eval,

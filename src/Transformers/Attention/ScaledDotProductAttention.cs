@@ -1,4 +1,5 @@
 using TorchSharp;
+using Transformers.Modules;
 using static TorchSharp.torch;
 
 namespace Transformers.Attention;
@@ -29,7 +30,7 @@ public static class ScaledDotProductAttention
             throw new ArgumentException($"attention mask must be boolean (true = may attend); got {mask.dtype}");
         double p = training ? dropout : 0.0;
 
-        if (!returnProbabilities)
+        if (!returnProbabilities && (p == 0 || !DropoutNoise.IsSeeded))                // the fused kernel draws from the global generator
             return new AttentionResult(nn.functional.scaled_dot_product_attention(q, k, v, mask, p), null);
 
         using var scope = NewDisposeScope();
@@ -39,10 +40,10 @@ public static class ScaledDotProductAttention
             scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
         var probs = scores.softmax(-1);                                           // [batch, heads, tgt, src]
         if (mask is not null)
-            probs = probs.nan_to_num_(0.0);                                       // rows with every key masked
-        var attended = p > 0 ? nn.functional.dropout(probs, p, training) : probs;
+            probs = probs.nan_to_num(0.0);                                        // rows with every key masked (not in place: softmax's backward needs its output)
+        var attended = DropoutNoise.Apply(probs, p, p > 0);
         var output = matmul(attended, v);                                         // [batch, heads, tgt, headDim]
-        return new AttentionResult(output.MoveToOuterDisposeScope(), probs.MoveToOuterDisposeScope());
+        return new AttentionResult(output.MoveToOuterDisposeScope(), returnProbabilities ? probs.MoveToOuterDisposeScope() : null);
     }
 
     internal static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";

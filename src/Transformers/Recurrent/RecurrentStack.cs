@@ -1,7 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
+using Transformers.Modules;
 
 namespace Transformers.Recurrent;
 
@@ -217,13 +217,13 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
         // input: [batch, seq, inputSize]; h0: [numLayers * numDirections, batch, hidden]
         if (lengths is null)
         {
-            var (output, state) = CallFused(input, h0);
+            var (output, state) = DrawsGlobalNoise ? DropoutNoise.WithGlobalGenerator(() => CallFused(input, h0)) : CallFused(input, h0);
             return new RecurrentOutput(output, state); // output: [batch, seq, numDirections * hidden]
         }
         // pack_padded_sequence rejects length 0: pack such rows with length 1, then restore zeros and h0 below.
         var packLengths = torch.tensor(lengths.Select(l => Math.Max(l, 1L)).ToArray()); // [batch], on the CPU as packing requires
         var packed = nn.utils.rnn.pack_padded_sequence(input, packLengths, batch_first: true, enforce_sorted: false);
-        var (packedOutput, packedState) = CallFused(packed, h0);
+        var (packedOutput, packedState) = DrawsGlobalNoise ? DropoutNoise.WithGlobalGenerator(() => CallFused(packed, h0)) : CallFused(packed, h0);
         var (padded, _) = nn.utils.rnn.pad_packed_sequence(packedOutput, batch_first: true, padding_value: 0.0,
             total_length: input.shape[1]); // [batch, seq, numDirections * hidden]
         if (lengths.All(l => l > 0))
@@ -235,6 +235,9 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
             torch.where(emptyRows, h0.Hidden, packedState.Hidden),
             packedState.Cell is null ? null : torch.where(emptyRows, h0.Cell!, packedState.Cell)));
     }
+
+    /// <summary>Whether the fused module applies dropout between its layers now (it draws from libtorch's global generator).</summary>
+    private bool DrawsGlobalNoise => training && Config.NumLayers > 1 && Config.Dropout > 0;
 
     // The native modules differ in their tuples (LSTM returns C_n too); Tensor input or PackedSequence input.
     private (Tensor Output, RecurrentState State) CallFused(Tensor input, RecurrentState h0)
@@ -305,7 +308,7 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
             }
             layerInput = Config.Bidirectional ? torch.cat(outputs, 2) : outputs[0]; // [batch, seq, numDirections * hidden]
             if (layer < Config.NumLayers - 1 && Config.Dropout > 0)
-                layerInput = F.dropout(layerInput, Config.Dropout, training);
+                layerInput = DropoutNoise.Apply(layerInput, Config.Dropout, training);
         }
         var final = new RecurrentState(torch.stack(finalHidden, 0),                // [numLayers * numDirections, batch, hidden]
             finalCell.Count == 0 ? null : torch.stack(finalCell, 0));

@@ -26,7 +26,7 @@ public sealed record TrainerState
     public long BestStep { get; set; }
     /// <summary>Evaluations since the best one (early stopping counts these).</summary>
     public int EvalsWithoutImprovement { get; set; }
-    /// <summary>libtorch's CPU generator state (dropout), base64.</summary>
+    /// <summary>libtorch's CPU generator state, base64 (training's dropout draws per batch from <see cref="Transformers.Modules.DropoutNoise"/> instead; kept for code that draws from the global generator).</summary>
     public string RngState { get; set; } = "";
     /// <summary>The warmup given in steps was longer than the budget allows and was replaced by a share of the budget (kept on resume).</summary>
     public bool WarmupShortened { get; set; }

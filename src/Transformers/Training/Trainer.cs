@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
+using Transformers.Modules;
 using Transformers.Translation;
 using static TorchSharp.torch;
 
@@ -28,13 +30,21 @@ public sealed record TrainerOptions
     public double LabelSmoothing { get; init; } = 0.1;
     /// <summary>Clip the global gradient L2 norm to this (0: no clipping).</summary>
     public double ClipNorm { get; init; } = 1.0;
-    /// <summary>Batches whose gradients are summed before one optimizer step.</summary>
+    /// <summary>Batches whose gradients each worker sums before one optimizer step.</summary>
     public int AccumulationSteps { get; init; } = 1;
+    /// <summary>
+    /// Data-parallel workers, each a replica of the model on its own thread (as DistributedDataParallel's processes):
+    /// a step takes <see cref="AccumulationSteps"/> × Workers batches, worker w the w-th of every Workers, and the
+    /// gradients are summed in worker order. Dropout noise is seeded per batch, so the result does not depend on which
+    /// worker ran a batch: 2 workers give exactly what 1 worker with twice the accumulation gives. Give each worker its
+    /// share of the intra-op threads (torch.set_num_threads is global).
+    /// </summary>
+    public int Workers { get; init; } = 1;
     /// <summary>Stop after this many epochs, optimizer steps, or seconds of training (whichever first; 0 = no limit).</summary>
     public int MaxEpochs { get; init; } = 100;
     public long MaxSteps { get; init; }
     public double MaxSeconds { get; init; }
-    /// <summary>Evaluate on dev every N optimizer steps (0: at the end of every epoch).</summary>
+    /// <summary>Evaluate on dev every N optimizer steps (0 and no <see cref="EvalEverySeconds"/>: at the end of every epoch).</summary>
     public int EvalEverySteps { get; init; }
     /// <summary>Also evaluate whenever this many seconds of training passed since the last evaluation (0: off).</summary>
     public double EvalEverySeconds { get; init; }
@@ -42,7 +52,7 @@ public sealed record TrainerOptions
     public int Patience { get; init; } = 5;
     /// <summary>Keep this many evaluation checkpoints and average their weights at the end (0 or 1: no averaging).</summary>
     public int AverageLastK { get; init; }
-    /// <summary>Seed of the initialisation and dropout.</summary>
+    /// <summary>Seed of the initialisation and of the dropout noise (drawn per batch from this seed, the epoch and the batch's index).</summary>
     public int Seed { get; init; } = 1;
     /// <summary>
     /// Save the weights once the run has trained on this many target tokens (into <c>tokens-N/</c>), so that runs of
@@ -67,6 +77,7 @@ public sealed record TrainerOptions
         if (MaxSteps < 0 || MaxEpochs < 0 || MaxSeconds < 0 || double.IsNaN(MaxSeconds)) throw new ArgumentException($"budget limits must be >= 0 (steps {MaxSteps}, epochs {MaxEpochs}, seconds {MaxSeconds})");
         if (EvalEverySteps < 0 || EvalEverySeconds < 0 || Patience < 0 || AverageLastK < 0) throw new ArgumentException("evaluation interval, patience and averaging must be >= 0");
         if (AccumulationSteps < 1) throw new ArgumentException($"accumulation steps {AccumulationSteps} must be >= 1");
+        if (Workers < 1) throw new ArgumentException($"workers {Workers} must be >= 1");
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentException($"label smoothing {LabelSmoothing} must be in [0, 1)");
         if (SnapshotAtTokens.Any(n => n <= 0)) throw new ArgumentException($"snapshot token counts ({string.Join(", ", SnapshotAtTokens)}) must be > 0");
         return this;
@@ -83,8 +94,9 @@ public sealed record StepRecord(long Step, int Epoch, double Loss, double Nll, l
 public sealed class TrainingDivergedException(string message) : Exception(message);
 
 /// <summary>
-/// Trains any <see cref="Seq2SeqModel"/>: label-smoothed cross-entropy over target tokens, AdamW with warmup and
-/// inverse-square-root decay, gradient clipping and accumulation, dev loss/BLEU evaluations, early stopping on dev BLEU,
+/// Trains any <see cref="Seq2SeqModel"/>: label-smoothed cross-entropy over target tokens, AdamW with a warmup and decay
+/// over the budget (<see cref="LearningRateSchedule"/>), gradient clipping and accumulation, data-parallel workers on
+/// threads (<see cref="TrainerOptions.Workers"/>), dev loss/BLEU evaluations, early stopping on dev BLEU,
 /// keep-best, optional averaging of the last K checkpoints. Checkpoints (<c>last/</c>, <c>best/</c>) hold everything a
 /// bit-identical resume needs: weights, optimizer state, RNG state, and the position in the data order.
 /// </summary>
@@ -97,6 +109,7 @@ public sealed class Trainer
     private readonly string runDir;
     private readonly OptimizerHelper optimizer;
     private LearningRateSchedule schedule;
+    private readonly List<Seq2SeqModel> replicas;                // [0] is the model; one replica per further data-parallel worker
     private readonly TrainingBudget budget;
     private readonly Device device;
     private readonly Stopwatch clock = new();          // training time only: stopped during evaluations and checkpoints
@@ -122,11 +135,14 @@ public sealed class Trainer
         this.data = data;
         this.vocabulary = vocabulary;
         this.options = options.Validate();
+        if (options.Workers > 1 && !model.SupportsDataParallel)
+            throw new ArgumentException($"{model.Architecture}: this model keeps state between batches (scheduled sampling), so it trains with one worker only (workers {options.Workers})");
         this.runDir = runDir;
         this.device = device ?? CPU;
         optimizer = optim.AdamW(model.parameters(), options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
         schedule = options.Schedule;
         budget = options.Budget;
+        replicas = [model];
     }
 
     /// <summary>The schedule in use (it differs from the options' when a warmup longer than the budget was shortened).</summary>
@@ -183,13 +199,13 @@ public sealed class Trainer
             var batches = data.Epoch(State.Epoch);
             while (State.BatchInEpoch < batches.Count)
             {
-                int take = Math.Min(options.AccumulationSteps, batches.Count - State.BatchInEpoch);
+                int take = Math.Min(options.AccumulationSteps * options.Workers, batches.Count - State.BatchInEpoch);
                 var group = Enumerable.Range(State.BatchInEpoch, take).Select(i => batches[i]).ToList();
                 var progress = Progress(batches.Count);
                 CheckWarmup(progress);
                 double lr = schedule.At(State.Step + 1, progress);
                 var stepClock = Stopwatch.StartNew();
-                var (loss, nll, tokens, gradNorm) = TrainStep(group, lr);
+                var (loss, nll, tokens, gradNorm) = TrainStep(group, State.BatchInEpoch, lr);
                 State.Step++;
                 State.BatchInEpoch += take;
                 long before = State.TargetTokens;
@@ -211,7 +227,7 @@ public sealed class Trainer
             }
             State.Epoch++;
             State.BatchInEpoch = 0;
-            if (options.EvalEverySteps == 0 && EvaluateAndSave(log)) return Finish(TrainingOutcome.EarlyStopped);
+            if (options.EvalEverySteps == 0 && options.EvalEverySeconds == 0 && EvaluateAndSave(log)) return Finish(TrainingOutcome.EarlyStopped);   // per epoch unless timed
         }
         return Finish(TrainingOutcome.Completed);
     }
@@ -224,25 +240,35 @@ public sealed class Trainer
         finally { clock.Start(); }
     }
 
-    private (double Loss, double Nll, long Tokens, double GradNorm) TrainStep(IReadOnlyList<TranslationBatch> group, double learningRate)
+    /// <summary>One optimizer step over <paramref name="group"/>, batches <paramref name="first"/>.. of the epoch, spread over the workers.</summary>
+    private (double Loss, double Nll, long Tokens, double GradNorm) TrainStep(IReadOnlyList<TranslationBatch> group, int first, double learningRate)
     {
+        int workers = Math.Min(options.Workers, group.Count);
+        var replicas = Replicas(workers);                                         // outside the step's dispose scope: they live on
         using var scope = NewDisposeScope();
-        optimizer.zero_grad();
         long tokens = group.Sum(b => b.TargetTokens);
-        Tensor? sums = null;                                                      // [2]: Σ loss, Σ nll of the group, read once per step
-        foreach (var batch in group)
+        optimizer.zero_grad();
+        foreach (var m in replicas.Take(workers).Skip(1)) m.zero_grad();
+        var sums = new (int Batch, double Loss, double Nll)[workers][];
+        if (workers == 1) sums[0] = Backward(replicas[0], group, first, 0, 1, tokens);
+        else
         {
-            using var inner = NewDisposeScope();                                 // frees this batch's activations before the next one
-            var t = batch.ToTensors(model.Special, device);
-            var logits = model.Forward(t.Source, t.SourceMask, t.TargetIn);
-            var s = LabelSmoothedCrossEntropy.Compute(logits, t.TargetOut, model.Special.Pad, options.LabelSmoothing);
-            s.Loss.div(tokens).backward();                                        // the group's mean per target token
-            var both = stack([s.Loss.detach(), s.Nll]);
-            if (sums is null) sums = both.MoveToOuterDisposeScope();
-            else sums.add_(both);
+            var others = Enumerable.Range(1, workers - 1)
+                .Select(w => Task.Factory.StartNew(() => Backward(replicas[w], group, first, w, workers, tokens), TaskCreationOptions.LongRunning))
+                .ToArray();
+            Exception? failure = null;
+            try { sums[0] = Backward(replicas[0], group, first, 0, workers, tokens); }
+            catch (Exception e) { failure = e; }
+            foreach (var other in others)                                         // never leave a worker running
+                try { other.Wait(); }
+                catch (AggregateException e) { failure ??= e.InnerException; }
+            if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
+            for (int w = 1; w < workers; w++) sums[w] = others[w - 1].Result;
+            AddGradients(replicas.Take(workers).Skip(1));
         }
-        var host = sums!.cpu().data<float>().ToArray();                           // the step's one host read
-        double lossSum = host[0], nllSum = host[1];
+        // Summed on the host in batch order, so that any number of workers reports the same loss.
+        var perBatch = sums.SelectMany(s => s).OrderBy(s => s.Batch).ToList();
+        double lossSum = perBatch.Sum(s => s.Loss), nllSum = perBatch.Sum(s => s.Nll);
         if (!double.IsFinite(lossSum))
             throw new TrainingDivergedException($"the loss became {lossSum} at step {State.Step + 1} (learning rate {learningRate:G3}); training stopped. " +
                                                 (Directory.Exists(LastDir) ? $"The last checkpoint in {LastDir} is unchanged. " : "No checkpoint was written. ") +
@@ -252,7 +278,70 @@ public sealed class Trainer
             : double.NaN;
         foreach (var g in optimizer.ParamGroups) g.LearningRate = learningRate;
         optimizer.step();
+        if (workers > 1) CopyWeightsToReplicas(replicas.Take(workers).Skip(1));
         return (lossSum / tokens, nllSum / tokens, tokens, gradNorm);
+    }
+
+    /// <summary>
+    /// Forward and backward of every <paramref name="workers"/>-th batch of the group from <paramref name="worker"/> on
+    /// <paramref name="replica"/>, each with dropout noise seeded by its place in the epoch; returns Σ loss and Σ nll
+    /// (one host read per worker and step).
+    /// </summary>
+    private (int Batch, double Loss, double Nll)[] Backward(Seq2SeqModel replica, IReadOnlyList<TranslationBatch> group, int first, int worker, int workers, long tokens)
+    {
+        using var scope = NewDisposeScope();
+        var sums = new List<Tensor>();                                            // [2] per batch: Σ loss, Σ nll
+        var batches = new List<int>();
+        for (int i = worker; i < group.Count; i += workers)
+        {
+            using var inner = NewDisposeScope();                                 // frees this batch's activations before the next one
+            using var noise = DropoutNoise.Use(DropoutNoise.BatchSeed(options.Seed, State.Epoch, first + i), device);
+            var t = group[i].ToTensors(replica.Special, device);
+            var logits = replica.Forward(t.Source, t.SourceMask, t.TargetIn);
+            var s = LabelSmoothedCrossEntropy.Compute(logits, t.TargetOut, replica.Special.Pad, options.LabelSmoothing);
+            s.Loss.div(tokens).backward();                                        // the group's mean per target token
+            sums.Add(stack([s.Loss.detach(), s.Nll]).MoveToOuterDisposeScope());
+            batches.Add(i);
+        }
+        var host = stack(sums).cpu().data<float>().ToArray();                    // [batches, 2], read once
+        return batches.Select((b, j) => (b, (double)host[2 * j], (double)host[2 * j + 1])).ToArray();
+    }
+
+    /// <summary>The model, then one replica per further worker (built on first use from the model's config, weights copied).</summary>
+    private IReadOnlyList<Seq2SeqModel> Replicas(int workers)
+    {
+        while (replicas.Count < workers)
+        {
+            var replica = ModelRegistry.Create(model.Architecture, model.ConfigJson(), "data-parallel replica");
+            replica.to(device);
+            replica.train();
+            replicas.Add(replica);
+            CopyWeightsToReplicas([replica]);
+        }
+        return replicas;
+    }
+
+    /// <summary>Adds the replicas' gradients to the model's, in worker order (so the sum is the same every run).</summary>
+    private void AddGradients(IEnumerable<Seq2SeqModel> others)
+    {
+        using var _ = no_grad();
+        var mine = model.parameters().ToList();
+        foreach (var other in others)
+            foreach (var (p, q) in mine.Zip(other.parameters()))
+            {
+                if (q.grad is not { } g) continue;
+                if (p.grad is { } acc) acc.add_(g);
+                else p.grad = g.clone();
+            }
+    }
+
+    private void CopyWeightsToReplicas(IEnumerable<Seq2SeqModel> others)
+    {
+        using var _ = no_grad();
+        var mine = model.parameters().ToList();
+        foreach (var other in others)
+            foreach (var (p, q) in mine.Zip(other.parameters()))
+                q.copy_(p);
     }
 
     /// <summary>Dev loss (and BLEU), keep-best, checkpoints; returns true when early stopping triggers.</summary>

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using Transformers.Modules;
 using Transformers.Recurrent;
 using static TorchSharp.torch;
 
@@ -37,7 +38,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     private readonly RecurrentStack decoder;        // unidirectional, DecoderLayerCount layers of hidden
     private readonly Alignment? attention;          // null without attention
     private readonly Linear attentional;            // W_c: [c_t; s_t] (or s_t) -> h̃_t
-    private readonly Dropout dropout;
+    private readonly SeededDropout dropout;
     private readonly Tensor? sampling_batches;      // scheduled sampling only: training batches seen, a float64 scalar buffer (exact to 2^53; averages without casts)
 
     public RecurrentTranslatorConfig Config { get; }
@@ -68,7 +69,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
                                                          BetweenLayers(decoderLayers)));
         if (config.Attention != RecurrentAttention.None) attention = new Alignment(config.Attention, h, m, config.AttentionSize);
         attentional = nn.Linear(config.Attention == RecurrentAttention.None ? h : m + h, e);
-        dropout = nn.Dropout(config.Dropout);
+        dropout = new SeededDropout(config.Dropout);
         if (config.ScheduledSamplingK > 0) sampling_batches = tensor(0.0, ScalarType.Float64);
         RegisterComponents();
         Initialize();
@@ -164,6 +165,9 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     }
 
     /// <summary>Null when every decoder input is the reference (evaluation, or ratio 1 without a schedule); else the ratio, counting the batch.</summary>
+    /// <summary>Scheduled sampling counts batches in a buffer and draws from the global generator: one replica only.</summary>
+    public override bool SupportsDataParallel => Config.TeacherForcingRatio >= 1 && sampling_batches is null;
+
     private Tensor? TeacherForcingRatio()
     {
         if (!training || (Config.TeacherForcingRatio >= 1 && sampling_batches is null)) return null;

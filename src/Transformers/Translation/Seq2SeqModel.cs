@@ -52,6 +52,12 @@ public abstract class Seq2SeqModel : nn.Module
     /// </summary>
     public virtual TranslatorOutput ForwardWithAttention(Tensor src, Tensor srcMask, Tensor tgtIn) => new(Forward(src, srcMask, tgtIn), null);
 
+    /// <summary>
+    /// Whether replicas of this model can train one step together (<see cref="Training.TrainerOptions.Workers"/>): its
+    /// training forward may draw dropout noise (seeded per batch) but must keep no state between batches.
+    /// </summary>
+    public virtual bool SupportsDataParallel => true;
+
     /// <summary>Whether <see cref="ForwardWithAttention"/> returns attention probabilities.</summary>
     public virtual bool HasAttention => false;
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using Transformers.Modules;
 using Transformers.Attention;
 using static TorchSharp.torch;
 
@@ -30,7 +31,7 @@ public sealed class TransformerTranslator : Seq2SeqModel
     private readonly ModuleList<DecoderLayer> decoder;
     private readonly LayerNorm? encoder_norm;             // pre-LN only
     private readonly LayerNorm? decoder_norm;             // pre-LN only
-    private readonly Dropout dropout;
+    private readonly SeededDropout dropout;
     private readonly Tensor positions;                    // [maxLength, dModel] sinusoids (a buffer)
     private readonly double embedScale;
 
@@ -59,7 +60,7 @@ public sealed class TransformerTranslator : Seq2SeqModel
             encoder_norm = nn.LayerNorm(config.DModel);
             decoder_norm = nn.LayerNorm(config.DModel);
         }
-        dropout = nn.Dropout(config.Dropout);
+        dropout = new SeededDropout(config.Dropout);
         positions = Sinusoids(config.MaxLength, config.DModel);
         embedScale = Math.Sqrt(config.DModel);
         RegisterComponents();
@@ -193,7 +194,7 @@ public sealed class TransformerTranslator : Seq2SeqModel
     }
 
     /// <summary>pre-LN: x + Dropout(f(LayerNorm(x))); post-LN: LayerNorm(x + Dropout(f(x))).</summary>
-    internal static Tensor Residual(NormPosition norm, Tensor x, LayerNorm ln, Dropout drop, Func<Tensor, Tensor> sublayer) =>
+    internal static Tensor Residual(NormPosition norm, Tensor x, LayerNorm ln, SeededDropout drop, Func<Tensor, Tensor> sublayer) =>
         norm == NormPosition.Pre ? x + drop.forward(sublayer(ln.forward(x))) : ln.forward(x + drop.forward(sublayer(x)));
 }
 
@@ -202,13 +203,13 @@ internal sealed class FeedForward : nn.Module
 {
     private readonly Linear w1;
     private readonly Linear w2;
-    private readonly Dropout dropout;
+    private readonly SeededDropout dropout;
 
     public FeedForward(TransformerConfig c) : base(nameof(FeedForward))
     {
         w1 = nn.Linear(c.DModel, c.DFf);
         w2 = nn.Linear(c.DFf, c.DModel);
-        dropout = nn.Dropout(c.Dropout);
+        dropout = new SeededDropout(c.Dropout);
         RegisterComponents();
     }
 
@@ -223,7 +224,7 @@ internal sealed class EncoderLayer : nn.Module
     private readonly LayerNorm self_attn_norm;
     private readonly FeedForward ffn;
     private readonly LayerNorm ffn_norm;
-    private readonly Dropout dropout;
+    private readonly SeededDropout dropout;
     private readonly NormPosition norm;
 
     public EncoderLayer(TransformerConfig c) : base(nameof(EncoderLayer))
@@ -232,7 +233,7 @@ internal sealed class EncoderLayer : nn.Module
         self_attn_norm = nn.LayerNorm(c.DModel);
         ffn = new FeedForward(c);
         ffn_norm = nn.LayerNorm(c.DModel);
-        dropout = nn.Dropout(c.Dropout);
+        dropout = new SeededDropout(c.Dropout);
         norm = c.Norm;
         RegisterComponents();
     }
@@ -263,7 +264,7 @@ internal sealed class DecoderLayer : nn.Module
     private readonly LayerNorm cross_attn_norm;
     private readonly FeedForward ffn;
     private readonly LayerNorm ffn_norm;
-    private readonly Dropout dropout;
+    private readonly SeededDropout dropout;
     private readonly NormPosition norm;
 
     public DecoderLayer(TransformerConfig c) : base(nameof(DecoderLayer))
@@ -274,7 +275,7 @@ internal sealed class DecoderLayer : nn.Module
         cross_attn_norm = nn.LayerNorm(c.DModel);
         ffn = new FeedForward(c);
         ffn_norm = nn.LayerNorm(c.DModel);
-        dropout = nn.Dropout(c.Dropout);
+        dropout = new SeededDropout(c.Dropout);
         norm = c.Norm;
         RegisterComponents();
     }

@@ -1,0 +1,123 @@
+using Transformers.Modules;
+using Transformers.Recurrent;
+using Transformers.Training;
+using Transformers.Translation;
+using static TorchSharp.torch;
+
+namespace Transformers.Tests.Translation;
+
+/// <summary>
+/// Data-parallel workers (TrainerOptions.Workers): replicas on their own threads must give exactly the result of one
+/// worker accumulating the same batches, because dropout noise is seeded per batch, not per thread or per moment.
+/// Serial: the multi-layer recurrent model's fused dropout draws from libtorch's global generator.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class DataParallelTests
+{
+    public static TheoryData<string> Models => ["transformer", "gru-2-layers"];
+
+    /// <summary>Tiny models with dropout everywhere it can be: embeddings, sub-layers, attention probabilities, between recurrent layers.</summary>
+    private static Seq2SeqModel Build(string name) => name switch
+    {
+        "transformer" => new TransformerTranslator(TransformerConfig.Tiny(ReverseTask.Vocab) with { Dropout = 0.2, AttentionDropout = 0.2 }),
+        _ => new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Gru, RecurrentAttention.LuongGeneral) with { Dropout = 0.2 }),
+    };
+
+    private static TrainerOptions Options(long steps, int workers, int accumulate) => new()
+    {
+        LearningRate = 3e-3, WarmupSteps = 2, Decay = LearningRateDecay.InverseSqrt, MaxSteps = steps, Patience = 0, MaxEpochs = 100,
+        Workers = workers, AccumulationSteps = accumulate,
+    };
+
+    private static (List<double> Losses, Dictionary<string, Tensor> Weights) Train(string model, TrainerOptions options)
+    {
+        var run = Path.Combine(Path.GetTempPath(), "dp-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            manual_seed(11);
+            var m = Build(model);
+            var losses = new List<double>();
+            new Trainer(m, new ReverseTask(96, seed: 3), ReverseTask.Vocabulary, options, run) { OnStep = (r, _) => losses.Add(r.Loss) }.Run();
+            return (losses, m.state_dict());
+        }
+        finally
+        {
+            if (Directory.Exists(run)) Directory.Delete(run, true);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void TwoWorkers_GiveExactlyWhatOneWorkerAccumulatingTwoBatchesGives(string model)
+    {
+        var (oneLosses, one) = Train(model, Options(6, workers: 1, accumulate: 2));
+        var (twoLosses, two) = Train(model, Options(6, workers: 2, accumulate: 1));
+        Assert.Equal(6, oneLosses.Count);
+        Assert.Equal(oneLosses, twoLosses);                                   // exact
+        foreach (var (name, t) in one)
+            Assert.True(t.equal(two[name]).all().item<bool>(), $"{name} differs between 1 worker × 2 batches and 2 workers × 1 batch");
+    }
+
+    [Fact]
+    public void DropoutIsOn_SoTheEqualityAboveIsNotVacuous()
+    {
+        // With the dropout noise of another seed the same run ends elsewhere: the noise is drawn and it matters.
+        var (a, _) = Train("transformer", Options(3, workers: 2, accumulate: 1));
+        var (b, _) = Train("transformer", Options(3, workers: 2, accumulate: 1) with { Seed = 2 });
+        Assert.NotEqual(a, b);
+    }
+
+    [Fact]
+    public void TwoWorkers_ResumeBitIdentically() =>
+        ResumeAssert.ContinuesBitIdentically(() => Build("transformer"), new ReverseTask(128, seed: 1), n => Options(n, workers: 2, accumulate: 1), n: 12);
+
+    [Fact]
+    public void ScheduledSampling_IsRefusedWithMoreThanOneWorker()
+    {
+        using var m = new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Gru, RecurrentAttention.LuongGeneral) with { ScheduledSamplingK = 10 });
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(m, new ReverseTask(16, seed: 1), ReverseTask.Vocabulary, Options(1, workers: 2, accumulate: 1), "unused"));
+        Assert.Contains("one worker only", e.Message);
+    }
+}
+
+public sealed class DropoutNoiseTests
+{
+    [Fact]
+    public void SeededDropout_ZeroesOrScales_AndRepeatsForTheSameSeed()
+    {
+        var x = arange(1, 20_001, dtype: ScalarType.Float32);
+        Tensor Draw(ulong seed)
+        {
+            using var _ = DropoutNoise.Use(seed, CPU);
+            return DropoutNoise.Apply(x, 0.25, training: true);
+        }
+        var a = Draw(7);
+        var kept = a.ne(0);
+        // Every element is 0 or x · (1 / 0.75) (libtorch's dropout scales the same way), the share zeroed is near 0.25 (20,000 draws: ±4 standard deviations is ±0.012).
+        Assert.True(a.masked_select(kept).equal(x.masked_select(kept) * (1f / 0.75f)).all().item<bool>());
+        double zeroed = 1 - kept.to(ScalarType.Float64).mean().item<double>();
+        Assert.InRange(zeroed, 0.238, 0.262);
+        Assert.True(Draw(7).equal(a).all().item<bool>());
+        Assert.False(Draw(8).equal(a).all().item<bool>());
+    }
+
+    [Fact]
+    public void OutsideTraining_DropoutIsTheIdentity()
+    {
+        var x = ones(4, 4);
+        using var _ = DropoutNoise.Use(1, CPU);
+        Assert.Same(x, DropoutNoise.Apply(x, 0.5, training: false));
+        Assert.Same(x, DropoutNoise.Apply(x, 0.0, training: true));
+    }
+
+    [Fact]
+    public void BatchSeeds_DifferByRunEpochAndBatch()
+    {
+        var seeds = new HashSet<ulong>();
+        for (int seed = 0; seed < 3; seed++)
+            for (int epoch = 0; epoch < 10; epoch++)
+                for (int batch = 0; batch < 100; batch++)
+                    seeds.Add(DropoutNoise.BatchSeed(seed, epoch, batch));
+        Assert.Equal(3 * 10 * 100, seeds.Count);
+    }
+}
