@@ -35,10 +35,12 @@ public sealed class DataParallelTests
         try
         {
             manual_seed(11);
-            var m = Build(model);
+            using var m = Build(model);
             var losses = new List<double>();
             new Trainer(m, new ReverseTask(96, seed: 3), ReverseTask.Vocabulary, options, run) { OnStep = (r, _) => losses.Add(r.Loss) }.Run();
-            return (losses, m.state_dict());
+            // Copies: the state dict holds the model's own parameters, which die with the model (disposed here, or
+            // finalized by the GC once the model is unreachable — which made this test fail now and then).
+            return (losses, m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone()));
         }
         finally
         {

@@ -19,6 +19,17 @@ public sealed class LearningRateScheduleTests
     public void Linear_WarmsUpOverAShareOfTheBudget_ThenFallsToZero(double progress, double expected) =>
         Assert.Equal(expected, Linear.At(step: 123, progress), 12);
 
+    /// <summary>The recipes' schedules as the CLI gets them: the demo holds its peak after a 30 % warmup, the Transformer recipe decays to 0.</summary>
+    [Theory]
+    [InlineData(0.15, 0.5e-3, 1e-3 * (1 - (0.15 - 0.05) / 0.95))]      // demo half-way through its warmup; transformer past its 5 %
+    [InlineData(0.30, 1e-3, 1e-3 * (1 - (0.30 - 0.05) / 0.95))]
+    [InlineData(1.00, 1e-3, 0.0)]
+    public void Recipes_Demo_HoldsThePeakAfterItsWarmup_WhereTheTransformerRecipeDecaysToZero(double progress, double demo, double transformer)
+    {
+        Assert.Equal(demo, TranslationRecipe.Demo().Trainer.Schedule.At(step: 500, progress), 12);
+        Assert.Equal(transformer, TranslationRecipe.For(TranslatorArchitecture.Transformer, ModelPreset.Small).Trainer.Schedule.At(step: 500, progress), 12);
+    }
+
     [Fact]
     public void Linear_EndsAtTheFinalFraction()
     {
