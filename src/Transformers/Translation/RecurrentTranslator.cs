@@ -164,13 +164,16 @@ public sealed class RecurrentTranslator : Seq2SeqModel
         return where(keep, reference, drawn);
     }
 
-    /// <summary>Null when every decoder input is the reference (evaluation, or ratio 1 without a schedule); else the ratio, counting the batch.</summary>
-    /// <summary>Scheduled sampling counts batches in a buffer and draws from the global generator: one replica only.</summary>
-    public override bool SupportsDataParallel => Config.TeacherForcingRatio >= 1 && sampling_batches is null;
+    /// <summary>Every decoder input in training is the reference: no scheduled sampling.</summary>
+    private bool AlwaysTeacherForced => Config.TeacherForcingRatio >= 1 && sampling_batches is null;
 
+    /// <summary>Scheduled sampling counts batches in a buffer and draws from the global generator: one replica only.</summary>
+    public override bool SupportsDataParallel => AlwaysTeacherForced;
+
+    /// <summary>Null when every decoder input is the reference (evaluation, or ratio 1 without a schedule); else the ratio, counting the batch.</summary>
     private Tensor? TeacherForcingRatio()
     {
-        if (!training || (Config.TeacherForcingRatio >= 1 && sampling_batches is null)) return null;
+        if (!training || AlwaysTeacherForced) return null;
         if (sampling_batches is null) return tensor(Config.TeacherForcingRatio);
         double k = Config.ScheduledSamplingK;
         var ratio = Config.TeacherForcingRatio * k / (k + (sampling_batches / k).exp());                   // ε_i = k / (k + exp(i / k))
