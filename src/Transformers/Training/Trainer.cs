@@ -110,6 +110,7 @@ public sealed class Trainer
     private readonly OptimizerHelper optimizer;
     private LearningRateSchedule schedule;
     private readonly List<Seq2SeqModel> replicas;                // [0] is the model; one replica per further data-parallel worker
+    private readonly List<IReadOnlyList<Parameter>> replicaParameters;   // parameters of each replica, in the order of [0]'s, listed once
     private readonly TrainingBudget budget;
     private readonly Device device;
     private readonly Stopwatch clock = new();          // training time only: stopped during evaluations and checkpoints
@@ -143,6 +144,7 @@ public sealed class Trainer
         schedule = options.Schedule;
         budget = options.Budget;
         replicas = [model];
+        replicaParameters = [model.parameters().ToList()];
     }
 
     /// <summary>The schedule in use (it differs from the options' when a warmup longer than the budget was shortened).</summary>
@@ -248,7 +250,7 @@ public sealed class Trainer
         using var scope = NewDisposeScope();
         long tokens = group.Sum(b => b.TargetTokens);
         optimizer.zero_grad();
-        foreach (var m in replicas.Take(workers).Skip(1)) m.zero_grad();
+        foreach (var m in replicas.Skip(1)) m.zero_grad();
         var sums = new (int Batch, double Loss, double Nll)[workers][];
         if (workers == 1) sums[0] = Backward(replicas[0], group, first, 0, 1, tokens);
         else
@@ -264,7 +266,7 @@ public sealed class Trainer
                 catch (AggregateException e) { failure ??= e.InnerException; }
             if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
             for (int w = 1; w < workers; w++) sums[w] = others[w - 1].Result;
-            AddGradients(replicas.Take(workers).Skip(1));
+            AddGradients(workers);
         }
         // Summed on the host in batch order, so that any number of workers reports the same loss.
         var perBatch = sums.SelectMany(s => s).OrderBy(s => s.Batch).ToList();
@@ -278,7 +280,7 @@ public sealed class Trainer
             : double.NaN;
         foreach (var g in optimizer.ParamGroups) g.LearningRate = learningRate;
         optimizer.step();
-        if (workers > 1) CopyWeightsToReplicas(replicas.Take(workers).Skip(1));
+        CopyWeightsToReplicas(1);                  // every replica, also those this step left idle (an epoch's last, smaller group)
         return (lossSum / tokens, nllSum / tokens, tokens, gradNorm);
     }
 
@@ -316,18 +318,18 @@ public sealed class Trainer
             replica.to(device);
             replica.train();
             replicas.Add(replica);
-            CopyWeightsToReplicas([replica]);
+            replicaParameters.Add(replica.parameters().ToList());
+            CopyWeightsToReplicas(replicas.Count - 1);
         }
         return replicas;
     }
 
-    /// <summary>Adds the replicas' gradients to the model's, in worker order (so the sum is the same every run).</summary>
-    private void AddGradients(IEnumerable<Seq2SeqModel> others)
+    /// <summary>Adds the gradients of replicas 1..<paramref name="workers"/>-1 to the model's, in worker order (so the sum is the same every run).</summary>
+    private void AddGradients(int workers)
     {
         using var _ = no_grad();
-        var mine = model.parameters().ToList();
-        foreach (var other in others)
-            foreach (var (p, q) in mine.Zip(other.parameters()))
+        for (int w = 1; w < workers; w++)
+            foreach (var (p, q) in replicaParameters[0].Zip(replicaParameters[w]))
             {
                 if (q.grad is not { } g) continue;
                 if (p.grad is { } acc) acc.add_(g);
@@ -335,12 +337,12 @@ public sealed class Trainer
             }
     }
 
-    private void CopyWeightsToReplicas(IEnumerable<Seq2SeqModel> others)
+    /// <summary>Copies the model's weights into replicas <paramref name="from"/>.. (none when there is only the model).</summary>
+    private void CopyWeightsToReplicas(int from)
     {
         using var _ = no_grad();
-        var mine = model.parameters().ToList();
-        foreach (var other in others)
-            foreach (var (p, q) in mine.Zip(other.parameters()))
+        for (int w = from; w < replicas.Count; w++)
+            foreach (var (p, q) in replicaParameters[0].Zip(replicaParameters[w]))
                 q.copy_(p);
     }
 

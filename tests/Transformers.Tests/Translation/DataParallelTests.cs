@@ -29,7 +29,7 @@ public sealed class DataParallelTests
         Workers = workers, AccumulationSteps = accumulate,
     };
 
-    private static (List<double> Losses, Dictionary<string, Tensor> Weights) Train(string model, TrainerOptions options)
+    private static (List<double> Losses, Dictionary<string, Tensor> Weights) Train(string model, TrainerOptions options, int pairs = 96)
     {
         var run = Path.Combine(Path.GetTempPath(), "dp-" + Guid.NewGuid().ToString("N"));
         try
@@ -37,7 +37,7 @@ public sealed class DataParallelTests
             manual_seed(11);
             using var m = Build(model);
             var losses = new List<double>();
-            new Trainer(m, new ReverseTask(96, seed: 3), ReverseTask.Vocabulary, options, run) { OnStep = (r, _) => losses.Add(r.Loss) }.Run();
+            new Trainer(m, new ReverseTask(pairs, seed: 3), ReverseTask.Vocabulary, options, run) { OnStep = (r, _) => losses.Add(r.Loss) }.Run();
             // Copies: the state dict holds the model's own parameters, which die with the model (disposed here, or
             // finalized by the GC once the model is unreachable — which made this test fail now and then).
             return (losses, m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone()));
@@ -58,6 +58,21 @@ public sealed class DataParallelTests
         Assert.Equal(oneLosses, twoLosses);                                   // exact
         foreach (var (name, t) in one)
             Assert.True(t.equal(two[name]).all().item<bool>(), $"{name} differs between 1 worker × 2 batches and 2 workers × 1 batch");
+    }
+
+    /// <summary>
+    /// 40 pairs = 5 batches of 8: each epoch ends with a step of one batch, which leaves the second worker idle; the
+    /// steps after it must still start from the updated weights on every worker.
+    /// </summary>
+    [Fact]
+    public void TwoWorkers_StayExact_AcrossEpochsThatEndWithAnOddBatch()
+    {
+        var (oneLosses, one) = Train("transformer", Options(9, workers: 1, accumulate: 2), pairs: 40);
+        var (twoLosses, two) = Train("transformer", Options(9, workers: 2, accumulate: 1), pairs: 40);
+        Assert.Equal(9, oneLosses.Count);                                      // 3 epochs of 3 steps (2 + 2 + 1 batches)
+        Assert.Equal(oneLosses, twoLosses);
+        foreach (var (name, t) in one)
+            Assert.True(t.equal(two[name]).all().item<bool>(), $"{name} differs after epochs ending with a one-batch step");
     }
 
     [Fact]
