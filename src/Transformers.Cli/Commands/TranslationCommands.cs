@@ -126,6 +126,9 @@ public static class TranslationCommands
 
     private static int RunTraining(ModelSpec spec, string[] dataArgs, string run, TranslationRecipe recipe, RuntimeSettings runtime, bool samples)
     {
+        using var runDir = RunDirectory.Open(run);                                  // the run lock: a second trainer on this --out stops here
+        foreach (var repair in runDir.Repairs) Console.Error.WriteLine($"recovered: {repair}");
+        var settings = Settings(spec, dataArgs, recipe);
         TorchRuntime.EnsureLoaded();
         int workerThreads = Math.Max(1, runtime.Threads / recipe.Trainer.Workers);   // torch.set_num_threads is process-wide
         TorchSharp.torch.set_num_threads(workerThreads);
@@ -133,9 +136,17 @@ public static class TranslationCommands
         var split = LoadSplit(dataArgs);
         Console.Error.WriteLine($"data: {split.Train.Count:N0} train, {split.Dev.Count:N0} dev, {split.Test.Count:N0} test pairs");
 
-        var lastDir = Path.Combine(run, "last");
+        var lastDir = runDir.LastDir;
         string archName = TranslatorFactory.NameOf(spec.Architecture);
-        Checkpoint.Loaded? resume = Directory.Exists(lastDir) ? Checkpoint.Load(lastDir, archName) : null;
+        if (!runDir.CanResume) runDir.CheckFreshStart();
+        foreach (var change in runDir.CheckAndSaveSettings(settings)) Console.Error.WriteLine($"note: changed on resume: {change}");
+        Checkpoint.Loaded? resume = runDir.CanResume ? Checkpoint.Load(lastDir, archName, withTrainerState: true) : null;
+        if (resume?.State is { } saved && Trainer.Finished(recipe.Trainer, saved) is { } finished)
+        {
+            resume.Model.Dispose();
+            Console.Error.WriteLine($"{run} is finished: {finished}. Raise --minutes, --max-steps, --max-epochs or --patience to train it further, or choose another --out.");
+            return 0;
+        }
         WordPieceTokenizer tokenizer;
         Seq2SeqModel model;
         if (resume is not null)
@@ -200,6 +211,40 @@ public static class TranslationCommands
         if (before is not null) ShowSamples(run, split, tokenizer, before);
         model.Dispose();
         return outcome == TrainingOutcome.Interrupted ? 130 : 0;
+    }
+
+    /// <summary>
+    /// The run's settings as the options that set them (run.json): those that shape the model or the data must be the
+    /// same on resume; the budget, schedule and evaluation may change (each change is reported).
+    /// </summary>
+    private static RunSettings Settings(ModelSpec spec, string[] dataArgs, TranslationRecipe recipe)
+    {
+        static string S(object? value) => value switch
+        {
+            null => "default",
+            double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+            _ => value.ToString()!.ToLowerInvariant(),
+        };
+        var (t, d) = (recipe.Trainer, recipe.Data);
+        var data = string.Join(" ", dataArgs.Select(a => a == "bundled" ? a : Path.GetFullPath(a)));
+        var fixedSettings = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["--arch"] = S(spec.Architecture), ["--preset"] = S(spec.Preset), ["--attention"] = S(spec.Attention),
+            ["--unidirectional"] = S(!spec.Bidirectional), ["--dropout"] = S(spec.Dropout), ["--data"] = data,
+            ["--vocab-size"] = S(d.VocabSize), ["--train-limit"] = S(d.TrainLimit), ["--batch-tokens"] = S(d.MaxTokensPerBatch * t.Workers),
+            ["--seed"] = S(t.Seed),
+        };
+        var adjustable = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["--minutes"] = S(t.MaxSeconds / 60), ["--max-steps"] = S(t.MaxSteps), ["--max-epochs"] = S(t.MaxEpochs),
+            ["--lr"] = S(t.LearningRate), ["--lr-decay"] = S(t.Decay), ["--lr-final"] = S(t.FinalLearningRateFraction),
+            ["--warmup"] = S(t.WarmupSteps), ["--warmup-fraction"] = S(t.WarmupFraction),
+            ["--eval-every"] = S(t.EvalEverySteps), ["--eval-minutes"] = S(t.EvalEverySeconds / 60), ["--dev-bleu-sentences"] = S(d.DevBleuSentences),
+            ["--patience"] = S(t.Patience), ["--average"] = S(t.AverageLastK), ["--workers"] = S(t.Workers), ["--accumulate"] = S(t.AccumulationSteps),
+            ["--snapshot-tokens"] = string.Join(" ", t.SnapshotAtTokens),
+        };
+        return new RunSettings(fixedSettings, adjustable);
     }
 
     /// <summary>bundled | DIR | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split (see <see cref="CorpusSplit.Load"/>).</summary>

@@ -38,14 +38,18 @@ public sealed record TrainerState
 public sealed record EvalRecord(long Step, int Epoch, double ElapsedSeconds, long TargetTokens, double DevLoss, double DevPerplexity, double? DevBleu);
 
 /// <summary>
-/// A checkpoint directory: <c>model.json</c> (architecture + config), <c>model.safetensors</c>, <c>vocab.txt</c> and,
-/// for resuming, <c>optimizer.bin</c> and <c>trainer_state.json</c>. Written into a temporary sibling directory and
-/// renamed into place, so an interrupted save leaves the previous checkpoint intact.
+/// A checkpoint directory: <c>model.json</c> (architecture + config), <c>model.safetensors</c>, <c>vocab.txt</c>, for
+/// resuming <c>optimizer.bin</c> and <c>trainer_state.json</c>, and last <c>manifest.json</c>, the size and SHA-256 of
+/// every other file. Written into a temporary sibling directory and renamed into place (<see cref="AtomicDirectory"/>),
+/// so a kill at any instant leaves a complete checkpoint that <see cref="RecoverRun"/> puts back; loading verifies the
+/// manifest and names the file that does not match it.
 /// </summary>
 public static class Checkpoint
 {
     private const string ModelFile = "model.json", WeightsFile = "model.safetensors", VocabFile = "vocab.txt",
                          OptimizerFile = "optimizer.bin", StateFile = "trainer_state.json";
+    /// <summary>The version of <c>model.json</c> this build writes and reads.</summary>
+    public const int FormatVersion = 1;
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     private sealed record ModelDescription(string Architecture, JsonElement Config, int VocabSize, int FormatVersion = 1);
@@ -60,6 +64,7 @@ public static class Checkpoint
             optimizer?.save_state_dict(Path.Combine(tmp, OptimizerFile));
             if (state is not null)
                 File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json), new UTF8Encoding(false));
+            CheckpointManifest.Write(tmp);                                                     // last: its presence marks the directory complete
         });
     }
 
@@ -110,12 +115,15 @@ public static class Checkpoint
     /// <summary>
     /// Loads a checkpoint directory (for <c>runs/NAME</c>, its <c>best</c> or <c>last</c> sub-directory is taken; for
     /// <c>builtin</c>, the translator that ships with this build, see <see cref="BuiltInTranslator"/>).
-    /// Errors name the file and the mismatch: unknown or different architecture, invalid config, truncated weights,
-    /// a vocabulary whose size does not match the weights.
+    /// Errors name the file and the mismatch: a file that does not match the manifest, an unknown format version,
+    /// unknown or different architecture, invalid config, truncated weights, a vocabulary whose size does not match.
+    /// Inference reads only the weights, config and vocabulary; <paramref name="withTrainerState"/> also reads (and
+    /// verifies) the trainer state and the optimizer's, for resuming.
     /// </summary>
-    public static Loaded Load(string dir, string? expectArchitecture = null)
+    public static Loaded Load(string dir, string? expectArchitecture = null, bool withTrainerState = false)
     {
         dir = Resolve(dir);
+        CheckpointManifest.Verify(dir, withTrainerState ? null : [ModelFile, WeightsFile, VocabFile]);
         var modelPath = Path.Combine(dir, ModelFile);
         ModelDescription description;
         try
@@ -127,6 +135,8 @@ public static class Checkpoint
         {
             throw new InvalidDataException($"{modelPath}: not a model description ({e.Message})", e);
         }
+        if (description.FormatVersion != FormatVersion)
+            throw new InvalidDataException($"{modelPath}: format version {description.FormatVersion}; this build reads version {FormatVersion} (was it written by a newer toolkit?)");
         if (expectArchitecture is not null && description.Architecture != expectArchitecture)
             throw new InvalidDataException($"{modelPath}: the checkpoint is a '{description.Architecture}' model, not '{expectArchitecture}'");
         var vocabPath = Path.Combine(dir, VocabFile);
@@ -161,14 +171,56 @@ public static class Checkpoint
             foreach (var t in weights.Values) t.Dispose();
         }
         model.eval();
-        return new Loaded(model, vocabulary, ReadState(dir), dir);
+        return new Loaded(model, vocabulary, withTrainerState ? ReadState(dir) : null, dir);
     }
 
     /// <summary>The trainer state saved in checkpoint <paramref name="dir"/>; null if it has none.</summary>
     internal static TrainerState? ReadState(string dir)
     {
         var statePath = Path.Combine(dir, StateFile);
-        return File.Exists(statePath) ? JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), Json) : null;
+        if (!File.Exists(statePath)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), Json)
+                   ?? throw new InvalidDataException($"{statePath}: empty");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{statePath}: not a trainer state ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Whether <paramref name="dir"/> is a complete checkpoint: its manifest is there and every file matches it.</summary>
+    public static bool IsComplete(string dir)
+    {
+        if (!File.Exists(Path.Combine(dir, CheckpointManifest.FileName))) return false;
+        try { CheckpointManifest.Verify(dir); return true; }
+        catch (InvalidDataException) { return false; }
+        catch (IOException) { return false; }
+    }
+
+    /// <summary>
+    /// Repairs every checkpoint of run <paramref name="runDir"/> (<c>last</c>, <c>best</c>, <c>averaged</c>,
+    /// <c>tokens-N</c>, <c>history/step-N</c>) that a kill during its save left missing or doubled (see
+    /// <see cref="AtomicDirectory"/>), and removes leftover temporary directories. Only the process holding the run's
+    /// lock may call it. Returns a line per repair.
+    /// </summary>
+    public static IReadOnlyList<string> RecoverRun(string runDir)
+    {
+        var notes = new List<string>();
+        foreach (var root in new[] { runDir, Path.Combine(runDir, "history") })
+        {
+            if (!Directory.Exists(root)) continue;
+            var names = Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>()
+                .Select(n => n.EndsWith(".old", StringComparison.Ordinal) ? n[..^4]
+                           : n.StartsWith('.') && n.EndsWith(".tmp", StringComparison.Ordinal) && n.LastIndexOf('.', n.Length - 5) is > 0 and var dot ? n[1..dot]
+                           : null)
+                .OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+            foreach (var name in names)
+                if (AtomicDirectory.Recover(Path.Combine(root, name), IsComplete) is { } note)
+                    notes.Add(root == runDir ? note : $"history/{note}");
+        }
+        return notes;
     }
 
     /// <summary>

@@ -81,7 +81,7 @@ public static class ModelExport
             ?? throw new FileNotFoundException($"{source} has no {SpacingModel.FileName} (nor has its run): the exported model could not restore the spacing of punctuation; " +
                                                "runs trained before the spacing model existed get one from the lab's `translators` command");
         CheckOutput(outDir, source);
-        var loaded = Checkpoint.Load(source);
+        var loaded = Checkpoint.Load(source, withTrainerState: true);
         using var m = loaded.Model;
         var state = loaded.State ?? RunState(source);
         var devBleu = state?.History.Where(e => e.DevBleu.HasValue).Select(e => e.DevBleu!.Value).ToList() ?? [];
@@ -103,6 +103,7 @@ public static class ModelExport
             Checkpoint.WriteModel(tmp, m, loaded.Vocabulary, precision);
             SpacingModel.Load(spacing).Pruned().Save(Path.Combine(tmp, SpacingModel.FileName));
             File.WriteAllText(Path.Combine(tmp, ProvenanceFile), JsonSerializer.Serialize(record, Json), new UTF8Encoding(false));
+            CheckpointManifest.Write(tmp);
         });
         long bytes = new DirectoryInfo(outDir).EnumerateFiles().Sum(f => f.Length);
         return new ExportedModel(outDir, source, bytes, record);

@@ -85,7 +85,7 @@ public sealed record TrainerOptions
 }
 
 /// <summary>How a run ended.</summary>
-public enum TrainingOutcome { Completed, EarlyStopped, Interrupted, StepLimit, TimeLimit }
+public enum TrainingOutcome { Completed, EarlyStopped, Interrupted, StepLimit, TimeLimit, AlreadyFinished }
 
 /// <summary>One optimizer step, as logged (a JSON line in train.jsonl).</summary>
 public sealed record StepRecord(long Step, int Epoch, double Loss, double Nll, long Tokens, double LearningRate, double GradNorm, double TokensPerSecond, double ElapsedSeconds);
@@ -115,6 +115,7 @@ public sealed class Trainer
     private readonly Device device;
     private readonly Stopwatch clock = new();          // training time only: stopped during evaluations and checkpoints
     private double startElapsed;
+    private long? savedStep;                          // the step of last/ (null: this run has none yet)
 
     /// <summary>Computes dev BLEU for the model as it is (null: evaluations report loss only).</summary>
     public Func<Seq2SeqModel, double>? DevBleu { get; init; }
@@ -157,10 +158,19 @@ public sealed class Trainer
     /// <summary>Continues from a checkpoint's optimizer, RNG and trainer state (its weights must already be in the model).</summary>
     public void Resume(Checkpoint.Loaded checkpoint)
     {
-        if (checkpoint.State is null) throw new InvalidDataException($"{checkpoint.Directory} has no trainer state; it cannot be resumed");
+        if (checkpoint.State is null)
+            throw new InvalidDataException($"{checkpoint.Directory}: no trainer state was loaded (a checkpoint written for inference, or loaded without withTrainerState); it cannot be resumed");
         if (!File.Exists(checkpoint.OptimizerPath)) throw new FileNotFoundException($"{checkpoint.Directory} has no optimizer state", checkpoint.OptimizerPath);
-        optimizer.load_state_dict(checkpoint.OptimizerPath);
+        try
+        {
+            optimizer.load_state_dict(checkpoint.OptimizerPath);
+        }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"{checkpoint.OptimizerPath}: cannot read the optimizer state ({e.Message}); is the file truncated?", e);
+        }
         State = checkpoint.State;
+        savedStep = State.Step;
         Checkpoint.RestoreRng(State.RngState);
         if (State.WarmupShortened) schedule = ShortenedWarmup();
     }
@@ -189,12 +199,31 @@ public sealed class Trainer
                          $"warming up over the first {schedule.WarmupFraction:P0} of the budget instead ({schedule})");
     }
 
+    /// <summary>
+    /// Why a resumed run has nothing left to train (its step, time or epoch budget is spent, or early stopping
+    /// triggered), as a sentence; null when it can go on. <see cref="Run"/> then returns at once.
+    /// </summary>
+    public string? Finished() => Finished(options, State);
+
+    /// <summary>Why a run with <paramref name="options"/> that stands at <paramref name="state"/> has nothing left to train; null when it can go on.</summary>
+    public static string? Finished(TrainerOptions options, TrainerState state)
+    {
+        if (options.MaxSteps > 0 && state.Step >= options.MaxSteps) return $"it has trained {state.Step} of {options.MaxSteps} steps";
+        if (options.MaxSeconds > 0 && state.ElapsedSeconds >= options.MaxSeconds)
+            return $"it has trained {TimeSpan.FromSeconds(state.ElapsedSeconds):hh\\:mm\\:ss} of a {TimeSpan.FromSeconds(options.MaxSeconds):hh\\:mm\\:ss} budget";
+        if (options.MaxEpochs > 0 && state.Epoch >= options.MaxEpochs) return $"it has trained {state.Epoch} of {options.MaxEpochs} epochs";
+        if (options.Patience > 0 && state.EvalsWithoutImprovement >= options.Patience)
+            return $"it stopped early: dev BLEU did not improve for {state.EvalsWithoutImprovement} evaluations (patience {options.Patience})";
+        return null;
+    }
+
     public TrainingOutcome Run()
     {
         Directory.CreateDirectory(runDir);
+        if (Finished() is not null) return TrainingOutcome.AlreadyFinished;
         startElapsed = State.ElapsedSeconds;
         clock.Restart();
-        using var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
+        using var log = OpenLog();
         model.train();
         while (options.MaxEpochs <= 0 || State.Epoch < options.MaxEpochs)
         {
@@ -215,7 +244,8 @@ public sealed class Trainer
                 State.ElapsedSeconds = startElapsed + clock.Elapsed.TotalSeconds;
                 var record = new StepRecord(State.Step, State.Epoch, loss, nll, tokens, lr, gradNorm,
                                             tokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds), State.ElapsedSeconds);
-                log.WriteLine(JsonSerializer.Serialize(new { type = "step", record.Step, record.Epoch, record.Loss, record.Nll, record.Tokens, record.LearningRate, record.GradNorm, record.TokensPerSecond, record.ElapsedSeconds }));
+                log.WriteLine(JsonSerializer.Serialize(new { type = "step", record.Step, record.Epoch, Loss = Finite(record.Loss), Nll = Finite(record.Nll), record.Tokens, record.LearningRate,
+                                                             GradNorm = Finite(record.GradNorm), record.TokensPerSecond, record.ElapsedSeconds }));
                 OnStep?.Invoke(record, State);
                 foreach (long n in options.SnapshotAtTokens)
                     if (before < n && State.TargetTokens >= n) OffTheClock(() => Checkpoint.Save(Path.Combine(runDir, $"tokens-{n}"), model, vocabulary));
@@ -233,6 +263,39 @@ public sealed class Trainer
         }
         return Finish(TrainingOutcome.Completed);
     }
+
+    /// <summary>
+    /// train.jsonl, honest across kills and resumes: a fresh run starts a new log; a resumed one first cuts the log back
+    /// to the lines of the steps and evaluations its checkpoint holds (a kill after the checkpoint logged steps that
+    /// will be trained again) and drops a line a kill cut in half, so every line is valid JSON and every step appears once.
+    /// </summary>
+    private StreamWriter OpenLog()
+    {
+        bool fresh = State.Step == 0 && State.History.Count == 0;
+        if (!fresh && File.Exists(LogPath))
+        {
+            var kept = File.ReadLines(LogPath).Where(line => LoggedStep(line) is { } step && step <= State.Step).ToList();
+            AtomicFile.Write(LogPath, tmp => File.WriteAllLines(tmp, kept));
+        }
+        return new StreamWriter(LogPath, append: !fresh) { AutoFlush = true };
+    }
+
+    /// <summary>The step of a log line; null for a line that is not a complete JSON record.</summary>
+    private static long? LoggedStep(string line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.TryGetProperty("Step", out var step) && step.TryGetInt64(out long n) ? n : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A number for the JSON log: null for NaN and infinities, which JSON cannot hold.</summary>
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
     /// <summary>Runs <paramref name="work"/> with the training clock stopped: evaluations and checkpoints do not use up a time budget.</summary>
     private void OffTheClock(Action work)
@@ -273,7 +336,7 @@ public sealed class Trainer
         double lossSum = perBatch.Sum(s => s.Loss), nllSum = perBatch.Sum(s => s.Nll);
         if (!double.IsFinite(lossSum))
             throw new TrainingDivergedException($"the loss became {lossSum} at step {State.Step + 1} (learning rate {learningRate:G3}); training stopped. " +
-                                                (Directory.Exists(LastDir) ? $"The last checkpoint in {LastDir} is unchanged. " : "No checkpoint was written. ") +
+                                                (savedStep is { } saved ? $"The last checkpoint ({LastDir}, step {saved}) is unchanged. " : "No checkpoint was written. ") +
                                                 $"Lower the learning rate (e.g. --lr {learningRate / 3:G2}) or lengthen the warmup.");
         double gradNorm = options.ClipNorm > 0
             ? nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm)
@@ -365,12 +428,16 @@ public sealed class Trainer
         bool improved = score > State.BestDevBleu;
         if (improved) { State.BestDevBleu = score; State.BestStep = State.Step; State.EvalsWithoutImprovement = 0; }
         else State.EvalsWithoutImprovement++;
-        log.WriteLine(JsonSerializer.Serialize(new { type = "eval", record.Step, record.Epoch, record.ElapsedSeconds, record.TargetTokens, record.DevLoss, record.DevPerplexity, record.DevBleu, improved,
+        log.WriteLine(JsonSerializer.Serialize(new { type = "eval", record.Step, record.Epoch, record.ElapsedSeconds, record.TargetTokens, DevLoss = Finite(record.DevLoss),
+                                                  DevPerplexity = Finite(record.DevPerplexity), DevBleu = record.DevBleu is { } b ? Finite(b) : null, improved,
                                                   PeakRssBytes = PeakResidentBytes() }));
         OnEval?.Invoke(record, improved);
-        SaveLast();
+        // last/ is saved last: it commits the evaluation. A kill before it resumes from the previous last/, which trains
+        // this step again and saves best/ and history/ again; a kill after it leaves them all saved.
+        State.RngState = Checkpoint.EncodeRng();
         if (improved) Checkpoint.Save(BestDir, model, vocabulary, optimizer, State);
         if (options.AverageLastK > 1) Checkpoint.Save(Path.Combine(runDir, "history", $"step-{State.Step:D8}"), model, vocabulary);
+        SaveLast();
         return options.Patience > 0 && State.EvalsWithoutImprovement >= options.Patience;
     }
 
@@ -403,6 +470,7 @@ public sealed class Trainer
     {
         State.RngState = Checkpoint.EncodeRng();
         Checkpoint.Save(LastDir, model, vocabulary, optimizer, State);
+        savedStep = State.Step;
     }
 
     private TrainingOutcome Finish(TrainingOutcome outcome)

@@ -108,17 +108,13 @@ public sealed class SpacingModel
     public SpacingModel Pruned() => new(counts.Where(kv => kv.Value.Total >= MinCount).ToDictionary(kv => kv.Key, kv => kv.Value));
 
     /// <summary>Writes "left TAB right TAB glued TAB total" lines, atomically (temp file + rename).</summary>
-    public void Save(string path)
+    public void Save(string path) => AtomicFile.Write(path, temp =>
     {
-        var temp = path + ".tmp";
-        using (var writer = new StreamWriter(temp, false, new UTF8Encoding(false)))
-        {
-            writer.WriteLine("# left\tright\tglued\ttotal (WordPiece words of the training targets; <w> = any word with a letter or digit)");
-            foreach (var ((left, right), (glued, total)) in counts.OrderBy(kv => kv.Key.Left, StringComparer.Ordinal).ThenBy(kv => kv.Key.Right, StringComparer.Ordinal))
-                writer.WriteLine($"{left}\t{right}\t{glued}\t{total}");
-        }
-        File.Move(temp, path, overwrite: true);
-    }
+        using var writer = new StreamWriter(temp, false, new UTF8Encoding(false));
+        writer.WriteLine("# left\tright\tglued\ttotal (WordPiece words of the training targets; <w> = any word with a letter or digit)");
+        foreach (var ((left, right), (glued, total)) in counts.OrderBy(kv => kv.Key.Left, StringComparer.Ordinal).ThenBy(kv => kv.Key.Right, StringComparer.Ordinal))
+            writer.WriteLine($"{left}\t{right}\t{glued}\t{total}");
+    });
 
     /// <summary>Reads a file written by <see cref="Save"/>; a malformed line is an error naming the file and line.</summary>
     public static SpacingModel Load(string path)

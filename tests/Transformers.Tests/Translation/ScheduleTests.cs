@@ -234,7 +234,7 @@ public sealed class TrainerScheduleTests
                 Assert.Equal(TrainingOutcome.Interrupted, outcome);
             }
             manual_seed(999);
-            var checkpoint = Checkpoint.Load(Path.Combine(runB, "last"));
+            var checkpoint = Checkpoint.Load(Path.Combine(runB, "last"), withTrainerState: true);
             using var resumed = checkpoint.Model;
             var trainer = new Trainer(resumed, data, checkpoint.Vocabulary, options, runB) { OnStep = (r, _) => lossesB.Add(r.Loss) };
             trainer.Resume(checkpoint);

@@ -34,7 +34,7 @@ internal static class ResumeAssert
                 Assert.Equal(lossesA.Take(n / 2), lossesB1);
             }
             manual_seed(999);                                // the resumed run must not depend on the process's RNG
-            var checkpoint = Checkpoint.Load(Path.Combine(runB, "last"));
+            var checkpoint = Checkpoint.Load(Path.Combine(runB, "last"), withTrainerState: true);
             using var resumed = checkpoint.Model;
             var lossesB2 = new List<double>();
             var trainer = new Trainer(resumed, data, checkpoint.Vocabulary, options(n), runB) { OnStep = (r, _) => lossesB2.Add(r.Loss) };

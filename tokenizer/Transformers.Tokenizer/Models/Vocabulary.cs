@@ -61,11 +61,18 @@ public sealed class Vocabulary
         foreach (string token in _tokens) writer.WriteLine(token);
     }
 
-    /// <summary>Writes the file atomically (temporary file, then rename).</summary>
+    /// <summary>Writes the file atomically (a temporary file of this process, then rename; removed if the write fails).</summary>
     public void Save(string path)
     {
-        string temp = path + ".tmp";
-        using (var stream = File.Create(temp)) Save(stream);
-        File.Move(temp, path, overwrite: true);
+        string temp = $"{path}.{Environment.ProcessId}.tmp";
+        try
+        {
+            using (var stream = File.Create(temp)) Save(stream);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
     }
 }
