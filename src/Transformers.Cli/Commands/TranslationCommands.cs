@@ -17,14 +17,19 @@ public static class TranslationCommands
 
     public static Command Train()
     {
-        var arch = new Option<TranslatorArchitecture>("--arch") { Description = "Architecture: transformer, lstm, gru or rnn.", DefaultValueFactory = _ => TranslatorArchitecture.Transformer };
+        var arch = new Option<TranslatorArchitecture>("--arch") { Description = "Architecture: transformer, lstm, gru or rnn.", DefaultValueFactory = _ => TranslatorArchitecture.Transformer }.OneOf();
         var data = new Option<string[]>("--data") { Description = "bundled, a directory written by `corpus export` (train/dev/test.tsv), or corpus files: .tsv (English<TAB>French), .po/.mo catalogs, or X.fr X.en (Moses).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true };
-        var output = new Option<string>("--out") { Description = "Run directory (checkpoints last/ and best/, train.jsonl).", Required = true };
-        var preset = new Option<ModelPreset>("--preset") { Description = "Model size: small (best dev BLEU per CPU-minute), matched (parameter-matched across architectures, for comparisons), base, tiny.", DefaultValueFactory = _ => ModelPreset.Small };
-        var attention = new Option<string?>("--attention") { Description = "Recurrent archs: bahdanau, luong-dot, luong-general or none (default: the preset's)." };
+        var output = new Option<string>("--out") { Description = "Run directory (checkpoints last/ and best/, train.jsonl).", Required = true }.OutputDirectory();
+        var preset = new Option<ModelPreset>("--preset") { Description = "Model size: small (best dev BLEU per CPU-minute), matched (parameter-matched across architectures, for comparisons), base, tiny.", DefaultValueFactory = _ => ModelPreset.Small }.OneOf();
+        var attention = new Option<string?>("--attention") { Description = "Recurrent archs: bahdanau, luong-dot, luong-general or none (default: the preset's)." }
+            .OneOf("bahdanau", "luong-dot", "luong-general", "none");
         var unidirectional = new Option<bool>("--unidirectional") { Description = "Recurrent archs: a left-to-right encoder instead of the bidirectional one." };
         var common = new TrainingOptions();
-        var cmd = new Command("train", "Train a French->English translator.") { arch, data, output, preset, attention, unidirectional };
+        var cmd = new Command("train", "Train a French->English translator. Exit codes: 0 done, 1 error, " +
+                                        $"{CliErrors.Diverged} training diverged (the loss became NaN or infinite; the last checkpoint is kept), 130 interrupted (checkpoint saved).")
+        {
+            arch, data, output, preset, attention, unidirectional,
+        };
         common.AddTo(cmd);
         cmd.SetAction(parse =>
         {
@@ -55,29 +60,30 @@ public static class TranslationCommands
     /// <summary>Options shared by train and demo. Unset options take the recipe's value (see <see cref="TranslationRecipe"/>).</summary>
     private sealed class TrainingOptions
     {
-        public readonly Option<double> Minutes = new("--minutes") { Description = "Stop after this many minutes of training (0: no limit). Evaluations and checkpoints are off the clock; warmup and decay are spread over this budget.", DefaultValueFactory = _ => 0 };
-        public readonly Option<long> Steps = new("--max-steps") { Description = "Stop after this many optimizer steps (0: no limit).", DefaultValueFactory = _ => 0 };
-        public readonly Option<int> Epochs = new("--max-epochs") { Description = "Stop after this many epochs (0: no limit).", DefaultValueFactory = _ => 30 };
-        public readonly Option<int?> Vocab = new("--vocab-size") { Description = "Joint WordPiece vocabulary size (recipe: 8000)." };
-        public readonly Option<int?> BatchTokens = new("--batch-tokens") { Description = "Tokens per optimizer step (padded, longer side), shared among the workers (recipe: transformer 1000, recurrent 4000)." };
-        public readonly Option<int> Accumulate = new("--accumulate") { Description = "Batches per optimizer step.", DefaultValueFactory = _ => 1 };
-        public readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate (recipe: 1e-3)." };
-        public readonly Option<string?> Decay = new("--lr-decay") { Description = "After warmup: linear or cosine (to --lr-final × peak at the end of the budget), inverse-sqrt, or constant (recipe: transformer linear, recurrent constant)." };
-        public readonly Option<double?> LrFinal = new("--lr-final") { Description = "Linear/cosine decay ends at this fraction of the peak (recipe: 0)." };
-        public readonly Option<int?> Warmup = new("--warmup") { Description = "Warmup in optimizer steps (default: --warmup-fraction of the budget)." };
-        public readonly Option<double?> WarmupFraction = new("--warmup-fraction") { Description = "Warmup as a share of the budget (recipe: transformer 0.05, recurrent 0.02)." };
-        public readonly Option<double?> Dropout = new("--dropout") { Description = "Model dropout (recipe: transformer 0 except --preset base 0.1; recurrent: the preset's, 0.1 for small)." };
-        public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Evaluate every N steps (0: every epoch, unless --eval-minutes is given).", DefaultValueFactory = _ => 0 };
-        public readonly Option<double> EvalMinutes = new("--eval-minutes") { Description = "Also evaluate every N minutes of training (0: off).", DefaultValueFactory = _ => 0 };
-        public readonly Option<int?> DevBleu = new("--dev-bleu-sentences") { Description = "Dev sentences decoded (greedy) for BLEU at each evaluation (default 500)." };
-        public readonly Option<int> Patience = new("--patience") { Description = "Early stopping: evaluations without dev BLEU improvement (0: never).", DefaultValueFactory = _ => 5 };
-        public readonly Option<int> Average = new("--average") { Description = "Average the last K evaluation checkpoints at the end (0: off).", DefaultValueFactory = _ => 0 };
-        public readonly Option<int> TrainLimit = new("--train-limit") { Description = "Train on the first N pairs only (0: all).", DefaultValueFactory = _ => 0 };
-        public readonly Option<int> Seed = new("--seed") { Description = "Seed of initialisation, dropout and batch order.", DefaultValueFactory = _ => 1 };
-        public readonly Option<int> Threads = new("--threads") { Description = "libtorch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        public readonly Option<int?> Workers = new("--workers") { Description = "Data-parallel workers, each a replica of the model on its share of --threads; a step takes --accumulate batches per worker (default: one worker per thread)." };
-        public readonly Option<long[]> Snapshots = new("--snapshot-tokens") { Description = "Save the weights after this many target tokens (tokens-N/; several allowed).", AllowMultipleArgumentsPerToken = true };
-        public readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        public readonly Option<double> Minutes = new Option<double>("--minutes") { Description = "Stop after this many minutes of training (0: no limit). Evaluations and checkpoints are off the clock; warmup and decay are spread over this budget.", DefaultValueFactory = _ => 0 }.Within(0, double.PositiveInfinity);
+        public readonly Option<long> Steps = new Option<long>("--max-steps") { Description = "Stop after this many optimizer steps (0: no limit).", DefaultValueFactory = _ => 0 }.AtLeast(0L);
+        public readonly Option<int> Epochs = new Option<int>("--max-epochs") { Description = "Stop after this many epochs (0: no limit).", DefaultValueFactory = _ => 30 }.AtLeast(0);
+        public readonly Option<int?> Vocab = new Option<int?>("--vocab-size") { Description = "Joint WordPiece vocabulary size, at least 100 (recipe: 8000)." }.AtLeast(100);
+        public readonly Option<int?> BatchTokens = new Option<int?>("--batch-tokens") { Description = "Tokens per optimizer step (padded, longer side), shared among the workers (recipe: transformer 1000, recurrent 4000)." }.AtLeast(1);
+        public readonly Option<int> Accumulate = new Option<int>("--accumulate") { Description = "Batches per optimizer step.", DefaultValueFactory = _ => 1 }.AtLeast(1);
+        public readonly Option<double?> Lr = new Option<double?>("--lr") { Description = "Peak learning rate, > 0 (recipe: 1e-3)." }.Within(0, double.PositiveInfinity, minOpen: true);
+        public readonly Option<string?> Decay = new Option<string?>("--lr-decay") { Description = "After warmup: linear or cosine (to --lr-final × peak at the end of the budget), inverse-sqrt, or constant (recipe: transformer linear, recurrent constant)." }
+            .OneOf("linear", "cosine", "inverse-sqrt", "constant");
+        public readonly Option<double?> LrFinal = new Option<double?>("--lr-final") { Description = "Linear/cosine decay ends at this fraction of the peak, in [0, 1] (recipe: 0)." }.Within(0, 1);
+        public readonly Option<int?> Warmup = new Option<int?>("--warmup") { Description = "Warmup in optimizer steps (default: --warmup-fraction of the budget)." }.AtLeast(0);
+        public readonly Option<double?> WarmupFraction = new Option<double?>("--warmup-fraction") { Description = "Warmup as a share of the budget, in [0, 1) (recipe: transformer 0.05, recurrent 0.02)." }.Within(0, 1, maxOpen: true);
+        public readonly Option<double?> Dropout = new Option<double?>("--dropout") { Description = "Model dropout (recipe: transformer 0 except --preset base 0.1; recurrent: the preset's, 0.1 for small); in [0, 1)." }.Within(0, 1, maxOpen: true);
+        public readonly Option<int> EvalEvery = new Option<int>("--eval-every") { Description = "Evaluate every N steps (0: every epoch, unless --eval-minutes is given).", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        public readonly Option<double> EvalMinutes = new Option<double>("--eval-minutes") { Description = "Also evaluate every N minutes of training (0: off).", DefaultValueFactory = _ => 0 }.Within(0, double.PositiveInfinity);
+        public readonly Option<int?> DevBleu = new Option<int?>("--dev-bleu-sentences") { Description = "Dev sentences decoded (greedy) for BLEU at each evaluation, at least 1 (default 500)." }.AtLeast(1);
+        public readonly Option<int> Patience = new Option<int>("--patience") { Description = "Early stopping: evaluations without dev BLEU improvement (0: never).", DefaultValueFactory = _ => 5 }.AtLeast(0);
+        public readonly Option<int> Average = new Option<int>("--average") { Description = "Average the last K evaluation checkpoints at the end (0: off).", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        public readonly Option<int> TrainLimit = new Option<int>("--train-limit") { Description = "Train on the first N pairs only (0: all).", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        public readonly Option<int> Seed = new Option<int>("--seed") { Description = "Seed of initialisation, dropout and batch order.", DefaultValueFactory = _ => 1 };
+        public readonly Option<int> Threads = new Option<int>("--threads") { Description = "libtorch threads, at least 1.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
+        public readonly Option<int?> Workers = new Option<int?>("--workers") { Description = "Data-parallel workers, each a replica of the model on its share of --threads; a step takes --accumulate batches per worker (default: one worker per thread)." }.AtLeast(1);
+        public readonly Option<long[]> Snapshots = new Option<long[]>("--snapshot-tokens") { Description = "Save the weights after this many target tokens (tokens-N/; several allowed).", AllowMultipleArgumentsPerToken = true }.EachAtLeast(1);
+        public readonly Option<string> Device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.Device();
 
         public void AddTo(Command cmd)
         {
@@ -202,8 +208,9 @@ public static class TranslationCommands
         return outcome == TrainingOutcome.Interrupted ? 130 : 0;
     }
 
-    /// <summary>bundled | DIR | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split (see <see cref="CorpusSplit.Load"/>).</summary>
-    private static CorpusSplit LoadSplit(string[] args) => CorpusSplit.Load(args);
+    /// <summary>bundled | DIR | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split (see <see cref="CorpusSplit.Load"/>).
+    /// Training needs every part: it evaluates on dev, and a corpus too small for one is refused before any work.</summary>
+    private static CorpusSplit LoadSplit(string[] args) => CorpusSplit.Load(args).Require(string.Join(" ", args), SplitPart.Train, SplitPart.Dev, SplitPart.Test);
 
     /// <summary>The held-out test sentences the demo shows: 8 of 4 to 12 words.</summary>
     private static List<SentencePair> Samples(CorpusSplit split) =>
@@ -269,24 +276,27 @@ public static class TranslationCommands
     public static Command Translate()
     {
         var model = new Option<string>("--model") { Description = "Run or checkpoint directory, or builtin (the translator that ships with this build).", Required = true };
-        var beam = new Option<int>("--beam") { Description = "Beam size (1: greedy).", DefaultValueFactory = _ => 5 };
-        var alpha = new Option<double>("--alpha") { Description = "GNMT length penalty α.", DefaultValueFactory = _ => 0.6 };
-        var nbest = new Option<int>("--nbest") { Description = "Print the n best translations (tab-separated with scores).", DefaultValueFactory = _ => 1 };
+        var beam = BeamOption();
+        var alpha = new Option<double>("--alpha") { Description = "GNMT length penalty α in [-5, 5] (0: none; > 0 favours longer translations).", DefaultValueFactory = _ => 0.6 }
+            .Within(-5, 5);
+        var nbest = new Option<int>("--nbest") { Description = "Print the n best translations (tab-separated with scores), 1..--beam.", DefaultValueFactory = _ => 1 }
+            .Within(1, MaxBeam);
         var sentences = new Argument<string[]>("sentences") { Description = "French sentences (none: stdin lines).", Arity = ArgumentArity.ZeroOrMore };
         var cmd = new Command("translate", "Translate French to English: arguments or stdin lines to stdout.") { model, beam, alpha, nbest, sentences };
         cmd.SetAction(parse =>
         {
+            int n = parse.GetValue(nbest);
+            if (n > parse.GetValue(beam)) throw new ArgumentException($"--nbest {n}: must be at most --beam ({parse.GetValue(beam)}); the beam holds the candidates");
             TorchRuntime.EnsureLoaded();
             var (m, tokenizer, spacing) = LoadModel(parse.GetValue(model)!);
             using var _ = m;
-            var input = parse.GetValue(sentences) is { Length: > 0 } given ? given : ReadLines(Console.In);
+            var input = parse.GetValue(sentences) is { Length: > 0 } given ? given : ReadLines();
             var translator = new TextTranslator(m, tokenizer)
             {
                 Spacing = spacing,
                 Truncated = (i, n, kept) => Console.Error.WriteLine($"warning: line {i + 1} has {n} tokens; the model takes {kept}: truncated"),
             };
-            int n = parse.GetValue(nbest);
-            var options = new DecodingOptions { BeamSize = Math.Max(parse.GetValue(beam), n), Alpha = parse.GetValue(alpha), NBest = n };
+            var options = new DecodingOptions { BeamSize = parse.GetValue(beam), Alpha = parse.GetValue(alpha), NBest = n };
             foreach (var hyps in translator.TranslateNBest(input, options))
                 Console.WriteLine(n == 1 ? (hyps.Count == 0 ? "" : hyps[0].Text) : string.Join("\t", hyps.Select(h => $"{h.Text}\t{h.Score:F4}")));
             return 0;
@@ -301,12 +311,15 @@ public static class TranslationCommands
         return (loaded.Model, loaded.Tokenizer(), loaded.Spacing());
     }
 
-    private static string[] ReadLines(TextReader reader)
-    {
-        var lines = new List<string>();
-        while (reader.ReadLine() is { } line) lines.Add(line);
-        return lines.ToArray();
-    }
+    /// <summary>The largest beam `translate` and `evaluate` take: wider beams cost time in proportion and do not help (BLEU peaks near 4 to 10).</summary>
+    public const int MaxBeam = 100;
+
+    /// <summary>`--beam` of `translate` and `evaluate --model`: the same rule in both.</summary>
+    public static Option<int> BeamOption() =>
+        new Option<int>("--beam") { Description = $"Beam size, 1..{MaxBeam} (1: greedy).", DefaultValueFactory = _ => 5 }.Within(1, MaxBeam);
+
+    /// <summary>Stdin, one sentence per line (<see cref="TextLines"/>: lines end at \n or \r\n only, so every input line gets one output line).</summary>
+    private static string[] ReadLines() => StandardStreams.InputLines().ToArray();
 
     /// <summary>`evaluate --model DIR --split dev|test [--data ...]`: translate a split and score it.</summary>
     public static int EvaluateModel(string dir, string splitName, int beam, int limit, string[] data, int threads)
@@ -315,7 +328,7 @@ public static class TranslationCommands
         if (threads < 1) throw new ArgumentException($"--threads {threads}: must be at least 1");
         TorchSharp.torch.set_num_threads(threads);
         var part = splitName switch { "dev" => SplitPart.Dev, "test" => SplitPart.Test, _ => throw new ArgumentException($"--split {splitName}: use dev or test") };
-        var pairs = LoadSplit(data)[part];
+        var pairs = CorpusSplit.Load(data).Require(string.Join(" ", data), part)[part];
         if (limit > 0) pairs = pairs.Take(limit).ToList();
         var (model, tokenizer, spacing) = LoadModel(dir);
         using var _ = model;
