@@ -105,6 +105,26 @@ internal static class OptionRules
         return option;
     }
 
+    /// <summary>
+    /// A model to load: one of <paramref name="names"/> (builtin, say; any case) or an existing run or checkpoint
+    /// directory (what is in it is checked when it is loaded, with errors that name the file).
+    /// </summary>
+    public static Option<string> ExistingModel(this Option<string> option, params string[] names)
+    {
+        option.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+            {
+                if (names.Contains(token.Value, StringComparer.OrdinalIgnoreCase) || Directory.Exists(token.Value)) continue;
+                var instead = names.Length == 0 ? "" : $", or {Names(names)}";
+                r.AddError(File.Exists(token.Value)
+                    ? $"{Typed(r)} {token.Value}: is a file; give a run or checkpoint directory{instead}"
+                    : $"{Typed(r)} {token.Value}: no such directory; give a run or checkpoint directory{instead}");
+            }
+        });
+        return option;
+    }
+
     /// <summary>Every value must name an existing file (not a directory).</summary>
     public static Option<T> ExistingFiles<T>(this Option<T> option) where T : class?
     {

@@ -25,7 +25,8 @@ public static class EvaluateCommand
             DefaultValueFactory = _ => BleuTokenization.Mteval13a,
         }.OneOf();
         var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive BLEU and chrF." };
-        var model = new Option<string>("--model") { Description = "Translate a split of --data (default: the bundled corpus) with this run or checkpoint (or builtin, the built-in translator), then score it (instead of --hyp/--ref)." };
+        var model = new Option<string>("--model") { Description = "Translate a split of --data (default: the bundled corpus) with this run or checkpoint (or builtin, the built-in translator), then score it (instead of --hyp/--ref)." }
+            .ExistingModel(Transformers.Translation.BuiltInTranslator.Name);
         var split = new Option<string>("--split") { Description = "With --model: dev or test.", DefaultValueFactory = _ => "test" }.OneOf("dev", "test");
         var beam = TranslationCommands.BeamOption();
         var limit = new Option<int>("--limit") { Description = "With --model: first N sentences only (0: all).", DefaultValueFactory = _ => 0 }.AtLeast(0);

@@ -11,7 +11,7 @@ public static class ExportModelCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Run or checkpoint directory.", Required = true };
+        var model = new Option<string>("--model") { Description = "Run or checkpoint directory.", Required = true }.ExistingModel();
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Which checkpoint of the run: best, last, averaged or tokens-N (default: best, else last)." };
         var output = new Option<string>("--out") { Description = "The model directory to write (replaced whole); src/Transformers/BuiltIn/fr-en makes the built-in translator.", Required = true }.OutputDirectory();
         var dtype = new Option<WeightPrecision>("--dtype") { Description = "Storage of the weights: Float16 (half the size) or Float32; loaded as float32 either way.", DefaultValueFactory = _ => WeightPrecision.Float16 }.OneOf();

@@ -13,7 +13,8 @@ public static class HeadsCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "minilm (the built-in all-MiniLM-L6-v2), builtin (the built-in French->English translator) or a translator checkpoint runs/NAME.", Required = true };
+        var model = new Option<string>("--model") { Description = "minilm (the built-in all-MiniLM-L6-v2), builtin (the built-in French->English translator) or a translator checkpoint runs/NAME.", Required = true }
+            .ExistingModel("minilm", BuiltInTranslator.Name);
         var text = new Option<string>("--text") { Description = "The sentence to inspect (for translators: the French source).", Required = true };
         var target = new Option<string?>("--target") { Description = "Translators: the English target (default: the model's greedy translation)." };
         var output = new Option<string>("--out") { Description = "Directory for heads.html, heads.json and png/.", Required = true }.OutputDirectory();

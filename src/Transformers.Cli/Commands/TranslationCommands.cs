@@ -246,7 +246,7 @@ public static class TranslationCommands
 
     public static Command Demo()
     {
-        var output = new Option<string>("--out") { Description = "Run directory.", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
+        var output = new Option<string>("--out") { Description = "Run directory.", DefaultValueFactory = _ => Path.Combine("runs", "demo") }.OutputDirectory();
         var common = new TrainingOptions();
         var cmd = new Command("demo", "Train the Small translator on the bundled French->English corpus for a few minutes, then translate held-out sentences.") { output };
         common.AddTo(cmd);
@@ -275,7 +275,8 @@ public static class TranslationCommands
 
     public static Command Translate()
     {
-        var model = new Option<string>("--model") { Description = "Run or checkpoint directory, or builtin (the translator that ships with this build).", Required = true };
+        var model = new Option<string>("--model") { Description = "Run or checkpoint directory, or builtin (the translator that ships with this build).", Required = true }
+            .ExistingModel(BuiltInTranslator.Name);
         var beam = BeamOption();
         var alpha = new Option<double>("--alpha") { Description = "GNMT length penalty α in [-5, 5] (0: none; > 0 favours longer translations).", DefaultValueFactory = _ => 0.6 }
             .Within(-5, 5);
