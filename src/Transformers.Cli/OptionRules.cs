@@ -125,6 +125,18 @@ internal static class OptionRules
         return option;
     }
 
+    /// <summary>Corpus options (<c>--data</c>): every value is <c>bundled</c>, an existing directory or an existing file.</summary>
+    public static Option<string[]> ExistingCorpus(this Option<string[]> option)
+    {
+        option.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+                if (token.Value != "bundled" && !File.Exists(token.Value) && !Directory.Exists(token.Value))
+                    r.AddError($"{Typed(r)} {token.Value}: no such file or directory (use bundled, a directory from `corpus export`, or corpus files)");
+        });
+        return option;
+    }
+
     /// <summary>Every value must name an existing file (not a directory).</summary>
     public static Option<T> ExistingFiles<T>(this Option<T> option) where T : class?
     {

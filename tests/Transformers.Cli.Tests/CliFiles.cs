@@ -24,6 +24,8 @@ public sealed class CliFiles : IDisposable
         Write("notab.tsv", "the cat\tle chat\nthe dog\tle chien\nno tab on this line\n");
         WriteBytes("badutf8.tsv", [.. Encoding.UTF8.GetBytes("the cat\tle chat\nthe dog\tle ch"), 0xC3, 0x28, .. Encoding.UTF8.GetBytes("ien\n")]);
         Write("corpus.csv", "the cat,le chat\n");
+        Write("moses.fr", "le chat\nle chien\n");
+        Write("moses.en", "the cat\nthe dog\nthe bird\n");
         Write("a-file", "not a directory\n");
         Directory.CreateDirectory(System.IO.Path.Combine(Root, "empty-dir"));
         Directory.CreateDirectory(System.IO.Path.Combine(Root, "split-dir"));

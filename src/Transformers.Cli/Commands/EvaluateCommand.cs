@@ -36,7 +36,7 @@ public static class EvaluateCommand
         cmd.Options.Add(refs);
         cmd.Options.Add(tokenize);
         cmd.Options.Add(lowercase);
-        var data = new Option<string[]>("--data") { Description = "With --model: the corpus whose split is scored (as train's --data).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true };
+        var data = new Option<string[]>("--data") { Description = "With --model: the corpus whose split is scored (as train's --data).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true }.ExistingCorpus();
         var threads = new Option<int>("--threads") { Description = "With --model: libtorch threads, at least 1.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         foreach (var o in new Option[] { model, split, beam, limit, data, threads }) cmd.Options.Add(o);
         cmd.SetAction(parseResult =>
