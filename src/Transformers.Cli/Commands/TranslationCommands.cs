@@ -35,6 +35,11 @@ public static class TranslationCommands
         cmd.SetAction(parse =>
         {
             var a = parse.GetValue(arch);
+            // Checked again when the model is built, but that is after the vocabulary is trained: here it fails at once.
+            if (a == TranslatorArchitecture.Transformer && parse.GetValue(attention) is { } given)
+                throw new ArgumentException($"--attention {given}: applies to the recurrent architectures (lstm, gru, rnn), not to the transformer");
+            if (a == TranslatorArchitecture.Transformer && parse.GetValue(unidirectional))
+                throw new ArgumentException("--unidirectional: applies to the recurrent architectures (lstm, gru, rnn), not to the transformer");
             var recipe = common.Read(parse, TranslationRecipe.For(a, parse.GetValue(preset)));
             var spec = new ModelSpec(a, recipe.Preset, ParseAttention(parse.GetValue(attention)), !parse.GetValue(unidirectional), recipe.Dropout);
             return RunTraining(spec, parse.GetValue(data)!, parse.GetValue(output)!, recipe, common.Runtime(parse), samples: false);
