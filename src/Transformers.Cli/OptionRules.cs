@@ -70,6 +70,7 @@ internal static class OptionRules
     /// </summary>
     public static Option<T> OneOf<T>(this Option<T> option) where T : struct, Enum
     {
+        option.HelpName ??= string.Join("|", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
         option.CustomParser = r =>
         {
             var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
@@ -84,6 +85,7 @@ internal static class OptionRules
     /// <summary>A string option that takes one of <paramref name="allowed"/> (exactly as written there).</summary>
     public static Option<T> OneOf<T>(this Option<T> option, params string[] allowed) where T : class?
     {
+        option.HelpName ??= string.Join("|", allowed);
         option.Validators.Add(r =>
         {
             foreach (var token in r.Tokens)

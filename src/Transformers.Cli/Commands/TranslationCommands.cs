@@ -27,7 +27,8 @@ public static class TranslationCommands
         var unidirectional = new Option<bool>("--unidirectional") { Description = "Recurrent archs: a left-to-right encoder instead of the bidirectional one." };
         var common = new TrainingOptions();
         var cmd = new Command("train", "Train a French->English translator. Exit codes: 0 done, 1 error, " +
-                                        $"{CliErrors.Diverged} training diverged (the loss became NaN or infinite; the last checkpoint is kept), 130 interrupted (checkpoint saved).")
+                                        $"{CliErrors.Diverged} training diverged (the loss became NaN or infinite; the last checkpoint is kept), 130 interrupted (checkpoint saved), " +
+                                        $"{CliErrors.Unexpected} unexpected error ({CliErrors.DebugVariable}=1 prints its stack trace).")
         {
             arch, data, output, preset, attention, unidirectional,
         };
@@ -66,30 +67,56 @@ public static class TranslationCommands
     /// <summary>Options shared by train and demo. Unset options take the recipe's value (see <see cref="TranslationRecipe"/>).</summary>
     private sealed class TrainingOptions
     {
-        public readonly Option<double> Minutes = new Option<double>("--minutes") { Description = "Stop after this many minutes of training (0: no limit). Evaluations and checkpoints are off the clock; warmup and decay are spread over this budget.", DefaultValueFactory = _ => 0 }.Within(0, double.PositiveInfinity);
-        public readonly Option<long> Steps = new Option<long>("--max-steps") { Description = "Stop after this many optimizer steps (0: no limit).", DefaultValueFactory = _ => 0 }.AtLeast(0L);
-        public readonly Option<int> Epochs = new Option<int>("--max-epochs") { Description = "Stop after this many epochs (0: no limit).", DefaultValueFactory = _ => 30 }.AtLeast(0);
-        public readonly Option<int?> Vocab = new Option<int?>("--vocab-size") { Description = "Joint WordPiece vocabulary size, at least 100 (recipe: 8000)." }.AtLeast(100);
-        public readonly Option<int?> BatchTokens = new Option<int?>("--batch-tokens") { Description = "Tokens per optimizer step (padded, longer side), shared among the workers (recipe: transformer 1000, recurrent 4000)." }.AtLeast(1);
-        public readonly Option<int> Accumulate = new Option<int>("--accumulate") { Description = "Batches per optimizer step.", DefaultValueFactory = _ => 1 }.AtLeast(1);
-        public readonly Option<double?> Lr = new Option<double?>("--lr") { Description = "Peak learning rate, > 0 (recipe: 1e-3)." }.Within(0, double.PositiveInfinity, minOpen: true);
-        public readonly Option<string?> Decay = new Option<string?>("--lr-decay") { Description = "After warmup: linear or cosine (to --lr-final × peak at the end of the budget), inverse-sqrt, or constant (recipe: transformer linear, recurrent constant)." }
-            .OneOf("linear", "cosine", "inverse-sqrt", "constant");
-        public readonly Option<double?> LrFinal = new Option<double?>("--lr-final") { Description = "Linear/cosine decay ends at this fraction of the peak, in [0, 1] (recipe: 0)." }.Within(0, 1);
-        public readonly Option<int?> Warmup = new Option<int?>("--warmup") { Description = "Warmup in optimizer steps (default: --warmup-fraction of the budget)." }.AtLeast(0);
-        public readonly Option<double?> WarmupFraction = new Option<double?>("--warmup-fraction") { Description = "Warmup as a share of the budget, in [0, 1) (recipe: transformer 0.05, recurrent 0.02)." }.Within(0, 1, maxOpen: true);
-        public readonly Option<double?> Dropout = new Option<double?>("--dropout") { Description = "Model dropout (recipe: transformer 0 except --preset base 0.1; recurrent: the preset's, 0.1 for small); in [0, 1)." }.Within(0, 1, maxOpen: true);
-        public readonly Option<int> EvalEvery = new Option<int>("--eval-every") { Description = "Evaluate every N steps (0: every epoch, unless --eval-minutes is given).", DefaultValueFactory = _ => 0 }.AtLeast(0);
-        public readonly Option<double> EvalMinutes = new Option<double>("--eval-minutes") { Description = "Also evaluate every N minutes of training (0: off).", DefaultValueFactory = _ => 0 }.Within(0, double.PositiveInfinity);
-        public readonly Option<int?> DevBleu = new Option<int?>("--dev-bleu-sentences") { Description = "Dev sentences decoded (greedy) for BLEU at each evaluation, at least 1 (default 500)." }.AtLeast(1);
-        public readonly Option<int> Patience = new Option<int>("--patience") { Description = "Early stopping: evaluations without dev BLEU improvement (0: never).", DefaultValueFactory = _ => 5 }.AtLeast(0);
-        public readonly Option<int> Average = new Option<int>("--average") { Description = "Average the last K evaluation checkpoints at the end (0: off).", DefaultValueFactory = _ => 0 }.AtLeast(0);
-        public readonly Option<int> TrainLimit = new Option<int>("--train-limit") { Description = "Train on the first N pairs only (0: all).", DefaultValueFactory = _ => 0 }.AtLeast(0);
-        public readonly Option<int> Seed = new Option<int>("--seed") { Description = "Seed of initialisation, dropout and batch order.", DefaultValueFactory = _ => 1 };
-        public readonly Option<int> Threads = new Option<int>("--threads") { Description = "libtorch threads, at least 1.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
-        public readonly Option<int?> Workers = new Option<int?>("--workers") { Description = "Data-parallel workers, each a replica of the model on its share of --threads; a step takes --accumulate batches per worker (default: one worker per thread)." }.AtLeast(1);
-        public readonly Option<long[]> Snapshots = new Option<long[]>("--snapshot-tokens") { Description = "Save the weights after this many target tokens (tokens-N/; several allowed).", AllowMultipleArgumentsPerToken = true }.EachAtLeast(1);
-        public readonly Option<string> Device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.Device();
+        public readonly Option<double> Minutes = new("--minutes") { Description = "Stop after this many minutes of training (0: no limit). Evaluations and checkpoints are off the clock; warmup and decay are spread over this budget.", DefaultValueFactory = _ => 0 };
+        public readonly Option<long> Steps = new("--max-steps") { Description = "Stop after this many optimizer steps (0: no limit).", DefaultValueFactory = _ => 0 };
+        public readonly Option<int> Epochs = new("--max-epochs") { Description = "Stop after this many epochs (0: no limit).", DefaultValueFactory = _ => 30 };
+        public readonly Option<int?> Vocab = new("--vocab-size") { Description = "Joint WordPiece vocabulary size (recipe: 8000)." };
+        public readonly Option<int?> BatchTokens = new("--batch-tokens") { Description = "Tokens per optimizer step (padded, longer side), shared among the workers (recipe: transformer 1000, recurrent 4000)." };
+        public readonly Option<int> Accumulate = new("--accumulate") { Description = "Batches per optimizer step.", DefaultValueFactory = _ => 1 };
+        public readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate (recipe: 1e-3)." };
+        public readonly Option<string?> Decay = new("--lr-decay") { Description = "After warmup: linear or cosine (to --lr-final × peak at the end of the budget), inverse-sqrt, or constant (recipe: transformer linear, recurrent constant)." };
+        public readonly Option<double?> LrFinal = new("--lr-final") { Description = "Linear/cosine decay ends at this fraction of the peak (recipe: 0)." };
+        public readonly Option<int?> Warmup = new("--warmup") { Description = "Warmup in optimizer steps (default: --warmup-fraction of the budget)." };
+        public readonly Option<double?> WarmupFraction = new("--warmup-fraction") { Description = "Warmup as a share of the budget (recipe: transformer 0.05, recurrent 0.02)." };
+        public readonly Option<double?> Dropout = new("--dropout") { Description = "Model dropout (recipe: transformer 0 except --preset base 0.1; recurrent: the preset's, 0.1 for small)." };
+        public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Evaluate every N steps (0: every epoch, unless --eval-minutes is given).", DefaultValueFactory = _ => 0 };
+        public readonly Option<double> EvalMinutes = new("--eval-minutes") { Description = "Also evaluate every N minutes of training (0: off).", DefaultValueFactory = _ => 0 };
+        public readonly Option<int?> DevBleu = new("--dev-bleu-sentences") { Description = "Dev sentences decoded (greedy) for BLEU at each evaluation (default 500)." };
+        public readonly Option<int> Patience = new("--patience") { Description = "Early stopping: evaluations without dev BLEU improvement (0: never).", DefaultValueFactory = _ => 5 };
+        public readonly Option<int> Average = new("--average") { Description = "Average the last K evaluation checkpoints at the end (0: off).", DefaultValueFactory = _ => 0 };
+        public readonly Option<int> TrainLimit = new("--train-limit") { Description = "Train on the first N pairs only (0: all).", DefaultValueFactory = _ => 0 };
+        public readonly Option<int> Seed = new("--seed") { Description = "Seed of initialisation, dropout and batch order.", DefaultValueFactory = _ => 1 };
+        public readonly Option<int> Threads = new("--threads") { Description = "libtorch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        public readonly Option<int?> Workers = new("--workers") { Description = "Data-parallel workers, each a replica of the model on its share of --threads; a step takes --accumulate batches per worker (default: one worker per thread)." };
+        public readonly Option<long[]> Snapshots = new("--snapshot-tokens") { Description = "Save the weights after this many target tokens (tokens-N/; several allowed).", AllowMultipleArgumentsPerToken = true };
+        public readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+
+        /// <summary>The rules every value must follow, checked at parse time (<see cref="OptionRules"/>), before any work.</summary>
+        public TrainingOptions()
+        {
+            Minutes.Within(0, double.PositiveInfinity);
+            Steps.AtLeast(0L);
+            Epochs.AtLeast(0);
+            Vocab.AtLeast(100);
+            BatchTokens.AtLeast(1);
+            Accumulate.AtLeast(1);
+            Lr.Within(0, double.PositiveInfinity, minOpen: true);
+            Decay.OneOf("linear", "cosine", "inverse-sqrt", "constant");
+            LrFinal.Within(0, 1);
+            Warmup.AtLeast(0);
+            WarmupFraction.Within(0, 1, maxOpen: true);
+            Dropout.Within(0, 1, maxOpen: true);
+            EvalEvery.AtLeast(0);
+            EvalMinutes.Within(0, double.PositiveInfinity);
+            DevBleu.AtLeast(1);
+            Patience.AtLeast(0);
+            Average.AtLeast(0);
+            TrainLimit.AtLeast(0);
+            Threads.AtLeast(1);
+            Workers.AtLeast(1);
+            Snapshots.EachAtLeast(1);
+            Device.Device();
+        }
 
         public void AddTo(Command cmd)
         {
