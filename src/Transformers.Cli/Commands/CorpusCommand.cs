@@ -20,8 +20,8 @@ public static class CorpusCommand
             Description = "bundled, a directory from `corpus export`, or corpus files: .tsv (English<TAB>French), .po/.mo catalogs, or X.fr X.en (Moses); the same as `train --data`.",
             DefaultValueFactory = _ => ["bundled"],
             AllowMultipleArgumentsPerToken = true,
-        };
-        var output = new Option<string>("--out") { Description = "Directory to write into (created if missing).", Required = true };
+        }.ExistingCorpus();
+        var output = new Option<string>("--out") { Description = "Directory to write into (created if missing).", Required = true }.OutputDirectory();
         var cmd = new Command("export",
             "Write the deterministic train/dev/test split that `train` uses as {train,dev,test}.tsv (French<TAB>English) and " +
             "{train,dev,test}.fr / .en (one sentence per line); UTF-8, no BOM, \\n line ends.") { data, output };

@@ -11,7 +11,7 @@ public static class EmbedCommand
     {
         var sentences = new Argument<string[]>("sentences") { Description = "Sentences to embed (none: one per line on stdin).", Arity = ArgumentArity.ZeroOrMore };
         var json = new Option<bool>("--json") { Description = "Print the embeddings and the matrix as JSON instead of a table." };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads, at least 1 (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         var cmd = new Command("embed", "Sentence embeddings (mean-pooled, L2-normalised) and their cosine-similarity matrix, with the built-in all-MiniLM-L6-v2.")
         {
             sentences, json, threads,
@@ -21,7 +21,7 @@ public static class EmbedCommand
             var input = parse.GetValue(sentences) is { Length: > 0 } given ? given : ReadStdinLines();
             if (input.Length == 0) throw new ArgumentException("no sentences: pass them as arguments or one per line on stdin");
             TorchRuntime.EnsureLoaded();
-            TorchSharp.torch.set_num_threads(Math.Max(1, parse.GetValue(threads)));
+            TorchSharp.torch.set_num_threads(parse.GetValue(threads));
             using var model = BertWeights.LoadMiniLm();
             var embedder = new SentenceEmbedder(model, MiniLm.CreateIdEncoder());
             embedder.Truncated += (i, n) => Console.Error.WriteLine($"warning: sentence {i + 1} has {n} word pieces; truncated to {embedder.MaxTokens}");
@@ -34,20 +34,20 @@ public static class EmbedCommand
         return cmd;
     }
 
-    private static string[] ReadStdinLines()
-    {
-        if (!Console.IsInputRedirected) return [];
-        var lines = new List<string>();
-        while (Console.In.ReadLine() is { } line)
-            if (line.Trim().Length > 0) lines.Add(line);
-        return lines.ToArray();
-    }
+    /// <summary>
+    /// Stdin lines, every one a sentence (<see cref="TextLines"/>: lines end at \n or \r\n only; an empty line is an empty
+    /// sentence, so embedding i is always line i); none when stdin is a terminal.
+    /// </summary>
+    private static string[] ReadStdinLines() => StandardStreams.InputRedirected() ? StandardStreams.InputLines().ToArray() : [];
+
+    /// <summary>A sentence on one table row: control characters (a CR, a tab) shown as spaces.</summary>
+    private static string Shown(string sentence) => string.Concat(sentence.Select(c => char.IsControl(c) ? ' ' : c));
 
     private static void PrintTable(string[] sentences, float[,] sim)
     {
         int n = sentences.Length;
         Console.WriteLine("model: all-MiniLM-L6-v2 (384-d, mean pooling, L2-normalised)");
-        for (int i = 0; i < n; i++) Console.WriteLine($"  [{i + 1}] {sentences[i]}");
+        for (int i = 0; i < n; i++) Console.WriteLine($"  [{i + 1}] {Shown(sentences[i])}");
         Console.WriteLine();
         Console.WriteLine("cosine similarity");
         Console.WriteLine("      " + string.Concat(Enumerable.Range(1, n).Select(j => $"{"[" + j + "]",8}")));

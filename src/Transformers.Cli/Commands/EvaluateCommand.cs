@@ -12,34 +12,37 @@ public static class EvaluateCommand
 {
     public static Command Create()
     {
-        var hyp = new Option<string>("--hyp") { Description = "Hypothesis file: one detokenized translation per line (UTF-8)." };
+        var hyp = new Option<string>("--hyp") { Description = "Hypothesis file: one detokenized translation per line (UTF-8; lines end at \\n or \\r\\n)." }.ExistingFiles();
         var refs = new Option<string[]>("--ref")
         {
             Description = "Reference file(s), line-aligned with --hyp; give several for several references per segment.",
             AllowMultipleArgumentsPerToken = true,
             Arity = ArgumentArity.OneOrMore,
-        };
+        }.ExistingFiles();
         var tokenize = new Option<BleuTokenization>("--tokenize")
         {
             Description = "BLEU tokenization: Mteval13a (sacreBLEU's 13a, the default) or None.",
             DefaultValueFactory = _ => BleuTokenization.Mteval13a,
-        };
+        }.OneOf();
         var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive BLEU and chrF." };
-        var model = new Option<string>("--model") { Description = "Translate a split of --data (default: the bundled corpus) with this run or checkpoint (or builtin, the built-in translator), then score it (instead of --hyp/--ref)." };
-        var split = new Option<string>("--split") { Description = "With --model: dev or test.", DefaultValueFactory = _ => "test" };
-        var beam = new Option<int>("--beam") { Description = "With --model: beam size.", DefaultValueFactory = _ => 5 };
-        var limit = new Option<int>("--limit") { Description = "With --model: first N sentences only (0: all).", DefaultValueFactory = _ => 0 };
+        var model = new Option<string>("--model") { Description = "Translate a split of --data (default: the bundled corpus) with this run or checkpoint (or builtin, the built-in translator), then score it (instead of --hyp/--ref)." }
+            .ExistingModel(Transformers.Translation.BuiltInTranslator.Name);
+        var split = new Option<string>("--split") { Description = "With --model: dev or test.", DefaultValueFactory = _ => "test" }.OneOf("dev", "test");
+        var beam = TranslationCommands.BeamOption();
+        var limit = new Option<int>("--limit") { Description = "With --model: first N sentences only (0: all).", DefaultValueFactory = _ => 0 }.AtLeast(0);
 
         var cmd = new Command("evaluate", "Corpus BLEU and chrF2 of a hypothesis file against reference files (sacreBLEU-compatible).");
         cmd.Options.Add(hyp);
         cmd.Options.Add(refs);
         cmd.Options.Add(tokenize);
         cmd.Options.Add(lowercase);
-        var data = new Option<string[]>("--data") { Description = "With --model: the corpus whose split is scored (as train's --data).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true };
-        var threads = new Option<int>("--threads") { Description = "With --model: libtorch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var data = new Option<string[]>("--data") { Description = "With --model: the corpus whose split is scored (as train's --data).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true }.ExistingCorpus();
+        var threads = new Option<int>("--threads") { Description = "With --model: libtorch threads, at least 1.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         foreach (var o in new Option[] { model, split, beam, limit, data, threads }) cmd.Options.Add(o);
-        cmd.SetAction(parseResult => CliErrors.Run(() =>
+        cmd.SetAction(parseResult =>
         {
+            if (parseResult.GetValue(model) is not null && (parseResult.GetValue(hyp) is not null || parseResult.GetValue(refs) is { Length: > 0 }))
+                throw new ArgumentException("--model translates and scores a split itself: give either --model or --hyp and --ref, not both");
             if (parseResult.GetValue(model) is { } dir)
                 return TranslationCommands.EvaluateModel(dir, parseResult.GetValue(split)!, parseResult.GetValue(beam), parseResult.GetValue(limit),
                                                          parseResult.GetValue(data)!, parseResult.GetValue(threads));
@@ -51,7 +54,7 @@ public static class EvaluateCommand
             var chrfOptions = new ChrFOptions { Lowercase = parseResult.GetValue(lowercase) };
             Console.WriteLine(Report(hypotheses, references, bleuOptions, chrfOptions));
             return 0;
-        }));
+        });
         return cmd;
     }
 

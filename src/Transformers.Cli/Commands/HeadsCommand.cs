@@ -13,10 +13,11 @@ public static class HeadsCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "minilm (the built-in all-MiniLM-L6-v2), builtin (the built-in French->English translator) or a translator checkpoint runs/NAME.", Required = true };
+        var model = new Option<string>("--model") { Description = "minilm (the built-in all-MiniLM-L6-v2), builtin (the built-in French->English translator) or a translator checkpoint runs/NAME.", Required = true }
+            .ExistingModel("minilm", BuiltInTranslator.Name);
         var text = new Option<string>("--text") { Description = "The sentence to inspect (for translators: the French source).", Required = true };
         var target = new Option<string?>("--target") { Description = "Translators: the English target (default: the model's greedy translation)." };
-        var output = new Option<string>("--out") { Description = "Directory for heads.html, heads.json and png/.", Required = true };
+        var output = new Option<string>("--out") { Description = "Directory for heads.html, heads.json and png/.", Required = true }.OutputDirectory();
         var noPng = new Option<bool>("--no-png") { Description = "Skip the PNG heatmaps." };
         var noImportance = new Option<bool>("--no-importance") { Description = "Skip head importance (one extra forward pass per head)." };
         var cmd = new Command("heads", "Inspect attention heads: an HTML viewer, per-head statistics, importance, JSON and PNG heatmaps.")

@@ -17,18 +17,30 @@ public static class TranslationCommands
 
     public static Command Train()
     {
-        var arch = new Option<TranslatorArchitecture>("--arch") { Description = "Architecture: transformer, lstm, gru or rnn.", DefaultValueFactory = _ => TranslatorArchitecture.Transformer };
-        var data = new Option<string[]>("--data") { Description = "bundled, a directory written by `corpus export` (train/dev/test.tsv), or corpus files: .tsv (English<TAB>French), .po/.mo catalogs, or X.fr X.en (Moses).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true };
-        var output = new Option<string>("--out") { Description = "Run directory (checkpoints last/ and best/, train.jsonl).", Required = true };
-        var preset = new Option<ModelPreset>("--preset") { Description = "Model size: small (best dev BLEU per CPU-minute), matched (parameter-matched across architectures, for comparisons), base, tiny.", DefaultValueFactory = _ => ModelPreset.Small };
-        var attention = new Option<string?>("--attention") { Description = "Recurrent archs: bahdanau, luong-dot, luong-general or none (default: the preset's)." };
+        var arch = new Option<TranslatorArchitecture>("--arch") { Description = "Architecture: transformer, lstm, gru or rnn.", DefaultValueFactory = _ => TranslatorArchitecture.Transformer }.OneOf();
+        var data = new Option<string[]>("--data") { Description = "bundled, a directory written by `corpus export` (train/dev/test.tsv), or corpus files: .tsv (English<TAB>French), .po/.mo catalogs, or X.fr X.en (Moses).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true }
+            .ExistingCorpus();
+        var output = new Option<string>("--out") { Description = "Run directory (checkpoints last/ and best/, train.jsonl).", Required = true }.OutputDirectory();
+        var preset = new Option<ModelPreset>("--preset") { Description = "Model size: small (best dev BLEU per CPU-minute), matched (parameter-matched across architectures, for comparisons), base, tiny.", DefaultValueFactory = _ => ModelPreset.Small }.OneOf();
+        var attention = new Option<string?>("--attention") { Description = "Recurrent archs: bahdanau, luong-dot, luong-general or none (default: the preset's)." }
+            .OneOf("bahdanau", "luong-dot", "luong-general", "none");
         var unidirectional = new Option<bool>("--unidirectional") { Description = "Recurrent archs: a left-to-right encoder instead of the bidirectional one." };
         var common = new TrainingOptions();
-        var cmd = new Command("train", "Train a French->English translator.") { arch, data, output, preset, attention, unidirectional };
+        var cmd = new Command("train", "Train a French->English translator. Exit codes: 0 done, 1 error, " +
+                                        $"{CliErrors.Diverged} training diverged (the loss became NaN or infinite; the last checkpoint is kept), 130 interrupted (checkpoint saved), " +
+                                        $"{CliErrors.Unexpected} unexpected error ({CliErrors.DebugVariable}=1 prints its stack trace).")
+        {
+            arch, data, output, preset, attention, unidirectional,
+        };
         common.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             var a = parse.GetValue(arch);
+            // Checked again when the model is built, but that is after the vocabulary is trained: here it fails at once.
+            if (a == TranslatorArchitecture.Transformer && parse.GetValue(attention) is { } given)
+                throw new ArgumentException($"--attention {given}: applies to the recurrent architectures (lstm, gru, rnn), not to the transformer");
+            if (a == TranslatorArchitecture.Transformer && parse.GetValue(unidirectional))
+                throw new ArgumentException("--unidirectional: applies to the recurrent architectures (lstm, gru, rnn), not to the transformer");
             var recipe = common.Read(parse, TranslationRecipe.For(a, parse.GetValue(preset)));
             var spec = new ModelSpec(a, recipe.Preset, ParseAttention(parse.GetValue(attention)), !parse.GetValue(unidirectional), recipe.Dropout);
             return RunTraining(spec, parse.GetValue(data)!, parse.GetValue(output)!, recipe, common.Runtime(parse), samples: false);
@@ -78,6 +90,33 @@ public static class TranslationCommands
         public readonly Option<int?> Workers = new("--workers") { Description = "Data-parallel workers, each a replica of the model on its share of --threads; a step takes --accumulate batches per worker (default: one worker per thread)." };
         public readonly Option<long[]> Snapshots = new("--snapshot-tokens") { Description = "Save the weights after this many target tokens (tokens-N/; several allowed).", AllowMultipleArgumentsPerToken = true };
         public readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+
+        /// <summary>The rules every value must follow, checked at parse time (<see cref="OptionRules"/>), before any work.</summary>
+        public TrainingOptions()
+        {
+            Minutes.Within(0, double.PositiveInfinity);
+            Steps.AtLeast(0L);
+            Epochs.AtLeast(0);
+            Vocab.AtLeast(100);
+            BatchTokens.AtLeast(1);
+            Accumulate.AtLeast(1);
+            Lr.Within(0, double.PositiveInfinity, minOpen: true);
+            Decay.OneOf("linear", "cosine", "inverse-sqrt", "constant");
+            LrFinal.Within(0, 1);
+            Warmup.AtLeast(0);
+            WarmupFraction.Within(0, 1, maxOpen: true);
+            Dropout.Within(0, 1, maxOpen: true);
+            EvalEvery.AtLeast(0);
+            EvalMinutes.Within(0, double.PositiveInfinity);
+            DevBleu.AtLeast(1);
+            Patience.AtLeast(0);
+            Average.AtLeast(0);
+            TrainLimit.AtLeast(0);
+            Threads.AtLeast(1);
+            Workers.AtLeast(1);
+            Snapshots.EachAtLeast(1);
+            Device.Device();
+        }
 
         public void AddTo(Command cmd)
         {
@@ -247,8 +286,9 @@ public static class TranslationCommands
         return new RunSettings(fixedSettings, adjustable);
     }
 
-    /// <summary>bundled | DIR | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split (see <see cref="CorpusSplit.Load"/>).</summary>
-    private static CorpusSplit LoadSplit(string[] args) => CorpusSplit.Load(args);
+    /// <summary>bundled | DIR | FILE.tsv | FILE.po/.mo ... | X.fr X.en -> a deterministic train/dev/test split (see <see cref="CorpusSplit.Load"/>).
+    /// Training needs every part: it evaluates on dev, and a corpus too small for one is refused before any work.</summary>
+    private static CorpusSplit LoadSplit(string[] args) => CorpusSplit.Load(args).Require(string.Join(" ", args), SplitPart.Train, SplitPart.Dev, SplitPart.Test);
 
     /// <summary>The held-out test sentences the demo shows: 8 of 4 to 12 words.</summary>
     private static List<SentencePair> Samples(CorpusSplit split) =>
@@ -284,7 +324,7 @@ public static class TranslationCommands
 
     public static Command Demo()
     {
-        var output = new Option<string>("--out") { Description = "Run directory.", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
+        var output = new Option<string>("--out") { Description = "Run directory.", DefaultValueFactory = _ => Path.Combine("runs", "demo") }.OutputDirectory();
         var common = new TrainingOptions();
         var cmd = new Command("demo", "Train the Small translator on the bundled French->English corpus for a few minutes, then translate held-out sentences.") { output };
         common.AddTo(cmd);
@@ -313,25 +353,29 @@ public static class TranslationCommands
 
     public static Command Translate()
     {
-        var model = new Option<string>("--model") { Description = "Run or checkpoint directory, or builtin (the translator that ships with this build).", Required = true };
-        var beam = new Option<int>("--beam") { Description = "Beam size (1: greedy).", DefaultValueFactory = _ => 5 };
-        var alpha = new Option<double>("--alpha") { Description = "GNMT length penalty α.", DefaultValueFactory = _ => 0.6 };
-        var nbest = new Option<int>("--nbest") { Description = "Print the n best translations (tab-separated with scores).", DefaultValueFactory = _ => 1 };
+        var model = new Option<string>("--model") { Description = "Run or checkpoint directory, or builtin (the translator that ships with this build).", Required = true }
+            .ExistingModel(BuiltInTranslator.Name);
+        var beam = BeamOption();
+        var alpha = new Option<double>("--alpha") { Description = "GNMT length penalty α in [-5, 5] (0: none; > 0 favours longer translations).", DefaultValueFactory = _ => 0.6 }
+            .Within(-5, 5);
+        var nbest = new Option<int>("--nbest") { Description = "Print the n best translations (tab-separated with scores), 1..--beam.", DefaultValueFactory = _ => 1 }
+            .Within(1, MaxBeam);
         var sentences = new Argument<string[]>("sentences") { Description = "French sentences (none: stdin lines).", Arity = ArgumentArity.ZeroOrMore };
         var cmd = new Command("translate", "Translate French to English: arguments or stdin lines to stdout.") { model, beam, alpha, nbest, sentences };
         cmd.SetAction(parse =>
         {
+            int n = parse.GetValue(nbest);
+            if (n > parse.GetValue(beam)) throw new ArgumentException($"--nbest {n}: must be at most --beam ({parse.GetValue(beam)}); the beam holds the candidates");
             TorchRuntime.EnsureLoaded();
             var (m, tokenizer, spacing) = LoadModel(parse.GetValue(model)!);
             using var _ = m;
-            var input = parse.GetValue(sentences) is { Length: > 0 } given ? given : ReadLines(Console.In);
+            var input = parse.GetValue(sentences) is { Length: > 0 } given ? given : ReadLines();
             var translator = new TextTranslator(m, tokenizer)
             {
                 Spacing = spacing,
                 Truncated = (i, n, kept) => Console.Error.WriteLine($"warning: line {i + 1} has {n} tokens; the model takes {kept}: truncated"),
             };
-            int n = parse.GetValue(nbest);
-            var options = new DecodingOptions { BeamSize = Math.Max(parse.GetValue(beam), n), Alpha = parse.GetValue(alpha), NBest = n };
+            var options = new DecodingOptions { BeamSize = parse.GetValue(beam), Alpha = parse.GetValue(alpha), NBest = n };
             foreach (var hyps in translator.TranslateNBest(input, options))
                 Console.WriteLine(n == 1 ? (hyps.Count == 0 ? "" : hyps[0].Text) : string.Join("\t", hyps.Select(h => $"{h.Text}\t{h.Score:F4}")));
             return 0;
@@ -346,12 +390,15 @@ public static class TranslationCommands
         return (loaded.Model, loaded.Tokenizer(), loaded.Spacing());
     }
 
-    private static string[] ReadLines(TextReader reader)
-    {
-        var lines = new List<string>();
-        while (reader.ReadLine() is { } line) lines.Add(line);
-        return lines.ToArray();
-    }
+    /// <summary>The largest beam `translate` and `evaluate` take: wider beams cost time in proportion and do not help (BLEU peaks near 4 to 10).</summary>
+    public const int MaxBeam = 100;
+
+    /// <summary>`--beam` of `translate` and `evaluate --model`: the same rule in both.</summary>
+    public static Option<int> BeamOption() =>
+        new Option<int>("--beam") { Description = $"Beam size, 1..{MaxBeam} (1: greedy).", DefaultValueFactory = _ => 5 }.Within(1, MaxBeam);
+
+    /// <summary>Stdin, one sentence per line (<see cref="TextLines"/>: lines end at \n or \r\n only, so every input line gets one output line).</summary>
+    private static string[] ReadLines() => StandardStreams.InputLines().ToArray();
 
     /// <summary>`evaluate --model DIR --split dev|test [--data ...]`: translate a split and score it.</summary>
     public static int EvaluateModel(string dir, string splitName, int beam, int limit, string[] data, int threads)
@@ -360,7 +407,7 @@ public static class TranslationCommands
         if (threads < 1) throw new ArgumentException($"--threads {threads}: must be at least 1");
         TorchSharp.torch.set_num_threads(threads);
         var part = splitName switch { "dev" => SplitPart.Dev, "test" => SplitPart.Test, _ => throw new ArgumentException($"--split {splitName}: use dev or test") };
-        var pairs = LoadSplit(data)[part];
+        var pairs = CorpusSplit.Load(data).Require(string.Join(" ", data), part)[part];
         if (limit > 0) pairs = pairs.Take(limit).ToList();
         var (model, tokenizer, spacing) = LoadModel(dir);
         using var _ = model;

@@ -29,12 +29,12 @@ public static class VocabCommand
             Description = "UTF-8 text files to learn from.",
             Required = true,
             AllowMultipleArgumentsPerToken = true,
-        };
-        var size = new Option<int>("--size") { Description = "Vocabulary size, special tokens included.", DefaultValueFactory = _ => 30000 };
-        var minFrequency = new Option<int>("--min-frequency") { Description = "Never merge a pair seen fewer times.", DefaultValueFactory = _ => 2 };
-        var limitAlphabet = new Option<int>("--limit-alphabet") { Description = "Keep at most this many distinct characters.", DefaultValueFactory = _ => 1000 };
-        var threads = new Option<int>("--threads") { Description = "Threads for counting (the output does not depend on it).", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var output = new Option<string>("--out") { Description = "Where to write vocab.txt.", Required = true };
+        }.ExistingFiles();
+        var size = new Option<int>("--size") { Description = "Vocabulary size, special tokens included; at least 1.", DefaultValueFactory = _ => 30000 }.AtLeast(1);
+        var minFrequency = new Option<int>("--min-frequency") { Description = "Never merge a pair seen fewer times; at least 1.", DefaultValueFactory = _ => 2 }.AtLeast(1);
+        var limitAlphabet = new Option<int>("--limit-alphabet") { Description = "Keep at most this many distinct characters; at least 1.", DefaultValueFactory = _ => 1000 }.AtLeast(1);
+        var threads = new Option<int>("--threads") { Description = "Threads for counting, at least 1 (the output does not depend on it).", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
+        var output = new Option<string>("--out") { Description = "Where to write vocab.txt.", Required = true }.OutputFile();
         var cased = CasedOption();
 
         var cmd = new Command("train", "Learn a WordPiece vocabulary (HF-style: BPE merges over ##-prefixed pieces) from text files.");
@@ -70,9 +70,10 @@ public static class VocabCommand
 
     private static Command CreateEncode()
     {
-        var vocab = new Option<string>("--vocab") { Description = "A BERT vocab.txt.", Required = true };
+        var vocab = new Option<string>("--vocab") { Description = "A BERT vocab.txt.", Required = true }.ExistingFiles();
         var cased = CasedOption();
-        var cmd = new Command("encode", "Read lines from stdin; write 'tokens<TAB>ids' for each (no [CLS]/[SEP]).");
+        var cmd = new Command("encode", "Read lines from stdin (UTF-8; a line ends at \\n or \\r\\n, invalid bytes read as U+FFFD); " +
+                                          "write 'tokens<TAB>ids' for each, one output line per input line (no [CLS]/[SEP]).");
         cmd.Options.Add(vocab);
         cmd.Options.Add(cased);
         cmd.SetAction(parseResult =>
@@ -80,8 +81,8 @@ public static class VocabCommand
             var tokenizer = WordPieceTokenizer.FromVocabFile(parseResult.GetValue(vocab)!,
                 parseResult.GetValue(cased) ? WordPieceOptions.Cased : WordPieceOptions.Uncased);
             var buffer = new TokenBuffer();
-            using var stdout = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = false, NewLine = "\n" };
-            while (Console.In.ReadLine() is { } line)
+            var stdout = new StringWriter { NewLine = "\n" };                     // written out in blocks: Console.Out flushes every write
+            foreach (var line in StandardStreams.InputLines())
             {
                 buffer.Clear();
                 tokenizer.EncodeTo(line, buffer);
@@ -98,10 +99,19 @@ public static class VocabCommand
                     stdout.Write(ids[i]);
                 }
                 stdout.WriteLine();
+                if (stdout.GetStringBuilder().Length >= 1 << 16) Flush(stdout);
             }
+            Flush(stdout);
             return 0;
         });
         return cmd;
+    }
+
+    private static void Flush(StringWriter block)
+    {
+        Console.Out.Write(block.GetStringBuilder());
+        Console.Out.Flush();
+        block.GetStringBuilder().Clear();
     }
 
     /// <summary>One self-overwriting line on stderr: phase, bar, percentage.</summary>

@@ -91,6 +91,29 @@ public sealed record CorpusSplit(IReadOnlyList<SentencePair> Train, IReadOnlyLis
         return Create(pairs);
     }
 
+    /// <summary>
+    /// This split if each of <paramref name="parts"/> holds a pair; otherwise an error that gives the sizes and what a
+    /// corpus needs (training evaluates on dev, so an empty dev part would only fail once training is over).
+    /// <paramref name="source"/> names the corpus in the message (what <c>--data</c> was given).
+    /// </summary>
+    public CorpusSplit Require(string source, params SplitPart[] parts)
+    {
+        var empty = parts.Where(p => this[p].Count == 0).Select(p => p.ToString().ToLowerInvariant()).ToList();
+        if (empty.Count == 0) return this;
+        var defaults = new SplitOptions();
+        throw new ArgumentException(
+            $"--data {source}: too small to split: {Train.Count} train, {Dev.Count} dev, {Test.Count} test pairs, and {string.Join(" and ", empty)} " +
+            $"must have at least one. Dev and test each take {defaults.DevPerMille / 10.0:0.#} % of the distinct English sentences (by hash), " +
+            $"so a corpus needs about {MinimumDistinctTargets} of them or more; or give a directory with train.tsv, dev.tsv and test.tsv " +
+            "(the layout `corpus export` writes) to choose the split yourself");
+    }
+
+    /// <summary>
+    /// Distinct English sentences from which the default split leaves dev and test empty with probability below 1 % each:
+    /// 0.97^152 ≈ 0.98 %.
+    /// </summary>
+    public const int MinimumDistinctTargets = 152;
+
     /// <summary>The part a sentence (the hashed side) belongs to.</summary>
     public static SplitPart PartOf(string sentence, SplitOptions? options = null)
     {

@@ -7,9 +7,9 @@ public readonly record struct NumberedLine(int Number, string Text, CorpusFormat
 
 /// <summary>
 /// Splits a UTF-8 file into lines with strict decoding. Documented behaviour: a leading UTF-8 BOM
-/// is dropped, lines end at <c>\n</c> and a trailing <c>\r</c> is removed (CRLF files read like LF
-/// files), a final newline does not start an extra line, and an invalid byte sequence marks its
-/// line with an error that names the file, line and byte column.
+/// is dropped, lines end at <c>\n</c> or <c>\r\n</c> and nowhere else (<see cref="TextLines"/>: a lone
+/// <c>\r</c> stays in its line), a final newline does not start an extra line, and an invalid byte
+/// sequence marks its line with an error that names the file, line and byte column.
 /// </summary>
 public static class Utf8Lines
 {
@@ -24,18 +24,9 @@ public static class Utf8Lines
     /// <summary>Splits <paramref name="bytes"/>; <paramref name="name"/> is used in error messages.</summary>
     public static IEnumerable<NumberedLine> Split(byte[] bytes, string name)
     {
-        var start = bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? 3 : 0;
         var number = 0;
-        while (start < bytes.Length)
-        {
-            var newline = Array.IndexOf(bytes, (byte)'\n', start);
-            var end = newline < 0 ? bytes.Length : newline;
-            var length = end - start;
-            if (length > 0 && bytes[end - 1] == (byte)'\r') length--;
-            number++;
-            yield return Decode(bytes, start, length, name, number);
-            start = end + 1;
-        }
+        foreach (var (start, length) in TextLines.Ranges(bytes, bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? 3 : 0))
+            yield return Decode(bytes, start, length, name, ++number);
     }
 
     private static NumberedLine Decode(byte[] bytes, int start, int length, string name, int number)

@@ -53,4 +53,18 @@ public class CorpusSplitTests
         Assert.Equal(100, all.Test.Count);
         Assert.Throws<ArgumentException>(() => CorpusSplit.Create(pairs, new SplitOptions { DevPerMille = 600, TestPerMille = 600 }));
     }
+
+    [Fact]
+    public void Require_EmptyPart_OneLineWithTheSizesAndWhatIsNeeded()
+    {
+        var pairs = Enumerable.Range(0, 10).Select(i => new SentencePair($"fr {i}", $"en {i}", "f", i + 1)).ToList();
+        var split = new CorpusSplit(pairs.Take(8).ToList(), [], pairs.Skip(8).ToList());
+        Assert.Same(split, split.Require("x.tsv", SplitPart.Train, SplitPart.Test));
+        var error = Assert.Throws<ArgumentException>(() => split.Require("x.tsv", SplitPart.Train, SplitPart.Dev, SplitPart.Test));
+        Assert.StartsWith("--data x.tsv: too small to split: 8 train, 0 dev, 2 test pairs, and dev must have at least one. ", error.Message);
+        Assert.Contains($"about {CorpusSplit.MinimumDistinctTargets} of them", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+        // The bound is what it says: that many distinct sentences leave a 3 % part empty with probability under 1 %.
+        Assert.True(Math.Pow(0.97, CorpusSplit.MinimumDistinctTargets) < 0.01);
+    }
 }
