@@ -117,6 +117,10 @@ public static class TranslatorComparison
                               greedy, beam, null, null), hypotheses);
     }
 
+    /// <summary>A logged number; NaN where the log holds null (the trainer writes NaN and infinities as null).</summary>
+    private static double Number(JsonElement record, string name) =>
+        record.GetProperty(name) is { ValueKind: JsonValueKind.Number } n ? n.GetDouble() : double.NaN;
+
     private static (List<Eval> Evals, List<StepRecord> Steps) ReadLog(string dir)
     {
         var path = Path.Combine(dir, "train.jsonl");
@@ -135,13 +139,13 @@ public static class TranslatorComparison
                 switch (r.GetProperty("type").GetString())
                 {
                     case "step":
-                        steps.Add(new StepRecord(r.GetProperty("Step").GetInt64(), r.GetProperty("Epoch").GetInt32(), r.GetProperty("Loss").GetDouble(), r.GetProperty("Nll").GetDouble(),
-                            r.GetProperty("Tokens").GetInt64(), r.GetProperty("LearningRate").GetDouble(), r.GetProperty("GradNorm").GetDouble(),
+                        steps.Add(new StepRecord(r.GetProperty("Step").GetInt64(), r.GetProperty("Epoch").GetInt32(), Number(r, "Loss"), Number(r, "Nll"),
+                            r.GetProperty("Tokens").GetInt64(), r.GetProperty("LearningRate").GetDouble(), Number(r, "GradNorm"),
                             r.GetProperty("TokensPerSecond").GetDouble(), r.GetProperty("ElapsedSeconds").GetDouble()));
                         break;
                     case "eval":
                         evals.Add(new Eval(r.GetProperty("Step").GetInt64(), r.GetProperty("ElapsedSeconds").GetDouble(), r.GetProperty("TargetTokens").GetInt64(),
-                            r.GetProperty("DevLoss").GetDouble(), r.TryGetProperty("DevBleu", out var b) && b.ValueKind == JsonValueKind.Number ? b.GetDouble() : null,
+                            Number(r, "DevLoss"), r.TryGetProperty("DevBleu", out var b) && b.ValueKind == JsonValueKind.Number ? b.GetDouble() : null,
                             r.TryGetProperty("PeakRssBytes", out var m) && m.ValueKind == JsonValueKind.Number ? m.GetInt64() : null));
                         break;
                 }

@@ -165,14 +165,30 @@ public static class TranslationCommands
 
     private static int RunTraining(ModelSpec spec, string[] dataArgs, string run, TranslationRecipe recipe, RuntimeSettings runtime, bool samples)
     {
-        using var runDir = RunDirectory.Open(run);                                  // the run lock: a second trainer on this --out stops here
+        // The run lock: a second trainer on an existing --out stops here, before any work; a new --out is created (and
+        // locked) only once the corpus has loaded, so that bad data leaves no directory behind.
+        var existing = Directory.Exists(run) ? RunDirectory.Open(run) : null;
+        try
+        {
+            var split = LoadSplit(dataArgs);
+            using var runDir = existing ?? RunDirectory.Open(run);
+            return Train(spec, dataArgs, split, runDir, recipe, runtime, samples);
+        }
+        finally
+        {
+            existing?.Dispose();
+        }
+    }
+
+    private static int Train(ModelSpec spec, string[] dataArgs, CorpusSplit split, RunDirectory runDir, TranslationRecipe recipe, RuntimeSettings runtime, bool samples)
+    {
+        string run = runDir.Path;
         foreach (var repair in runDir.Repairs) Console.Error.WriteLine($"recovered: {repair}");
         var settings = Settings(spec, dataArgs, recipe);
         TorchRuntime.EnsureLoaded();
         int workerThreads = Math.Max(1, runtime.Threads / recipe.Trainer.Workers);   // torch.set_num_threads is process-wide
         TorchSharp.torch.set_num_threads(workerThreads);
         var device = TorchRuntime.Device(runtime.Device);
-        var split = LoadSplit(dataArgs);
         Console.Error.WriteLine($"data: {split.Train.Count:N0} train, {split.Dev.Count:N0} dev, {split.Test.Count:N0} test pairs");
 
         var lastDir = runDir.LastDir;
@@ -261,6 +277,7 @@ public static class TranslationCommands
         static string S(object? value) => value switch
         {
             null => "default",
+            Enum e => System.Text.RegularExpressions.Regex.Replace(e.ToString(), "(?<=[a-z])(?=[A-Z])", "-").ToLowerInvariant(),   // as typed: luong-general
             double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
             IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
             _ => value.ToString()!.ToLowerInvariant(),

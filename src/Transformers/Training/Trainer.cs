@@ -294,6 +294,13 @@ public sealed class Trainer
         }
     }
 
+    /// <summary>The step of the run's last/ checkpoint on disk, written by an earlier trainer (null: none, or unreadable).</summary>
+    private long? SavedStep()
+    {
+        try { return Checkpoint.ReadState(LastDir)?.Step; }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return null; }
+    }
+
     /// <summary>A number for the JSON log: null for NaN and infinities, which JSON cannot hold.</summary>
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
@@ -336,7 +343,7 @@ public sealed class Trainer
         double lossSum = perBatch.Sum(s => s.Loss), nllSum = perBatch.Sum(s => s.Nll);
         if (!double.IsFinite(lossSum))
             throw new TrainingDivergedException($"the loss became {lossSum} at step {State.Step + 1} (learning rate {learningRate:G3}); training stopped. " +
-                                                (savedStep is { } saved ? $"The last checkpoint ({LastDir}, step {saved}) is unchanged. " : "No checkpoint was written. ") +
+                                                ((savedStep ?? SavedStep()) is { } saved ? $"The last checkpoint ({LastDir}, step {saved}) is unchanged. " : "No checkpoint was written. ") +
                                                 $"Lower the learning rate (e.g. --lr {learningRate / 3:G2}) or lengthen the warmup.");
         double gradNorm = options.ClipNorm > 0
             ? nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm)

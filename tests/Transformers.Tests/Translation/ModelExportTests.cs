@@ -149,7 +149,7 @@ public sealed class ModelExportTests : IDisposable
         Directory.CreateDirectory(elsewhere);
         foreach (var file in Directory.GetFiles(Path.Combine(root, "exported")))
             File.Copy(file, Path.Combine(elsewhere, Path.GetFileName(file)));
-        Assert.Equal(["model.json", "model.safetensors", "provenance.json", "spacing.tsv", "vocab.txt"],
+        Assert.Equal(["manifest.json", "model.json", "model.safetensors", "provenance.json", "spacing.tsv", "vocab.txt"],
                      Directory.GetFiles(elsewhere).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
         var copy = Checkpoint.Load(elsewhere);
