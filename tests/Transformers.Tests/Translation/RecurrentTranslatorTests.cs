@@ -317,7 +317,9 @@ public sealed class RecurrentTranslatorTests
             var asGru = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir, "gru"));
             Assert.Contains(Path.Combine(dir, "model.json"), asGru.Message);
             Assert.Contains("is a 'lstm' model, not 'gru'", asGru.Message);
-            // A model.json that claims "gru" over an LSTM config is caught by the registry, naming the file.
+            // A model.json that claims "gru" over an LSTM config is caught by the registry, naming the file (without the
+            // manifest, which would name the edited file first).
+            File.Delete(Path.Combine(dir, CheckpointManifest.FileName));
             var json = Path.Combine(dir, "model.json");
             File.WriteAllText(json, File.ReadAllText(json).Replace("\"Architecture\": \"lstm\"", "\"Architecture\": \"gru\""));
             var tampered = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir));
