@@ -199,6 +199,11 @@ public static class TranslationCommands
         if (resume?.State is { } saved && Trainer.Finished(recipe.Trainer, saved) is { } finished)
         {
             resume.Model.Dispose();
+            if (recipe.Trainer.AverageLastK > 1 && !Directory.Exists(Path.Combine(run, "averaged")))
+            {
+                Trainer.AverageLast(run, recipe.Trainer.AverageLastK);                     // a kill came between the end of training and the average
+                Console.Error.WriteLine($"recovered: averaged/ (the last {recipe.Trainer.AverageLastK} evaluation checkpoints), which a kill at the end of training prevented");
+            }
             Console.Error.WriteLine($"{run} is finished: {finished}. Raise --minutes, --max-steps, --max-epochs or --patience to train it further, or choose another --out.");
             return 0;
         }

@@ -208,6 +208,11 @@ public static class Checkpoint
     public static IReadOnlyList<string> RecoverRun(string runDir)
     {
         var notes = new List<string>();
+        foreach (var temp in Directory.Exists(runDir) ? Directory.GetFiles(runDir, ".*.tmp") : [])   // AtomicFile's (spacing.tsv, train.jsonl, run.json)
+        {
+            File.Delete(temp);
+            notes.Add($"removed {Path.GetFileName(temp)}, a file a killed write left behind");
+        }
         foreach (var root in new[] { runDir, Path.Combine(runDir, "history") })
         {
             if (!Directory.Exists(root)) continue;

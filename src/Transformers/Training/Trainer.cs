@@ -220,10 +220,17 @@ public sealed class Trainer
     public TrainingOutcome Run()
     {
         Directory.CreateDirectory(runDir);
-        if (Finished() is not null) return TrainingOutcome.AlreadyFinished;
+        if (Finished() is not null)
+        {
+            if (options.AverageLastK > 1 && !Directory.Exists(Path.Combine(runDir, "averaged"))) AverageLast(runDir, options.AverageLastK);   // a kill came between the end and the average
+            return TrainingOutcome.AlreadyFinished;
+        }
         startElapsed = State.ElapsedSeconds;
-        clock.Restart();
         using var log = OpenLog();
+        // A fresh run commits its starting point: from the first step on there is always a last/ to resume from, so a kill
+        // during the first evaluation's saves (best/ before last/) leaves nothing that looks like another run's checkpoints.
+        if (State.Step == 0 && State.History.Count == 0 && !Directory.Exists(LastDir)) SaveLast();
+        clock.Restart();
         model.train();
         while (options.MaxEpochs <= 0 || State.Epoch < options.MaxEpochs)
         {
@@ -482,13 +489,14 @@ public sealed class Trainer
 
     private TrainingOutcome Finish(TrainingOutcome outcome)
     {
-        if (options.AverageLastK > 1) AverageLast(options.AverageLastK);
+        if (options.AverageLastK > 1) AverageLast(runDir, options.AverageLastK);
         model.eval();
         return outcome;
     }
 
     /// <summary>Averages the weights of the last K evaluation checkpoints into <c>averaged/</c> (Vaswani et al. §6.1).</summary>
-    private void AverageLast(int k)
+    /// <remarks>Also for a run found finished whose averaging a kill prevented (see <see cref="Run"/>, and `train` on a finished run).</remarks>
+    public static void AverageLast(string runDir, int k)
     {
         var dirs = Directory.GetDirectories(Path.Combine(runDir, "history")).Order(StringComparer.Ordinal).TakeLast(k).ToList();
         if (dirs.Count < 2) return;
@@ -505,7 +513,7 @@ public sealed class Trainer
                     if (sum.TryGetValue(name, out var acc)) acc.add_(t.to(ScalarType.Float64));
             foreach (var (name, t) in averaged.state_dict())
                 if (sum.TryGetValue(name, out var acc)) t.copy_(acc.div_(loaded.Count).to(t.dtype));
-            Checkpoint.Save(Path.Combine(runDir, "averaged"), averaged, vocabulary);
+            Checkpoint.Save(Path.Combine(runDir, "averaged"), averaged, loaded[^1].Vocabulary);
             foreach (var t in sum.Values) t.Dispose();
         }
         finally
