@@ -20,6 +20,26 @@ public class VocabularyTests
     }
 
     [Fact]
+    public void SaveToAPath_IsAtomic_AndRemovesTheTempFileAKilledSaveLeft()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "vocab-save-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var path = Path.Combine(dir, "vocab.txt");
+            var stale = $"{path}.{int.MaxValue}.tmp";                    // no process has this id
+            File.WriteAllText(stale, "half a vocabu");
+            Vocabulary.Load(Utf8("[PAD]\n[UNK]\nhello\n"), "v.txt").Save(path);
+            Assert.Equal(["vocab.txt"], Directory.GetFiles(dir).Select(Path.GetFileName));
+            Assert.Equal("[PAD]\n[UNK]\nhello\n", File.ReadAllText(path));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void BertVocabularyLoadsWithItsSpecialIds()
     {
         var t = TestData.Bert;

@@ -61,9 +61,29 @@ public sealed class Vocabulary
         foreach (string token in _tokens) writer.WriteLine(token);
     }
 
+    /// <summary>Removes <c>PATH.PID.tmp</c> files that a killed save left (their process is gone).</summary>
+    private static void RemoveStaleTemps(string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(dir)) return;
+        foreach (var temp in Directory.GetFiles(dir, Path.GetFileName(path) + ".*.tmp"))
+        {
+            var pid = Path.GetFileName(temp)[(Path.GetFileName(path).Length + 1)..^4];
+            if (int.TryParse(pid, out int id) && !IsRunning(id)) File.Delete(temp);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
     /// <summary>Writes the file atomically (a temporary file of this process, then rename; removed if the write fails).</summary>
     public void Save(string path)
     {
+        RemoveStaleTemps(path);
         string temp = $"{path}.{Environment.ProcessId}.tmp";
         try
         {
