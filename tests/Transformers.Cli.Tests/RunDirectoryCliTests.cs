@@ -80,6 +80,20 @@ public sealed class RunDirectoryCliTests(CliFiles files)
     }
 
     [Fact]
+    public void ACheckpointCopiedOutOfItsRun_TranslatesOnItsOwn_WithTheRunsSpacing()
+    {
+        var alone = files.PathOf("alone-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(alone);
+        foreach (var file in Directory.GetFiles(files.PathOf("run/best")))
+            File.Copy(file, Path.Combine(alone, Path.GetFileName(file)));
+        Assert.True(File.Exists(Path.Combine(alone, "spacing.tsv")));
+        var inRun = Cli.Run(["translate", "--model", files.PathOf("run/best"), "--beam", "1", "le chat , la maison ."]);
+        var copied = Cli.Run(["translate", "--model", alone, "--beam", "1", "le chat , la maison ."]);
+        Assert.True(copied.ExitCode == 0, copied.ToString());
+        Assert.Equal(inRun.Out, copied.Out);
+    }
+
+    [Fact]
     public void Translate_ReadsNoTrainerState_SoADamagedOneDoesNotStopIt()
     {
         var run = CopyOfRun();

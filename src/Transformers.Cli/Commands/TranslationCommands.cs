@@ -204,7 +204,8 @@ public static class TranslationCommands
                 Trainer.AverageLast(run, recipe.Trainer.AverageLastK);                     // a kill came between the end of training and the average
                 Console.Error.WriteLine($"recovered: averaged/ (the last {recipe.Trainer.AverageLastK} evaluation checkpoints), which a kill at the end of training prevented");
             }
-            Console.Error.WriteLine($"{run} is finished: {finished}. Raise --minutes, --max-steps, --max-epochs or --patience to train it further, or choose another --out.");
+            Console.Error.WriteLine($"{run} is finished: {finished}. Raise --minutes, --max-steps, --max-epochs or --patience to train it further, or choose another --out. " +
+                                    $"Translate with it: transformers translate --model {run} \"Ouvrir le fichier\"");
             return 0;
         }
         WordPieceTokenizer tokenizer;
@@ -252,6 +253,7 @@ public static class TranslationCommands
             OnStep = progress.Step,
             OnEval = progress.Eval,
             OnNotice = progress.Notice,
+            CheckpointFiles = [Path.Combine(run, SpacingModel.FileName)],
             Cancellation = cts.Token,
         };
         if (resume is not null) trainer.Resume(resume);

@@ -54,7 +54,9 @@ public static class Checkpoint
 
     private sealed record ModelDescription(string Architecture, JsonElement Config, int VocabSize, int FormatVersion = 1);
 
-    public static void Save(string dir, Seq2SeqModel model, IReadOnlyList<string> vocabulary, OptimizerHelper? optimizer = null, TrainerState? state = null)
+    /// <param name="withFiles">files copied into the checkpoint as they are (a run's spacing model: a copied checkpoint then detokenizes on its own)</param>
+    public static void Save(string dir, Seq2SeqModel model, IReadOnlyList<string> vocabulary, OptimizerHelper? optimizer = null, TrainerState? state = null,
+                            IEnumerable<string>? withFiles = null)
     {
         if (vocabulary.Count != model.VocabSize)
             throw new ArgumentException($"vocabulary has {vocabulary.Count} entries, the model {model.VocabSize}");
@@ -64,6 +66,8 @@ public static class Checkpoint
             optimizer?.save_state_dict(Path.Combine(tmp, OptimizerFile));
             if (state is not null)
                 File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json), new UTF8Encoding(false));
+            foreach (var file in withFiles ?? [])
+                if (File.Exists(file)) File.Copy(file, Path.Combine(tmp, Path.GetFileName(file)));
             CheckpointManifest.Write(tmp);                                                     // last: its presence marks the directory complete
         });
     }

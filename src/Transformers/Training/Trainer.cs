@@ -125,6 +125,8 @@ public sealed class Trainer
     public Action<EvalRecord, bool>? OnEval { get; init; }
     /// <summary>Called with a one-line notice when the trainer changes a setting it was given (e.g. a warmup longer than the budget).</summary>
     public Action<string>? OnNotice { get; init; }
+    /// <summary>Files copied into every checkpoint (the run's spacing model, so that a checkpoint copied elsewhere works on its own).</summary>
+    public IReadOnlyList<string> CheckpointFiles { get; init; } = [];
     /// <summary>Set (e.g. from Ctrl-C) to stop after the current step with a checkpoint.</summary>
     public CancellationToken Cancellation { get; init; }
 
@@ -255,7 +257,7 @@ public sealed class Trainer
                                                              GradNorm = Finite(record.GradNorm), record.TokensPerSecond, record.ElapsedSeconds }));
                 OnStep?.Invoke(record, State);
                 foreach (long n in options.SnapshotAtTokens)
-                    if (before < n && State.TargetTokens >= n) OffTheClock(() => Checkpoint.Save(Path.Combine(runDir, $"tokens-{n}"), model, vocabulary));
+                    if (before < n && State.TargetTokens >= n) OffTheClock(() => Checkpoint.Save(Path.Combine(runDir, $"tokens-{n}"), model, vocabulary, withFiles: CheckpointFiles));
 
                 bool evalNow = (options.EvalEverySteps > 0 && State.Step % options.EvalEverySteps == 0)
                                || (options.EvalEverySeconds > 0 && State.ElapsedSeconds - LastEvalSeconds >= options.EvalEverySeconds);
@@ -449,8 +451,8 @@ public sealed class Trainer
         // last/ is saved last: it commits the evaluation. A kill before it resumes from the previous last/, which trains
         // this step again and saves best/ and history/ again; a kill after it leaves them all saved.
         State.RngState = Checkpoint.EncodeRng();
-        if (improved) Checkpoint.Save(BestDir, model, vocabulary, optimizer, State);
-        if (options.AverageLastK > 1) Checkpoint.Save(Path.Combine(runDir, "history", $"step-{State.Step:D8}"), model, vocabulary);
+        if (improved) Checkpoint.Save(BestDir, model, vocabulary, optimizer, State, CheckpointFiles);
+        if (options.AverageLastK > 1) Checkpoint.Save(Path.Combine(runDir, "history", $"step-{State.Step:D8}"), model, vocabulary, withFiles: CheckpointFiles);
         SaveLast();
         return options.Patience > 0 && State.EvalsWithoutImprovement >= options.Patience;
     }
@@ -483,7 +485,7 @@ public sealed class Trainer
     private void SaveLast()
     {
         State.RngState = Checkpoint.EncodeRng();
-        Checkpoint.Save(LastDir, model, vocabulary, optimizer, State);
+        Checkpoint.Save(LastDir, model, vocabulary, optimizer, State, CheckpointFiles);
         savedStep = State.Step;
     }
 
@@ -513,7 +515,7 @@ public sealed class Trainer
                     if (sum.TryGetValue(name, out var acc)) acc.add_(t.to(ScalarType.Float64));
             foreach (var (name, t) in averaged.state_dict())
                 if (sum.TryGetValue(name, out var acc)) t.copy_(acc.div_(loaded.Count).to(t.dtype));
-            Checkpoint.Save(Path.Combine(runDir, "averaged"), averaged, loaded[^1].Vocabulary);
+            Checkpoint.Save(Path.Combine(runDir, "averaged"), averaged, loaded[^1].Vocabulary, withFiles: [Path.Combine(loaded[^1].Directory, SpacingModel.FileName)]);
             foreach (var t in sum.Values) t.Dispose();
         }
         finally

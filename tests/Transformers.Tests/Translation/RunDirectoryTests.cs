@@ -233,6 +233,30 @@ public sealed class RunDirectoryTests
     }
 
     [Fact]
+    public void EveryCheckpoint_CarriesTheRunsFiles_SoACopyWorksOnItsOwn()
+    {
+        var run = TempRun();
+        try
+        {
+            Directory.CreateDirectory(run);
+            var spacing = Path.Combine(run, SpacingModel.FileName);
+            File.WriteAllText(spacing, "# left\tright\tglued\ttotal\n");
+            using (var model = Build())
+                new Trainer(model, Data, ReverseTask.Vocabulary, Options with { MaxSteps = 2 }, run) { CheckpointFiles = [spacing] }.Run();
+            foreach (var checkpoint in new[] { "last", "best", "averaged", Path.Combine("history", "step-00000002") })
+            {
+                var copied = Path.Combine(run, checkpoint, SpacingModel.FileName);
+                Assert.Equal(File.ReadAllText(spacing), File.ReadAllText(copied));
+                Assert.True(Checkpoint.IsComplete(Path.Combine(run, checkpoint)), $"{checkpoint}/ is complete (its manifest lists {SpacingModel.FileName})");
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(run)) Directory.Delete(run, true);
+        }
+    }
+
+    [Fact]
     public void AFreshStart_IsRefused_WhereAnEarlierRunLeftCheckpointsButNoLast()
     {
         var run = TempRun();
