@@ -70,7 +70,7 @@ public static class HeadsCommand
         else
         {
             using var scope = NewDisposeScope();
-            var src = tensor(source.Ids.Append(special.Eos).ToArray()).unsqueeze(0);                // [1, src]
+            var src = tensor(source.Ids.Append(special.Eos).ToArray(), device: model.parameters().First().device).unsqueeze(0);   // [1, src], where the model is
             var best = Decoder.Translate(model, src, ones_like(src, ScalarType.Bool), new DecodingOptions())[0][0].Tokens;
             var ids = best.Take(model.MaxLength - 1).Select(i => (long)i).ToArray();
             target = new InspectionInput(ids, ids.Select(i => vocab[(int)i]).ToArray(), ["No --target given: the target is the model's greedy translation."]);
@@ -78,7 +78,7 @@ public static class HeadsCommand
         var record = AttentionCapture.FromTranslator(model, vocab, source, target, $"{run} ({model.Architecture})");
         if (!importance || model is not TransformerTranslator transformer || target.Ids.Length == 0) return (record, []);
         using var s2 = NewDisposeScope();
-        var batch = new TranslationBatch([source.Ids.Select(i => (int)i).ToArray()], [target.Ids.Select(i => (int)i).ToArray()]).ToTensors(special);
+        var batch = new TranslationBatch([source.Ids.Select(i => (int)i).ToArray()], [target.Ids.Select(i => (int)i).ToArray()]).ToTensors(special, model.parameters().First().device);
         return (record, HeadImportance.ForTranslator(transformer, batch.Source, batch.SourceMask, batch.TargetIn, batch.TargetOut));
     }
 }

@@ -57,7 +57,7 @@ public static class Decoder
         model.eval();
         try
         {
-            var lengths = srcMask.sum(1).data<long>().ToArray();
+            var lengths = srcMask.sum(1).cpu().data<long>().ToArray();                               // host reads go through .cpu(): data<T>() refuses device tensors
             var limits = lengths.Select(l => (int)Math.Min(model.MaxLength - 1, Math.Floor(options.MaxLengthRatio * l) + options.MaxLengthOffset)).ToArray();
             var encoded = model.Encode(src, srcMask);
             return options.BeamSize == 1 ? Greedy(model, encoded, limits) : Beam(model, encoded, limits, options);
@@ -81,14 +81,16 @@ public static class Decoder
             using var stepScope = NewDisposeScope();
             var logp = model.DecodeStep(prev, state);                                            // [batch, vocab]
             var (best, index) = logp.max(1);
-            var ids = index.data<long>().ToArray();
-            var scores = best.data<float>().ToArray();
+            // One host read per step: [batch, 3] = best id (exact in float64), its log-probability, the log-probability of EOS.
+            var host = stack([index.to(ScalarType.Float64), best.to(ScalarType.Float64), logp[.., model.Special.Eos].to(ScalarType.Float64)], 1)
+                .cpu().data<double>().ToArray();
+            var ids = new long[batch];
             for (int b = 0; b < batch; b++)
             {
                 if (done[b]) { ids[b] = model.Special.Pad; continue; }
                 bool atLimit = step >= limits[b];
-                long id = atLimit ? model.Special.Eos : ids[b];
-                logProb[b] += atLimit ? logp[b, model.Special.Eos].item<float>() : scores[b];
+                long id = atLimit ? model.Special.Eos : (long)host[3 * b];
+                logProb[b] += atLimit ? host[3 * b + 2] : host[3 * b + 1];
                 if (id == model.Special.Eos) done[b] = true;
                 else tokens[b].Add((int)id);
                 ids[b] = id;
@@ -123,9 +125,12 @@ public static class Decoder
             int vocab = (int)logp.shape[1];
             var total = logp + tensor(beamScore, device: device).to(logp.dtype).unsqueeze(1);      // [batch * k, vocab]
             var (topScores, topIndex) = total.view(batch, k * vocab).topk(2 * k, dim: 1);          // [batch, 2k]
-            var scores = topScores.to(ScalarType.Float64).data<double>().ToArray();
-            var indices = topIndex.data<long>().ToArray();
-            var eosLogp = logp[.., model.Special.Eos].to(ScalarType.Float64).data<double>().ToArray(); // [batch * k]
+            // One host read per step: the top 2k scores and indices of every sentence, and every beam's EOS log-probability.
+            var host = cat([topScores.flatten().to(ScalarType.Float64), topIndex.flatten().to(ScalarType.Float64),
+                            logp[.., model.Special.Eos].to(ScalarType.Float64)]).cpu().data<double>().ToArray();
+            var scores = host[..(batch * 2 * k)];                                                   // [batch, 2k]
+            var indices = host[(batch * 2 * k)..(batch * 4 * k)].Select(i => (long)i).ToArray();   // [batch, 2k], exact in float64
+            var eosLogp = host[(batch * 4 * k)..];                                                  // [batch * k]
             var nextTokens = new List<int>[batch * k];
             var nextScore = new double[batch * k];
             var origin = new long[batch * k];

@@ -139,11 +139,12 @@ public sealed class TextTranslator(Seq2SeqModel model, WordPieceTokenizer tokeni
         var result = new List<(string, double)>[sentences.Count];
         var order = Enumerable.Range(0, sentences.Count).Where(i => ids[i].Length > 0).OrderBy(i => ids[i].Length).ToArray();
         foreach (var i in Enumerable.Range(0, sentences.Count).Where(i => ids[i].Length == 0)) result[i] = [];
+        var device = model.parameters().First().device;                                        // the tensors go where the model is
         foreach (var chunk in order.Chunk(batchSentences))
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
             var batch = new TranslationBatch(chunk.Select(i => ids[i]).ToList(), chunk.Select(_ => Array.Empty<int>()).ToList());
-            var t = batch.ToTensors(model.Special);
+            var t = batch.ToTensors(model.Special, device);
             var hyps = Decoder.Translate(model, t.Source, t.SourceMask, options);
             for (int b = 0; b < chunk.Length; b++)
                 result[chunk[b]] = hyps[b].Select(h => (Spacing is null ? tokenizer.Decode(h.Tokens, skipSpecialTokens: true) : Spacing.Decode(h.Tokens, tokenizer), h.Score)).ToList();
