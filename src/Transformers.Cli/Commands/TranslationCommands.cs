@@ -365,7 +365,7 @@ public static class TranslationCommands
                     Patience = 0,
                 }).Validate(),
             };
-            Console.Error.WriteLine($"demo: Small Transformer, bundled corpus, {recipe.Trainer.MaxSeconds / 60:F0} minutes of training " +
+            Console.Error.WriteLine($"demo: Small Transformer, bundled corpus, {recipe.Trainer.MaxSeconds / 60:0.##} minutes of training " +
                                     "(dev BLEU every minute, off the clock; Ctrl-C stops early and keeps the model)");
             var spec = new ModelSpec(TranslatorArchitecture.Transformer, recipe.Preset, null, true, recipe.Dropout);
             return RunTraining(spec, ["bundled"], parse.GetValue(output)!, recipe, common.Runtime(parse), samples: true);
