@@ -52,8 +52,7 @@ public static class AtomicDirectory
         Directory.CreateDirectory(parent);
         var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
         var old = full + ".old";
-        if (!Directory.Exists(full) && Directory.Exists(old)) Directory.Move(old, full);   // a kill's NAME.old is the only copy: keep it
-        if (Directory.Exists(old)) Directory.Delete(old, true);                              // NAME is complete: NAME.old is a leftover
+        RestoreFromOld(full, old);                                                           // a kill's NAME.old may be the only copy
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         Directory.CreateDirectory(tmp);
         try
@@ -70,9 +69,17 @@ public static class AtomicDirectory
         catch (Exception e) when (e is not SimulatedKill)
         {
             if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-            if (!Directory.Exists(full) && Directory.Exists(old)) Directory.Move(old, full);
+            RestoreFromOld(full, old);
             throw;
         }
+    }
+
+    /// <summary>Puts NAME.old back as NAME when NAME is missing, else removes it (NAME is complete: NAME.old is a leftover).</summary>
+    private static void RestoreFromOld(string full, string old)
+    {
+        if (!Directory.Exists(old)) return;
+        if (Directory.Exists(full)) Directory.Delete(old, true);
+        else Directory.Move(old, full);
     }
 
     private static void Step(string name, string dir) => AtStep?.Invoke(name, dir);

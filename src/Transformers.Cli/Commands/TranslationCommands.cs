@@ -145,10 +145,8 @@ public static class TranslationCommands
                 VocabSize = p.GetValue(Vocab) ?? recipe.Data.VocabSize, MaxTokensPerBatch = (p.GetValue(BatchTokens) ?? recipe.Data.MaxTokensPerBatch) / trainer.Workers,
                 DevBleuSentences = p.GetValue(DevBleu) ?? recipe.Data.DevBleuSentences, TrainLimit = p.GetValue(TrainLimit), Seed = p.GetValue(Seed),
             };
-            if (data.VocabSize < 100) throw new ArgumentException($"--vocab-size {data.VocabSize}: must be at least 100");
+            // Single-option ranges are checked while parsing (the constructor); these span options.
             if (data.MaxTokensPerBatch < 1) throw new ArgumentException($"--batch-tokens {p.GetValue(BatchTokens)}: must be at least 1 per worker ({trainer.Workers} workers)");
-            if (p.GetValue(Threads) < 1) throw new ArgumentException($"--threads {p.GetValue(Threads)}: must be at least 1");
-            if (p.GetValue(Workers) is < 1) throw new ArgumentException($"--workers {p.GetValue(Workers)}: must be at least 1");
             if (p.GetValue(Workers) is { } w && w > p.GetValue(Threads)) throw new ArgumentException($"--workers {w}: must be at most --threads ({p.GetValue(Threads)}), each worker runs on at least one thread");
             return recipe with { Trainer = trainer.Validate(), Data = data, Dropout = p.GetValue(Dropout) ?? recipe.Dropout };
         }
@@ -428,7 +426,6 @@ public static class TranslationCommands
     public static int EvaluateModel(string dir, string splitName, int beam, int limit, string[] data, int threads)
     {
         TorchRuntime.EnsureLoaded();
-        if (threads < 1) throw new ArgumentException($"--threads {threads}: must be at least 1");
         TorchSharp.torch.set_num_threads(threads);
         var part = splitName switch { "dev" => SplitPart.Dev, "test" => SplitPart.Test, _ => throw new ArgumentException($"--split {splitName}: use dev or test") };
         var pairs = CorpusSplit.Load(data).Require(string.Join(" ", data), part)[part];

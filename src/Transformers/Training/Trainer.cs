@@ -453,7 +453,7 @@ public sealed class Trainer
         State.RngState = Checkpoint.EncodeRng();
         if (improved) Checkpoint.Save(BestDir, model, vocabulary, optimizer, State, CheckpointFiles);
         if (options.AverageLastK > 1) Checkpoint.Save(Path.Combine(runDir, "history", $"step-{State.Step:D8}"), model, vocabulary, withFiles: CheckpointFiles);
-        SaveLast();
+        CommitLast();
         return options.Patience > 0 && State.EvalsWithoutImprovement >= options.Patience;
     }
 
@@ -485,6 +485,12 @@ public sealed class Trainer
     private void SaveLast()
     {
         State.RngState = Checkpoint.EncodeRng();
+        CommitLast();
+    }
+
+    /// <summary>Saves last/ with the state as it is (its RNG state already taken).</summary>
+    private void CommitLast()
+    {
         Checkpoint.Save(LastDir, model, vocabulary, optimizer, State, CheckpointFiles);
         savedStep = State.Step;
     }

@@ -28,6 +28,14 @@ public sealed class RunDirectoryTests
 
     private static string TempRun() => Path.Combine(Path.GetTempPath(), "rundir-" + Guid.NewGuid().ToString("N"));
 
+    /// <summary>Runs <paramref name="body"/> on a fresh run directory, removed afterwards.</summary>
+    private static void InTempRun(Action<string> body)
+    {
+        var run = TempRun();
+        try { body(run); }
+        finally { if (Directory.Exists(run)) Directory.Delete(run, true); }
+    }
+
     /// <summary>Dev "BLEU" that improves at steps 1, 2 and 4 only, so that best/ is saved at some evaluations and not at others.</summary>
     private static Func<Seq2SeqModel, double> DevScore(Func<long> step) => _ => step() switch { 1 => 1, 2 => 2, 4 => 4, _ => 0 };
 
@@ -135,8 +143,7 @@ public sealed class RunDirectoryTests
     [Fact]
     public void ResumeAfterAKillBetweenCheckpoints_CutsTheLogBack_AndAFreshRunStartsANewOne()
     {
-        var run = TempRun();
-        try
+        InTempRun(run =>
         {
             var log = Path.Combine(run, "train.jsonl");
             Directory.CreateDirectory(run);
@@ -157,18 +164,13 @@ public sealed class RunDirectoryTests
             Assert.Equal(new long[] { 1, 2, 3, 4, 5 }, steps);
             var evals = records.Where(r => r.GetProperty("type").GetString() == "eval").Select(r => r.GetProperty("Step").GetInt64());
             Assert.Equal(new long[] { 2, 3, 4, 5 }, evals);
-        }
-        finally
-        {
-            if (Directory.Exists(run)) Directory.Delete(run, true);
-        }
+        });
     }
 
     [Fact]
     public void AFinishedRun_SaysSo_AndTrainsNoFurtherStep()
     {
-        var run = TempRun();
-        try
+        InTempRun(run =>
         {
             using (var model = Build())
                 new Trainer(model, Data, ReverseTask.Vocabulary, Options with { MaxSteps = 2 }, run).Run();
@@ -183,18 +185,13 @@ public sealed class RunDirectoryTests
             Assert.Equal(lines, File.ReadAllLines(Path.Combine(run, "train.jsonl")));
             Assert.Null(Trainer.Finished(Options with { MaxSteps = 3 }, trainer.State));
             Assert.Equal("it has trained 00:00:05 of a 00:00:05 budget", Trainer.Finished(Options with { MaxSteps = 0, MaxSeconds = 5 }, trainer.State with { ElapsedSeconds = 5 }));
-        }
-        finally
-        {
-            if (Directory.Exists(run)) Directory.Delete(run, true);
-        }
+        });
     }
 
     [Fact]
     public void ASecondHolder_IsRefusedAtOnce_NamingTheProcess_AndTheLockDiesWithItsHolder()
     {
-        var run = TempRun();
-        try
+        InTempRun(run =>
         {
             using (var first = RunDirectory.Open(run))
             {
@@ -225,18 +222,13 @@ public sealed class RunDirectoryTests
                 holder.WaitForExit();
             }
             using (RunDirectory.Open(run)) { }                                    // no stale lock
-        }
-        finally
-        {
-            if (Directory.Exists(run)) Directory.Delete(run, true);
-        }
+        });
     }
 
     [Fact]
     public void EveryCheckpoint_CarriesTheRunsFiles_SoACopyWorksOnItsOwn()
     {
-        var run = TempRun();
-        try
+        InTempRun(run =>
         {
             Directory.CreateDirectory(run);
             var spacing = Path.Combine(run, SpacingModel.FileName);
@@ -249,18 +241,13 @@ public sealed class RunDirectoryTests
                 Assert.Equal(File.ReadAllText(spacing), File.ReadAllText(copied));
                 Assert.True(Checkpoint.IsComplete(Path.Combine(run, checkpoint)), $"{checkpoint}/ is complete (its manifest lists {SpacingModel.FileName})");
             }
-        }
-        finally
-        {
-            if (Directory.Exists(run)) Directory.Delete(run, true);
-        }
+        });
     }
 
     [Fact]
     public void AFreshStart_IsRefused_WhereAnEarlierRunLeftCheckpointsButNoLast()
     {
-        var run = TempRun();
-        try
+        InTempRun(run =>
         {
             using (var model = Build())
                 new Trainer(model, Data, ReverseTask.Vocabulary, Options with { MaxSteps = 1 }, run).Run();
@@ -269,18 +256,13 @@ public sealed class RunDirectoryTests
             Assert.False(dir.CanResume);
             var e = Assert.Throws<IOException>(dir.CheckFreshStart);
             Assert.Contains("holds checkpoints of an earlier run (best/, history/) but no last/", e.Message);
-        }
-        finally
-        {
-            if (Directory.Exists(run)) Directory.Delete(run, true);
-        }
+        });
     }
 
     [Fact]
     public void Settings_ThatShapeTheModelOrData_CannotChangeOnResume_OthersAreReported()
     {
-        var run = TempRun();
-        try
+        InTempRun(run =>
         {
             RunSettings Settings(string preset, string vocab, string minutes, string lr) =>
                 new(new Dictionary<string, string> { ["--preset"] = preset, ["--vocab-size"] = vocab }, new Dictionary<string, string> { ["--minutes"] = minutes, ["--lr"] = lr });
@@ -290,18 +272,13 @@ public sealed class RunDirectoryTests
             var e = Assert.Throws<ArgumentException>(() => dir.CheckAndSaveSettings(Settings("small", "16000", "30", "0.001")));
             Assert.Contains("--preset tiny -> small; --vocab-size 8000 -> 16000", e.Message);
             Assert.Equal(Settings("tiny", "8000", "30", "0.001").Fixed, dir.ReadSettings()!.Fixed);    // the refused settings were not saved
-        }
-        finally
-        {
-            if (Directory.Exists(run)) Directory.Delete(run, true);
-        }
+        });
     }
 
     [Fact]
     public void TheManifest_NamesAFileWithFlippedBytes_AndInferenceNeedsNoTrainerState()
     {
-        var run = TempRun();
-        try
+        InTempRun(run =>
         {
             using (var model = Build())
                 new Trainer(model, Data, ReverseTask.Vocabulary, Options with { MaxSteps = 1 }, run).Run();
@@ -334,10 +311,6 @@ public sealed class RunDirectoryTests
             var json = Path.Combine(best, "model.json");
             File.WriteAllText(json, File.ReadAllText(json).Replace("\"FormatVersion\": 1", "\"FormatVersion\": 99"));
             Assert.Contains("format version 99; this build reads version 1", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(best)).Message);
-        }
-        finally
-        {
-            if (Directory.Exists(run)) Directory.Delete(run, true);
-        }
+        });
     }
 }
