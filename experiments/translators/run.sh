@@ -11,13 +11,19 @@ cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/cmp}
 PRESETS=${2:-small matched}
 mkdir -p "$RUNS"
-dotnet build -c Release src/Transformers.Cli experiments/Transformers.Lab >/dev/null
+dotnet build -c Release src/Transformers.Cli >/dev/null
+dotnet build -c Release experiments/Transformers.Lab >/dev/null
 CLI=src/Transformers.Cli/bin/Release/net10.0/Transformers.Cli
 for preset in $PRESETS; do
   for arch in transformer gru lstm rnn; do
     run="$RUNS/$preset-$arch"
-    /usr/bin/time -v -o "$run.time" $CLI train --arch "$arch" --preset "$preset" --out "$run" --minutes 30 --eval-minutes 5 \
-      --patience 0 --threads 2 --snapshot-tokens 1000000 2000000 4000000 > "$run.out" 2> "$run.err"
+    # A run that stops (a crash, a kill) is resumed from its last/ checkpoint; its training clock goes on where it was.
+    for attempt in 1 2 3; do
+      if /usr/bin/time -v -a -o "$run.time" $CLI train --arch "$arch" --preset "$preset" --out "$run" --minutes 30 --eval-minutes 5 \
+        --patience 0 --threads 2 --snapshot-tokens 1000000 2000000 4000000 >> "$run.out" 2>> "$run.err"; then break; fi
+      echo "run.sh: attempt $attempt of $run failed; resuming" >> "$run.err"
+      [ "$attempt" = 3 ] && exit 1
+    done
   done
   dotnet run -c Release --no-build --project experiments/Transformers.Lab -- translators "$RUNS/$preset-transformer" "$RUNS/$preset-gru" \
     "$RUNS/$preset-lstm" "$RUNS/$preset-rnn" --limit 2000 --out "experiments/results/translators-$preset" \
