@@ -100,7 +100,7 @@ public static class TranslatorComparison
     private static (long Parameters, string Architecture) Describe(Checkpoint.Loaded loaded)
     {
         using var model = loaded.Model;
-        return (model.parameters().Sum(p => p.numel()), model.Architecture);
+        return (model.parameters().Sum(p => p.numel()), model.ArchitectureName);
     }
 
     /// <summary>An exported model: scored like a run's best checkpoint; training figures and dev curve from its provenance.</summary>

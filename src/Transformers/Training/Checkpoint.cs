@@ -81,7 +81,7 @@ public static class Checkpoint
     {
         using (var config = JsonDocument.Parse(model.ConfigJson()))
         {
-            var description = new ModelDescription(model.Architecture, config.RootElement.Clone(), model.VocabSize);
+            var description = new ModelDescription(model.ArchitectureName, config.RootElement.Clone(), model.VocabSize);
             File.WriteAllText(Path.Combine(dir, ModelFile), JsonSerializer.Serialize(description, Json), new UTF8Encoding(false));
         }
         var parameters = model.named_parameters().Select(p => p.name).ToHashSet(StringComparer.Ordinal);
@@ -124,7 +124,7 @@ public static class Checkpoint
     /// Inference reads only the weights, config and vocabulary; <paramref name="withTrainerState"/> also reads (and
     /// verifies) the trainer state and the optimizer's, for resuming.
     /// </summary>
-    public static Loaded Load(string dir, string? expectArchitecture = null, bool withTrainerState = false)
+    public static Loaded Load(string dir, TranslatorArchitecture? expectArchitecture = null, bool withTrainerState = false)
     {
         dir = Resolve(dir);
         CheckpointManifest.Verify(dir, withTrainerState ? null : [ModelFile, WeightsFile, VocabFile]);
@@ -141,14 +141,15 @@ public static class Checkpoint
         }
         if (description.FormatVersion != FormatVersion)
             throw new InvalidDataException($"{modelPath}: format version {description.FormatVersion}; this build reads version {FormatVersion} (was it written by a newer toolkit?)");
-        if (expectArchitecture is not null && description.Architecture != expectArchitecture)
-            throw new InvalidDataException($"{modelPath}: the checkpoint is a '{description.Architecture}' model, not '{expectArchitecture}'");
+        var architecture = TranslatorFactory.Parse(description.Architecture, modelPath);
+        if (expectArchitecture is { } expected && architecture != expected)
+            throw new InvalidDataException($"{modelPath}: the checkpoint is a '{description.Architecture}' model, not '{TranslatorFactory.NameOf(expected)}'");
         var vocabPath = Path.Combine(dir, VocabFile);
         if (!File.Exists(vocabPath)) throw new FileNotFoundException($"{dir} has no {VocabFile}", vocabPath);
         var vocabulary = File.ReadAllLines(vocabPath);
         if (vocabulary.Length != description.VocabSize)
             throw new InvalidDataException($"{vocabPath} has {vocabulary.Length} tokens, but the weights in {dir} are for a vocabulary of {description.VocabSize}");
-        var model = ModelRegistry.Create(description.Architecture, description.Config.GetRawText(), modelPath);
+        var model = TranslatorFactory.FromConfig(architecture, description.Config.GetRawText(), modelPath);
         var weightsPath = Path.Combine(dir, WeightsFile);
         if (!File.Exists(weightsPath)) throw new FileNotFoundException($"{dir} has no {WeightsFile}", weightsPath);
         Dictionary<string, Tensor> weights;

@@ -3,6 +3,7 @@ using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
+using Transformers.Data;
 using Transformers.Modules;
 using Transformers.Translation;
 using static TorchSharp.torch;
@@ -140,7 +141,7 @@ public sealed class Trainer
         this.vocabulary = vocabulary;
         this.options = options.Validate();
         if (options.Workers > 1 && !model.SupportsDataParallel)
-            throw new ArgumentException($"{model.Architecture}: this model keeps state between batches (scheduled sampling), so it trains with one worker only (workers {options.Workers})");
+            throw new ArgumentException($"{model.ArchitectureName}: this model keeps state between batches (scheduled sampling), so it trains with one worker only (workers {options.Workers})");
         this.runDir = runDir;
         this.device = device ?? CPU;
         optimizer = optim.AdamW(model.parameters(), options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
@@ -393,7 +394,7 @@ public sealed class Trainer
     {
         while (replicas.Count < workers)
         {
-            var replica = ModelRegistry.Create(model.Architecture, model.ConfigJson(), "data-parallel replica");
+            var replica = TranslatorFactory.FromConfig(model.Architecture, model.ConfigJson(), "data-parallel replica");
             replica.to(device);
             replica.train();
             replicas.Add(replica);

@@ -38,9 +38,10 @@ public abstract class Seq2SeqModel : nn.Module
     public abstract SpecialTokens Special { get; }
     /// <summary>Longest source or target the model accepts (positions).</summary>
     public abstract int MaxLength { get; }
-    /// <summary>A short name of the architecture ("transformer", "lstm", ...) stored in checkpoints.</summary>
-    public abstract string Architecture { get; }
-    /// <summary>The model's config as JSON (saved in checkpoints; <see cref="ModelRegistry"/> rebuilds the model from it).</summary>
+    public abstract TranslatorArchitecture Architecture { get; }
+    /// <summary>The architecture's name as checkpoints store it ("transformer", "lstm", "gru", "rnn").</summary>
+    public string ArchitectureName => TranslatorFactory.NameOf(Architecture);
+    /// <summary>The model's config as JSON (saved in checkpoints; <see cref="TranslatorFactory.FromConfig"/> rebuilds the model from it).</summary>
     public abstract string ConfigJson();
 
     /// <summary>src: [batch, src] int64; srcMask: [batch, src] bool; tgtIn: [batch, tgt] (starting with BOS) -> logits [batch, tgt, vocab]</summary>

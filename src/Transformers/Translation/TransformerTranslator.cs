@@ -39,7 +39,7 @@ public sealed class TransformerTranslator : Seq2SeqModel
     public override int VocabSize => Config.VocabSize;
     public override SpecialTokens Special { get; }
     public override int MaxLength => Config.MaxLength;
-    public override string Architecture => "transformer";
+    public override TranslatorArchitecture Architecture => TranslatorArchitecture.Transformer;
     public override string ConfigJson() => Config.ToJson();
     public override bool HasAttention => true;
 

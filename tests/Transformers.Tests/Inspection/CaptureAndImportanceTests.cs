@@ -1,6 +1,7 @@
 using TorchSharp;
 using Transformers.Attention;
 using Transformers.Bert;
+using Transformers.Data;
 using Transformers.Inspection;
 using Transformers.Training;
 using Transformers.Translation;

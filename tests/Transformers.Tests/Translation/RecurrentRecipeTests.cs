@@ -200,7 +200,7 @@ public sealed class RecurrentRecipeTests
             using var m = new RecurrentTranslator(RecurrentTranslatorConfig.Compact(Vocab, RecurrentCellKind.Gru) with { EmbeddingSize = 16, HiddenSize = 16, EncoderHiddenSize = 12 });
             m.eval();
             Checkpoint.Save(dir, m, Enumerable.Range(0, Vocab).Select(i => $"w{i}").ToArray());
-            using var copy = Assert.IsType<RecurrentTranslator>(Checkpoint.Load(dir, "gru").Model);
+            using var copy = Assert.IsType<RecurrentTranslator>(Checkpoint.Load(dir, TranslatorArchitecture.Gru).Model);
             Assert.Equal(m.Config, copy.Config);
             Assert.Contains("\"Initialization\": \"uniform\"", File.ReadAllText(Path.Combine(dir, "model.json")));
             var (src, mask) = Source();

@@ -100,6 +100,16 @@ public sealed class TransformerTranslatorTests
         }
     }
 
+    [Theory]
+    [InlineData(LengthNormalization.Gnmt, 1.0, 7, -3.0)]        // ((5 + 7) / 6)^1 = 2
+    [InlineData(LengthNormalization.Gnmt, 2.0, 19, -0.375)]     // ((5 + 19) / 6)^2 = 16
+    [InlineData(LengthNormalization.Gnmt, 0.6, 1, -6.0)]        // ((5 + 1) / 6)^α = 1 for any α
+    [InlineData(LengthNormalization.Gnmt, 0.0, 9, -6.0)]        // α = 0: no penalty
+    [InlineData(LengthNormalization.Average, 0.6, 4, -1.5)]
+    [InlineData(LengthNormalization.None, 0.6, 4, -6.0)]
+    public void LengthPenalty_DividesTheLogProbabilityAsGnmtWritesIt(LengthNormalization normalization, double alpha, int length, double expected) =>
+        Assert.Equal(expected, LengthPenalty.Score(-6.0, length, normalization, alpha), 12);   // log P = -6 in every row
+
     [Fact]
     public void BeamHypothesisScore_IsItsLogProbabilityUnderTheModel()
     {
