@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -22,7 +23,11 @@ public sealed record TrainerState
     public long TargetTokens { get; set; }
     /// <summary>Wall-clock seconds of training so far (across resumes).</summary>
     public double ElapsedSeconds { get; set; }
-    public double BestDevBleu { get; set; } = double.NegativeInfinity;
+    /// <summary>
+    /// The best evaluation's score, which best/ and early stopping follow: its dev BLEU, or minus its dev loss in a run
+    /// that computes no BLEU (<see cref="Trainer.DevBleu"/> unset).
+    /// </summary>
+    public double BestScore { get; set; } = double.NegativeInfinity;
     public long BestStep { get; set; }
     /// <summary>Evaluations since the best one (early stopping counts these).</summary>
     public int EvalsWithoutImprovement { get; set; }
@@ -186,8 +191,14 @@ public static class Checkpoint
         if (!File.Exists(statePath)) return null;
         try
         {
-            return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), Json)
-                   ?? throw new InvalidDataException($"{statePath}: empty");
+            var json = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new InvalidDataException($"{statePath}: empty");
+            // Written before 2026-12-06, the score was called BestDevBleu (and held minus the dev loss in a run without BLEU).
+            if (!json.ContainsKey(nameof(TrainerState.BestScore)) && json["BestDevBleu"] is { } legacy)
+            {
+                json.Remove("BestDevBleu");
+                json[nameof(TrainerState.BestScore)] = legacy.DeepClone();
+            }
+            return json.Deserialize<TrainerState>(Json) ?? throw new InvalidDataException($"{statePath}: empty");
         }
         catch (JsonException e)
         {

@@ -254,8 +254,7 @@ public sealed class Trainer
                 State.ElapsedSeconds = startElapsed + clock.Elapsed.TotalSeconds;
                 var record = new StepRecord(State.Step, State.Epoch, loss, nll, tokens, lr, gradNorm,
                                             tokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds), State.ElapsedSeconds);
-                log.WriteLine(JsonSerializer.Serialize(new { type = "step", record.Step, record.Epoch, Loss = Finite(record.Loss), Nll = Finite(record.Nll), record.Tokens, record.LearningRate,
-                                                             GradNorm = Finite(record.GradNorm), record.TokensPerSecond, record.ElapsedSeconds }));
+                log.WriteLine(TrainingLogLine.Of(record).ToJson());
                 OnStep?.Invoke(record, State);
                 foreach (long n in options.SnapshotAtTokens)
                     if (before < n && State.TargetTokens >= n) OffTheClock(() => Checkpoint.Save(Path.Combine(runDir, $"tokens-{n}"), model, vocabulary, withFiles: CheckpointFiles));
@@ -284,24 +283,10 @@ public sealed class Trainer
         bool fresh = State.Step == 0 && State.History.Count == 0;
         if (!fresh && File.Exists(LogPath))
         {
-            var kept = File.ReadLines(LogPath).Where(line => LoggedStep(line) is { } step && step <= State.Step).ToList();
+            var kept = File.ReadLines(LogPath).Where(line => TrainingLogLine.Parse(line) is { } record && record.Step <= State.Step).ToList();
             AtomicFile.Write(LogPath, tmp => File.WriteAllLines(tmp, kept));
         }
         return new StreamWriter(LogPath, append: !fresh) { AutoFlush = true };
-    }
-
-    /// <summary>The step of a log line; null for a line that is not a complete JSON record.</summary>
-    private static long? LoggedStep(string line)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(line);
-            return doc.RootElement.TryGetProperty("Step", out var step) && step.TryGetInt64(out long n) ? n : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     /// <summary>The step of the run's last/ checkpoint on disk, written by an earlier trainer (null: none, or unreadable).</summary>
@@ -310,9 +295,6 @@ public sealed class Trainer
         try { return Checkpoint.ReadState(LastDir)?.Step; }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return null; }
     }
-
-    /// <summary>A number for the JSON log: null for NaN and infinities, which JSON cannot hold.</summary>
-    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
     /// <summary>Runs <paramref name="work"/> with the training clock stopped: evaluations and checkpoints do not use up a time budget.</summary>
     private void OffTheClock(Action work)
@@ -442,12 +424,10 @@ public sealed class Trainer
         var record = new EvalRecord(State.Step, State.Epoch, State.ElapsedSeconds, State.TargetTokens, devLoss, devPpl, bleu);
         State.History.Add(record);
         double score = bleu ?? -devLoss;
-        bool improved = score > State.BestDevBleu;
-        if (improved) { State.BestDevBleu = score; State.BestStep = State.Step; State.EvalsWithoutImprovement = 0; }
+        bool improved = score > State.BestScore;
+        if (improved) { State.BestScore = score; State.BestStep = State.Step; State.EvalsWithoutImprovement = 0; }
         else State.EvalsWithoutImprovement++;
-        log.WriteLine(JsonSerializer.Serialize(new { type = "eval", record.Step, record.Epoch, record.ElapsedSeconds, record.TargetTokens, DevLoss = Finite(record.DevLoss),
-                                                  DevPerplexity = Finite(record.DevPerplexity), DevBleu = record.DevBleu is { } b ? Finite(b) : null, improved,
-                                                  PeakRssBytes = PeakResidentBytes() }));
+        log.WriteLine(TrainingLogLine.Of(record, improved, PeakResidentBytes()).ToJson());
         OnEval?.Invoke(record, improved);
         // last/ is saved last: it commits the evaluation. A kill before it resumes from the previous last/, which trains
         // this step again and saves best/ and history/ again; a kill after it leaves them all saved.
