@@ -73,7 +73,7 @@ internal static class OptionRules
     /// </summary>
     public static Option<T> OneOf<T>(this Option<T> option) where T : struct, Enum
     {
-        option.HelpName ??= string.Join("|", Enum.GetValues<T>().Select(EnumName));
+        option.HelpName ??= string.Join("|", Enum.GetValues<T>().Select(v => EnumName(v)));
         option.CustomParser = r => ParseEnum<T>(r) ?? default;
         return option;
     }
@@ -81,7 +81,7 @@ internal static class OptionRules
     /// <inheritdoc cref="OneOf{T}(Option{T})"/>
     public static Option<T?> OneOf<T>(this Option<T?> option) where T : struct, Enum
     {
-        option.HelpName ??= string.Join("|", Enum.GetValues<T>().Select(EnumName));
+        option.HelpName ??= string.Join("|", Enum.GetValues<T>().Select(v => EnumName(v)));
         option.CustomParser = r => ParseEnum<T>(r);
         return option;
     }
@@ -96,7 +96,7 @@ internal static class OptionRules
         foreach (var value in Enum.GetValues<T>())
             if (string.Equals(EnumName(value), text, StringComparison.OrdinalIgnoreCase) || string.Equals(value.ToString(), text, StringComparison.OrdinalIgnoreCase))
                 return value;
-        r.AddError($"{Typed(r)} {text}: use {Names(Enum.GetValues<T>().Select(EnumName))}");
+        r.AddError($"{Typed(r)} {text}: use {Names(Enum.GetValues<T>().Select(v => EnumName(v)))}");
         return null;
     }
 

@@ -66,7 +66,7 @@ public sealed class BadInputTests(CliFiles files)
         { "arch unknown",                       "train --out {new-run} --arch foo",                                   Failed,  "--arch foo: use transformer, lstm, gru or rnn" },
         { "preset unknown",                     "train --out {new-run} --preset huge",                                Failed,  "--preset huge: use tiny, small, matched or base" },
         { "preset as a number",                 "train --out {new-run} --preset 7",                                   Failed,  "--preset 7: use tiny, small, matched or base" },
-        { "attention unknown",                  "train --out {new-run} --arch gru --attention dot",                   Failed,  "--attention dot: use bahdanau, luong-dot, luong-general or none" },
+        { "attention unknown",                  "train --out {new-run} --arch gru --attention dot",                   Failed,  "--attention dot: use none, bahdanau, luong-dot or luong-general" },
         { "attention with the transformer",     "train --out {new-run} --attention bahdanau --data {corpus.tsv}",     Failed,  "--attention bahdanau: applies to the recurrent architectures" },
         { "unidirectional with the transformer", "train --out {new-run} --unidirectional --data {corpus.tsv}",        Failed,  "--unidirectional: applies to the recurrent architectures" },
         { "lr-decay unknown",                   "train --out {new-run} --lr-decay exponential",                       Failed,  "--lr-decay exponential: use linear, cosine, inverse-sqrt or constant" },

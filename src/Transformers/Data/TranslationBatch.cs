@@ -30,6 +30,33 @@ public sealed record TranslationBatch(IReadOnlyList<int[]> Sources, IReadOnlyLis
     public static TranslationBatch OfSources(IReadOnlyList<int[]> sources) => new(sources, []);
 
     /// <summary>
+    /// The batch's tensors for <paramref name="model"/>: its special tokens, on its device. The ids are checked against
+    /// its vocabulary here, on the host, once: the models' forwards read no values back from the device to check them.
+    /// </summary>
+    public BatchTensors ToTensors(Seq2SeqModel model)
+    {
+        CheckIds(model.VocabSize);
+        return ToTensors(model.Special, model.parameters().First().device);
+    }
+
+    /// <summary>The sources' tensors for <paramref name="model"/> (see <see cref="ToTensors(Seq2SeqModel)"/>).</summary>
+    public (Tensor Source, Tensor SourceMask) SourceTensors(Seq2SeqModel model)
+    {
+        CheckIds(model.VocabSize);
+        return SourceTensors(model.Special, model.parameters().First().device);
+    }
+
+    /// <summary>Throws if an id is outside [0, <paramref name="vocabSize"/>), naming the sentence and the id.</summary>
+    public void CheckIds(int vocabSize)
+    {
+        foreach (var (side, rows) in new[] { ("source", Sources), ("target", Targets) })
+            for (int b = 0; b < rows.Count; b++)
+                foreach (int id in rows[b])
+                    if ((uint)id >= (uint)vocabSize)
+                        throw new ArgumentException($"{side} id {id} (sentence {b} of the batch) is outside the vocabulary of {vocabSize}");
+    }
+
+    /// <summary>
     /// src [batch, S] (tokens + EOS, padded), srcMask [batch, S] (true on tokens and EOS), tgtIn [batch, T] (BOS + tokens),
     /// tgtOut [batch, T] (tokens + EOS), int64 and bool, on <paramref name="device"/>.
     /// </summary>

@@ -360,7 +360,7 @@ public sealed class Trainer
         {
             using var inner = NewDisposeScope();                                 // frees this batch's activations before the next one
             using var noise = DropoutNoise.Use(DropoutNoise.BatchSeed(options.Seed, State.Epoch, first + i), device);
-            var t = group[i].ToTensors(replica.Special, device);
+            var t = group[i].ToTensors(replica);
             var logits = replica.Forward(t.Source, t.SourceMask, t.TargetIn);
             var s = LabelSmoothedCrossEntropy.Compute(logits, t.TargetOut, replica.Special.Pad, options.LabelSmoothing);
             s.Loss.div(tokens).backward();                                        // the group's mean per target token
@@ -454,7 +454,7 @@ public sealed class Trainer
         foreach (var batch in data.Dev)
         {
             using var scope = NewDisposeScope();
-            var t = batch.ToTensors(model.Special, device);
+            var t = batch.ToTensors(model);
             var sums = LabelSmoothedCrossEntropy.Compute(model.Forward(t.Source, t.SourceMask, t.TargetIn), t.TargetOut, model.Special.Pad, 0);
             nll += sums.Nll.item<float>();
             tokens += sums.Tokens;

@@ -142,11 +142,10 @@ public sealed class TextTranslator(Seq2SeqModel model, WordPieceTokenizer tokeni
         var result = new List<(string, double)>[sources.Count];
         var order = Enumerable.Range(0, sources.Count).Where(i => ids[i].Length > 0).OrderBy(i => ids[i].Length).ToArray();
         foreach (var i in Enumerable.Range(0, sources.Count).Where(i => ids[i].Length == 0)) result[i] = [];
-        var device = model.parameters().First().device;                                        // the tensors go where the model is
         foreach (var chunk in order.Chunk(batchSentences))
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
-            var (source, mask) = TranslationBatch.OfSources(chunk.Select(i => ids[i]).ToList()).SourceTensors(model.Special, device);
+            var (source, mask) = TranslationBatch.OfSources(chunk.Select(i => ids[i]).ToList()).SourceTensors(model);   // on the model's device
             var hyps = Decoder.Translate(model, source, mask, options);
             for (int b = 0; b < chunk.Length; b++)
                 result[chunk[b]] = hyps[b].Select(h => (Spacing is null ? tokenizer.Decode(h.Tokens, skipSpecialTokens: true) : Spacing.Decode(h.Tokens, tokenizer), h.Score)).ToList();
