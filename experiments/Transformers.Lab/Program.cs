@@ -15,6 +15,7 @@ public static class Program
         "       Transformers.Lab list\n" +
         "       Transformers.Lab translators RUN_DIR|MODEL_DIR|builtin... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]\n" +
         "       Transformers.Lab curves --out FILE.png [--title T] NAME=RUN_DIR|REFERENCE.json...\n" +
+        "       Transformers.Lab scalar-gc [--fence] [--seconds N] [--garbage KB]\n" +
         "       Transformers.Lab bench [--filter PATTERN]";
 
     /// <summary>
@@ -42,6 +43,8 @@ public static class Program
         }
         if (args.Length > 0 && args[0] == "translators")
             return Translators(args[1..]);
+        if (args.Length > 0 && args[0] == "scalar-gc")
+            return ScalarGcStress.Run(args[1..]);
         if (args.Length > 0 && args[0] == "curves")
             return DevBleuCurves.Run(args[1..]);
         if (args.Length > 0 && args[0] == "list")

@@ -114,6 +114,7 @@ public sealed class Trainer
     private readonly List<IReadOnlyList<Parameter>> replicaParameters;   // parameters of each replica, in the order of [0]'s, listed once
     private readonly TrainingBudget budget;
     private readonly Device device;
+    private readonly GcFence gcFence = new();            // collections between data-parallel steps only (see GcFence)
     private readonly Stopwatch clock = new();          // training time only: stopped during evaluations and checkpoints
     private double startElapsed;
     private long? savedStep;                          // the step of last/ (null: this run has none yet)
@@ -222,6 +223,12 @@ public sealed class Trainer
 
     public TrainingOutcome Run()
     {
+        try { return Train(); }
+        finally { gcFence.Release(); }
+    }
+
+    private TrainingOutcome Train()
+    {
         Directory.CreateDirectory(runDir);
         if (Finished() is not null)
         {
@@ -299,6 +306,7 @@ public sealed class Trainer
     /// <summary>Runs <paramref name="work"/> with the training clock stopped: evaluations and checkpoints do not use up a time budget.</summary>
     private void OffTheClock(Action work)
     {
+        gcFence.Release();                                                        // evaluations and saves may collect
         clock.Stop();
         try { work(); }
         finally { clock.Start(); }
@@ -317,6 +325,7 @@ public sealed class Trainer
         if (workers == 1) sums[0] = Backward(replicas[0], group, first, 0, 1, tokens);
         else
         {
+            gcFence.Hold();                                                       // no collection while the workers are in native calls
             var others = Enumerable.Range(1, workers - 1)
                 .Select(w => Task.Factory.StartNew(() => Backward(replicas[w], group, first, w, workers, tokens), TaskCreationOptions.LongRunning))
                 .ToArray();
