@@ -16,6 +16,7 @@ public static class Program
         "       Transformers.Lab translators RUN_DIR|MODEL_DIR|builtin... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]\n" +
         "       Transformers.Lab curves --out FILE.png [--title T] NAME=RUN_DIR|REFERENCE.json...\n" +
         "       Transformers.Lab scalar-gc [--fence] [--seconds N] [--garbage KB]\n" +
+        "       Transformers.Lab reference-workloads [--rounds N] [--lengths 16,32,64,128] [--models a,b] [--threads N] [--out DIR] [--reference DIR] [--python PATH] [--ours-only]\n" +
         "       Transformers.Lab bench [--filter PATTERN]";
 
     /// <summary>
@@ -43,6 +44,8 @@ public static class Program
         }
         if (args.Length > 0 && args[0] == "translators")
             return Translators(args[1..]);
+        if (args.Length > 0 && args[0] == "reference-workloads")
+            return Experiments.ReferenceWorkloads.Run(args[1..]);
         if (args.Length > 0 && args[0] == "scalar-gc")
             return ScalarGcStress.Run(args[1..]);
         if (args.Length > 0 && args[0] == "curves")
@@ -146,7 +149,7 @@ public static class Program
     }
 
     /// <summary>experiments/results of the checkout containing the current folder (found by Transformers.sln), else ./experiments/results.</summary>
-    private static string DefaultOutputRoot()
+    internal static string DefaultOutputRoot()
     {
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Transformers.sln")))
