@@ -12,7 +12,7 @@ public static class Program
 {
     private const string Usage =
         "usage: Transformers.Lab all|<experiment> [--quick] [--out DIR] [--threads N]\n" +
-        "       Transformers.Lab list\n" +
+        "       Transformers.Lab list | readme\n" +
         "       Transformers.Lab translators RUN_DIR|MODEL_DIR|builtin... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]\n" +
         "       Transformers.Lab curves --out FILE.png [--title T] NAME=RUN_DIR|REFERENCE.json...\n" +
         "       Transformers.Lab scalar-gc [--fence] [--seconds N] [--garbage KB]\n" +
@@ -50,6 +50,11 @@ public static class Program
             return ScalarGcStress.Run(args[1..]);
         if (args.Length > 0 && args[0] == "curves")
             return DevBleuCurves.Run(args[1..]);
+        if (args.Length == 1 && args[0] == "readme")
+        {
+            LabRunner.WriteReadme(DefaultOutputRoot());                            // after adding a hand-made report
+            return 0;
+        }
         if (args.Length > 0 && args[0] == "list")
         {
             foreach (var e in LabRunner.Experiments) Console.WriteLine($"{e.Name}: {e.Claim}");
