@@ -24,8 +24,8 @@ namespace Transformers.Training;
 /// </summary>
 public sealed class GcFence(long budget = GcFence.DefaultBudget) : IDisposable
 {
-    /// <summary>128 MiB: a step of the Small models allocates well under a megabyte of managed objects.</summary>
-    public const long DefaultBudget = 128L << 20;
+    /// <summary>64 MiB of managed garbage at most (a step of the Small models allocates well under a megabyte).</summary>
+    public const long DefaultBudget = 64L << 20;
 
     private long openedAt;
     private bool open;
