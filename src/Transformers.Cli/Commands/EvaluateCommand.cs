@@ -80,7 +80,6 @@ public static class EvaluateCommand
             Console.WriteLine($"  fr:  {pairs[i].Source}\n  ref: {pairs[i].Target}\n  out: {hyps[i]}\n");
         return 0;
     }
-}
 
     /// <summary>The printed report: BLEU and chrF lines, then their signatures.</summary>
     public static string Report(

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using TorchSharp;
 using Transformers.Data;
 using Transformers.Recurrent;
 using Transformers.Tokenizer;

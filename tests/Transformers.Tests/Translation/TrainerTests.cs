@@ -133,7 +133,7 @@ public sealed class TrainerTests
             var dir = Path.Combine(run, "ckpt");
             Checkpoint.Save(dir, m, ReverseTask.Vocabulary);
             using (var ok = Checkpoint.Load(run + "/ckpt").Model) Assert.Equal(TranslatorArchitecture.Transformer, ok.Architecture);
-            Assert.Contains("is a 'transformer' model, not 'lstm'", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir, "lstm")).Message);
+            Assert.Contains("is a 'transformer' model, not 'lstm'", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir, TranslatorArchitecture.Lstm)).Message);
             // The checks below are those of the loader itself, as for a checkpoint written before manifests (the manifest's own: RunDirectoryTests).
             File.Delete(Path.Combine(dir, CheckpointManifest.FileName));
             // A vocabulary that does not match the weights.
