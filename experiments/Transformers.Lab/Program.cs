@@ -12,9 +12,11 @@ public static class Program
 {
     private const string Usage =
         "usage: Transformers.Lab all|<experiment> [--quick] [--out DIR] [--threads N]\n" +
-        "       Transformers.Lab list\n" +
+        "       Transformers.Lab list | readme\n" +
         "       Transformers.Lab translators RUN_DIR|MODEL_DIR|builtin... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]\n" +
         "       Transformers.Lab curves --out FILE.png [--title T] NAME=RUN_DIR|REFERENCE.json...\n" +
+        "       Transformers.Lab scalar-gc [--fence] [--seconds N] [--garbage KB]\n" +
+        "       Transformers.Lab reference-workloads [--rounds N] [--lengths 16,32,64,128] [--models a,b] [--threads N] [--out DIR] [--reference DIR] [--python PATH] [--ours-only]\n" +
         "       Transformers.Lab bench [--filter PATTERN]";
 
     /// <summary>
@@ -42,8 +44,17 @@ public static class Program
         }
         if (args.Length > 0 && args[0] == "translators")
             return Translators(args[1..]);
+        if (args.Length > 0 && args[0] == "reference-workloads")
+            return Experiments.ReferenceWorkloads.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "scalar-gc")
+            return ScalarGcStress.Run(args[1..]);
         if (args.Length > 0 && args[0] == "curves")
             return DevBleuCurves.Run(args[1..]);
+        if (args.Length == 1 && args[0] == "readme")
+        {
+            LabRunner.WriteReadme(DefaultOutputRoot());                            // after adding a hand-made report
+            return 0;
+        }
         if (args.Length > 0 && args[0] == "list")
         {
             foreach (var e in LabRunner.Experiments) Console.WriteLine($"{e.Name}: {e.Claim}");
@@ -143,7 +154,7 @@ public static class Program
     }
 
     /// <summary>experiments/results of the checkout containing the current folder (found by Transformers.sln), else ./experiments/results.</summary>
-    private static string DefaultOutputRoot()
+    internal static string DefaultOutputRoot()
     {
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Transformers.sln")))

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Numerics;
+using System.Text.RegularExpressions;
+using Transformers.Data;
 
 namespace Transformers.Cli;
 
@@ -65,21 +67,37 @@ internal static class OptionRules
     }
 
     /// <summary>
-    /// An enum option that takes the member names only, in any case ("transformer", "Transformer"), not numbers (which
-    /// the default parser would take, for members that do not exist); the error lists the names.
+    /// An enum option that takes the member names only, in any case and also in kebab case ("transformer", "Transformer";
+    /// "luong-general", "LuongGeneral"), not numbers (which the default parser would take, for members that do not exist);
+    /// the error lists the names.
     /// </summary>
     public static Option<T> OneOf<T>(this Option<T> option) where T : struct, Enum
     {
-        option.HelpName ??= string.Join("|", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
-        option.CustomParser = r =>
-        {
-            var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
-            var match = Enum.GetNames<T>().FirstOrDefault(n => string.Equals(n, text, StringComparison.OrdinalIgnoreCase));
-            if (match is not null) return Enum.Parse<T>(match);
-            r.AddError($"{Typed(r)} {text}: use {Names(Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
-            return default;
-        };
+        option.HelpName ??= string.Join("|", Enum.GetValues<T>().Select(v => EnumName(v)));
+        option.CustomParser = r => ParseEnum<T>(r) ?? default;
         return option;
+    }
+
+    /// <inheritdoc cref="OneOf{T}(Option{T})"/>
+    public static Option<T?> OneOf<T>(this Option<T?> option) where T : struct, Enum
+    {
+        option.HelpName ??= string.Join("|", Enum.GetValues<T>().Select(v => EnumName(v)));
+        option.CustomParser = r => ParseEnum<T>(r);
+        return option;
+    }
+
+    /// <summary>An enum member as the command line writes it: LuongGeneral -> luong-general.</summary>
+    public static string EnumName<T>(T value) where T : struct, Enum =>
+        Regex.Replace(value.ToString(), "(?<=[a-z0-9])(?=[A-Z])", "-").ToLowerInvariant();
+
+    private static T? ParseEnum<T>(ArgumentResult r) where T : struct, Enum
+    {
+        var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+        foreach (var value in Enum.GetValues<T>())
+            if (string.Equals(EnumName(value), text, StringComparison.OrdinalIgnoreCase) || string.Equals(value.ToString(), text, StringComparison.OrdinalIgnoreCase))
+                return value;
+        r.AddError($"{Typed(r)} {text}: use {Names(Enum.GetValues<T>().Select(v => EnumName(v)))}");
+        return null;
     }
 
     /// <summary>A string option that takes one of <paramref name="allowed"/> (exactly as written there).</summary>
@@ -133,7 +151,7 @@ internal static class OptionRules
         option.Validators.Add(r =>
         {
             foreach (var token in r.Tokens)
-                if (token.Value != "bundled" && !File.Exists(token.Value) && !Directory.Exists(token.Value))
+                if (token.Value != BundledCorpus.Name && !File.Exists(token.Value) && !Directory.Exists(token.Value))
                     r.AddError($"{Typed(r)} {token.Value}: no such file or directory (use bundled, a directory from `corpus export`, or corpus files)");
         });
         return option;

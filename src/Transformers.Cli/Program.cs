@@ -15,9 +15,9 @@ public static class Program
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(VocabCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
-        root.Subcommands.Add(TranslationCommands.Train());
-        root.Subcommands.Add(TranslationCommands.Translate());
-        root.Subcommands.Add(TranslationCommands.Demo());
+        root.Subcommands.Add(TrainCommands.Train());
+        root.Subcommands.Add(TranslateCommand.Create());
+        root.Subcommands.Add(TrainCommands.Demo());
         root.Subcommands.Add(ExportModelCommand.Create());
         root.Subcommands.Add(HeadsCommand.Create());
         root.Subcommands.Add(CorpusCommand.Create());

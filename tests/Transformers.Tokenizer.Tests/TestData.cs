@@ -91,7 +91,7 @@ public static class TestData
     {
         var buffer = new TokenBuffer();
         tokenizer.EncodeTo(text, buffer);
-        return buffer.Ids.AsSpan(0, buffer.Count).ToArray();
+        return buffer.Ids.ToArray();
     }
 
     /// <summary>Our (id, start, end) triples for <paramref name="text"/> without special tokens.</summary>

@@ -138,7 +138,7 @@ public class TrainerTests
         var buffer = new TokenBuffer();
         t.EncodeTo(line, buffer);
         Assert.Equal(line.Length - 1, buffer.Ends[buffer.Count - 1]);
-        Assert.DoesNotContain(t.UnknownId, buffer.Ids.Take(buffer.Count));
+        Assert.DoesNotContain(t.UnknownId, buffer.Ids.ToArray());
     }
 
     [Fact]

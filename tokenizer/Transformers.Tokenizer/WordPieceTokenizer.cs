@@ -116,7 +116,7 @@ public sealed class WordPieceTokenizer : Microsoft.ML.Tokenizers.Tokenizer
         int n = Math.Min(buffer.Count, destination.Length - reserved);
         int at = 0;
         if (addSpecialTokens) destination[at++] = ClassificationId;
-        buffer.Ids.AsSpan(0, n).CopyTo(destination[at..]);
+        buffer.Ids[..n].CopyTo(destination[at..]);
         at += n;
         if (addSpecialTokens) destination[at++] = SeparatorId;
         return at;
@@ -181,7 +181,7 @@ public sealed class WordPieceTokenizer : Microsoft.ML.Tokenizers.Tokenizer
         var buffer = new TokenBuffer();
         EncodeTo(span, buffer);
         int count = Math.Min(buffer.Count, settings.MaxTokenCount);
-        return new EncodeResults<int> { Tokens = buffer.Ids.AsSpan(0, count).ToArray(), NormalizedText = null, CharsConsumed = Consumed(buffer, count, span.Length) };
+        return new EncodeResults<int> { Tokens = buffer.Ids[..count].ToArray(), NormalizedText = null, CharsConsumed = Consumed(buffer, count, span.Length) };
     }
 
     protected override int CountTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)

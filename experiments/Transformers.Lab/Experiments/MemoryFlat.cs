@@ -1,4 +1,5 @@
 using TorchSharp;
+using Transformers.Data;
 using Transformers.Lab.Runner;
 using Transformers.Recurrent;
 using Transformers.Training;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TorchSharp;
+using Transformers.Data;
 using Transformers.Lab.Runner;
 using Transformers.Recurrent;
 using Transformers.Training;

@@ -144,7 +144,7 @@ public static class LabRunner
             : [];
         if (others.Count > 0)
         {
-            md.AppendLine().AppendLine("Other reports (micro-benchmarks, written by hand from BenchmarkDotNet runs):").AppendLine();
+            md.AppendLine().AppendLine("Other reports (translators trained on the bundled corpus, micro-benchmarks; each says how it was made and how to reproduce it):").AppendLine();
             foreach (var d in others)
                 md.AppendLine($"- [{Path.GetFileName(d)}]({Path.GetFileName(d)}/{ReportFile})");
         }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Transformers.Lab.Runner;
+using Transformers.Training;
 
 namespace Transformers.Lab.Translation;
 
@@ -25,28 +26,9 @@ public static class DevBleuCurves
             .ToList();
     }
 
-    private static List<Point> ReadOurs(string path)
-    {
-        var points = new List<Point>();
-        int line = 0;
-        foreach (var text in File.ReadLines(path))
-        {
-            line++;
-            if (!text.Contains("\"eval\"", StringComparison.Ordinal)) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(text);
-                var r = doc.RootElement;
-                if (r.GetProperty("type").GetString() != "eval" || r.GetProperty("DevBleu").ValueKind != JsonValueKind.Number) continue;
-                points.Add(new Point(r.GetProperty("ElapsedSeconds").GetDouble() / 60, r.GetProperty("DevBleu").GetDouble(), r.GetProperty("Step").GetInt64()));
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{path}:{line}: not a JSON line ({e.Message})");
-            }
-        }
-        return points;
-    }
+    private static List<Point> ReadOurs(string path) =>
+        TrainingLogLine.ReadAll(path).Evals.Where(e => e.Eval.DevBleu.HasValue)
+            .Select(e => new Point(e.Eval.ElapsedSeconds / 60, e.Eval.DevBleu!.Value, e.Eval.Step)).ToList();
 
     public static int Run(string[] args)
     {

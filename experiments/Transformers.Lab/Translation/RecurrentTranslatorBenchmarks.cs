@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using TorchSharp;
+using Transformers.Data;
 using Transformers.Recurrent;
 using Transformers.Training;
 using Transformers.Translation;
@@ -42,7 +43,7 @@ public class RecurrentTranslatorBenchmarks
         manual_seed(1);
         Add("transformer", new TransformerTranslator(TransformerConfig.Small(Vocab)));
         foreach (var cell in new[] { RecurrentCellKind.Lstm, RecurrentCellKind.Gru, RecurrentCellKind.Rnn })
-            Add(RecurrentTranslatorConfig.ArchitectureOf(cell), new RecurrentTranslator(RecurrentTranslatorConfig.Small(Vocab, cell)));
+            Add(TranslatorFactory.NameOf(TranslatorFactory.ArchitectureOf(cell)), new RecurrentTranslator(RecurrentTranslatorConfig.Small(Vocab, cell)));
         var rng = new Random(2);
         int[] Sentence() => Enumerable.Range(0, Length - 1).Select(_ => rng.Next(4, Vocab)).ToArray(); // + EOS = Length
         var sentences = Enumerable.Range(0, Batch).Select(_ => (Sentence(), Sentence())).ToList();

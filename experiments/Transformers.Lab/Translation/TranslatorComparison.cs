@@ -24,12 +24,17 @@ public static class TranslatorComparison
 {
     public sealed record Eval(long Step, double ElapsedSeconds, long TargetTokens, double DevLoss, double? DevBleu, long? PeakRssBytes);
 
-    public sealed record Score(string Checkpoint, int Beam, int Sentences, double Seconds, double SentencesPerSecond, double Bleu, double ChrF, string BleuLine);
+    public sealed record Score(string Checkpoint, int Beam, int Sentences, double Seconds, double SentencesPerSecond, double Bleu, double ChrF, string BleuLine,
+                               string BleuSignature, string ChrFSignature);
 
     /// <summary>One run or exported model; training figures are null when unknown (an exported model without provenance).</summary>
     public sealed record RunResult(string Name, string Architecture, long Parameters, long? Steps, long? TargetTokens, double? TrainSeconds,
         double? MeanTokensPerSecond, double? MedianStepTokensPerSecond, long? PeakRssBytes, int? CpuPercent, IReadOnlyList<Eval> Evals,
-        Score Greedy, Score Beam, Score? AtEqualTokens, double? MinutesToEqualTokens);
+        Score Greedy, Score Beam, Score? AtEqualTokens, double? MinutesToEqualTokens)
+    {
+        /// <summary>Dev pairs its evaluations decoded for BLEU (the run's --dev-bleu-sentences; null: unknown).</summary>
+        public int? DevBleuSentences { get; init; }
+    }
 
     public sealed record Options(int Beam = 4, int TestLimit = 0, int SampleCount = 8, string Title = "Transformer vs recurrent translators on the bundled corpus");
 
@@ -77,7 +82,10 @@ public static class TranslatorComparison
             var last = steps[^1];
             results.Add(new RunResult(name, architecture, parameters, last.Step, steps.Sum(s => s.Tokens), last.ElapsedSeconds,
                 steps.Sum(s => s.Tokens) / last.ElapsedSeconds, Stats.Quantile(steps.Select(s => s.TokensPerSecond).Order().ToArray(), 0.5),
-                PeakRss(dir) ?? evals.Max(e => e.PeakRssBytes), CpuPercent(dir), evals, greedy, beam, atTokens, equalTokens is { } t ? MinutesTo(steps, t) : null));
+                PeakRss(dir) ?? evals.Max(e => e.PeakRssBytes), CpuPercent(dir), evals, greedy, beam, atTokens, equalTokens is { } t ? MinutesTo(steps, t) : null)
+            {
+                DevBleuSentences = DevBleuSentences(dir),
+            });
             samples[name] = greedyHyps;
         }
 
@@ -100,7 +108,7 @@ public static class TranslatorComparison
     private static (long Parameters, string Architecture) Describe(Checkpoint.Loaded loaded)
     {
         using var model = loaded.Model;
-        return (model.parameters().Sum(p => p.numel()), model.Architecture);
+        return (model.parameters().Sum(p => p.numel()), model.ArchitectureName);
     }
 
     /// <summary>An exported model: scored like a run's best checkpoint; training figures and dev curve from its provenance.</summary>
@@ -117,46 +125,13 @@ public static class TranslatorComparison
                               greedy, beam, null, null), hypotheses);
     }
 
-    /// <summary>A logged number; NaN where the log holds null (the trainer writes NaN and infinities as null).</summary>
-    private static double Number(JsonElement record, string name) =>
-        record.GetProperty(name) is { ValueKind: JsonValueKind.Number } n ? n.GetDouble() : double.NaN;
-
     private static (List<Eval> Evals, List<StepRecord> Steps) ReadLog(string dir)
     {
         var path = Path.Combine(dir, "train.jsonl");
         if (!File.Exists(path)) throw new FileNotFoundException($"{dir} is not a training run: {path} is missing", path);
-        var evals = new List<Eval>();
-        var steps = new List<StepRecord>();
-        int lineNumber = 0;
-        foreach (var line in File.ReadLines(path))
-        {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                var r = doc.RootElement;
-                switch (r.GetProperty("type").GetString())
-                {
-                    case "step":
-                        steps.Add(new StepRecord(r.GetProperty("Step").GetInt64(), r.GetProperty("Epoch").GetInt32(), Number(r, "Loss"), Number(r, "Nll"),
-                            r.GetProperty("Tokens").GetInt64(), r.GetProperty("LearningRate").GetDouble(), Number(r, "GradNorm"),
-                            r.GetProperty("TokensPerSecond").GetDouble(), r.GetProperty("ElapsedSeconds").GetDouble()));
-                        break;
-                    case "eval":
-                        evals.Add(new Eval(r.GetProperty("Step").GetInt64(), r.GetProperty("ElapsedSeconds").GetDouble(), r.GetProperty("TargetTokens").GetInt64(),
-                            Number(r, "DevLoss"), r.TryGetProperty("DevBleu", out var b) && b.ValueKind == JsonValueKind.Number ? b.GetDouble() : null,
-                            r.TryGetProperty("PeakRssBytes", out var m) && m.ValueKind == JsonValueKind.Number ? m.GetInt64() : null));
-                        break;
-                }
-            }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-            {
-                throw new InvalidDataException($"{path}:{lineNumber}: not a training log record ({e.Message})", e);
-            }
-        }
+        var (steps, evals) = TrainingLogLine.ReadAll(path);
         if (steps.Count == 0) throw new InvalidDataException($"{path}: no training steps logged");
-        return (evals, steps);
+        return (evals.Select(e => new Eval(e.Eval.Step, e.Eval.ElapsedSeconds, e.Eval.TargetTokens, e.Eval.DevLoss, e.Eval.DevBleu, e.PeakRssBytes)).ToList(), steps);
     }
 
     /// <summary>"Maximum resident set size (kbytes): N" of `/usr/bin/time -v` saved as RUN.time beside the run, if any.</summary>
@@ -190,6 +165,15 @@ public static class TranslatorComparison
     }
 
     /// <summary>"Percent of CPU this job got: N%" of RUN.time: how much of its cores the run really had.</summary>
+    /// <summary>The run's --dev-bleu-sentences from its run.json (null: no run.json, or one without it).</summary>
+    private static int? DevBleuSentences(string dir)
+    {
+        var path = Path.Combine(dir, RunDirectory.SettingsFile);
+        if (!File.Exists(path)) return null;
+        var settings = JsonSerializer.Deserialize<RunSettings>(File.ReadAllText(path));
+        return settings?.Adjustable.GetValueOrDefault("--dev-bleu-sentences") is { } text && int.TryParse(text, CultureInfo.InvariantCulture, out int n) ? n : null;
+    }
+
     private static int? CpuPercent(string dir)
     {
         var file = Path.TrimEndingDirectorySeparator(dir) + ".time";
@@ -209,7 +193,7 @@ public static class TranslatorComparison
         var bleu = Bleu.Corpus(hyps, [references]);
         var chrf = ChrF.Corpus(hyps, [references]);
         log.WriteLine($"  {checkpoint} beam {beam}: {bleu} chrF2 {chrf.Score:F2}, {sources.Count / seconds:F1} sentences/s");
-        return (new Score(checkpoint, beam, sources.Count, seconds, sources.Count / seconds, bleu.Score, chrf.Score, bleu.ToString()), hyps);
+        return (new Score(checkpoint, beam, sources.Count, seconds, sources.Count / seconds, bleu.Score, chrf.Score, bleu.ToString(), bleu.Signature.ToString(), chrf.Signature.ToString()), hyps);
     }
 
     private static PlotFile Plot(List<RunResult> results, MachineStamp stamp, string outDir, string file, string title, string xLabel, Func<Eval, double> x)
@@ -219,7 +203,9 @@ public static class TranslatorComparison
             var e = r.Evals.Where(v => v.DevBleu.HasValue).ToList();
             return new Series(r.Name, e.Select(x).ToArray(), e.Select(v => v.DevBleu!.Value).ToArray());
         }).ToArray();
-        PlotRenderer.Save(new LinePlot(title + " (greedy, first 500 dev pairs)", xLabel, "dev BLEU", series), stamp, Path.Combine(outDir, file));
+        var devPairs = results.Select(r => r.DevBleuSentences).Distinct().ToList();
+        string devSet = devPairs is [{ } n] ? $"first {n:N0} dev pairs" : "dev pairs as each run's --dev-bleu-sentences";
+        PlotRenderer.Save(new LinePlot($"{title} (greedy, {devSet})", xLabel, "dev BLEU", series), stamp, Path.Combine(outDir, file));
         return new PlotFile(file, title);
     }
 
@@ -238,7 +224,8 @@ public static class TranslatorComparison
                 r.MeanTokensPerSecond?.ToString("N0") ?? "n/a", r.MedianStepTokensPerSecond?.ToString("N0") ?? "n/a", r.PeakRssBytes is { } b ? $"{b / 1048576.0:N0} MiB" : "n/a",
                 r.Evals.Where(e => e.DevBleu.HasValue).Select(e => (double?)e.DevBleu!.Value).Max()?.ToString("F2") ?? "n/a",
                 r.Greedy.Bleu.ToString("F2"), r.Beam.Bleu.ToString("F2"), r.Beam.ChrF.ToString("F2"), r.Greedy.SentencesPerSecond.ToString("F1"), r.Beam.SentencesPerSecond.ToString("F1")])));
-        md.AppendLine($"Test split: {test.Count:N0} pairs. Signatures: BLEU `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.x.x`, chrF2 `nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.x.x`.").AppendLine();
+        var signatures = results.Select(r => (r.Greedy.BleuSignature, r.Greedy.ChrFSignature)).Distinct().ToList();
+        md.AppendLine($"Test split: {test.Count:N0} pairs. Signatures: " + string.Join("; ", signatures.Select(x => $"BLEU `{x.BleuSignature}`, chrF2 `{x.ChrFSignature}`")) + ".").AppendLine();
         md.AppendLine("```");
         foreach (var r in results) md.AppendLine($"{r.Name,-12} beam {options.Beam}: {r.Beam.BleuLine}");
         md.AppendLine("```").AppendLine();

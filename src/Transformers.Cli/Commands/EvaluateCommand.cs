@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.Diagnostics;
+using Transformers.Data;
 using Transformers.Evaluation;
+using Transformers.Translation;
 
 namespace Transformers.Cli.Commands;
 
@@ -26,9 +29,9 @@ public static class EvaluateCommand
         }.OneOf();
         var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive BLEU and chrF." };
         var model = new Option<string>("--model") { Description = "Translate a split of --data (default: the bundled corpus) with this run or checkpoint (or builtin, the built-in translator), then score it (instead of --hyp/--ref)." }
-            .ExistingModel(Transformers.Translation.BuiltInTranslator.Name);
+            .ExistingModel(BuiltInTranslator.Name);
         var split = new Option<string>("--split") { Description = "With --model: dev or test.", DefaultValueFactory = _ => "test" }.OneOf("dev", "test");
-        var beam = TranslationCommands.BeamOption();
+        var beam = TranslateCommand.BeamOption();
         var limit = new Option<int>("--limit") { Description = "With --model: first N sentences only (0: all).", DefaultValueFactory = _ => 0 }.AtLeast(0);
 
         var cmd = new Command("evaluate", "Corpus BLEU and chrF2 of a hypothesis file against reference files (sacreBLEU-compatible).");
@@ -36,7 +39,7 @@ public static class EvaluateCommand
         cmd.Options.Add(refs);
         cmd.Options.Add(tokenize);
         cmd.Options.Add(lowercase);
-        var data = new Option<string[]>("--data") { Description = "With --model: the corpus whose split is scored (as train's --data).", DefaultValueFactory = _ => ["bundled"], AllowMultipleArgumentsPerToken = true }.ExistingCorpus();
+        var data = new Option<string[]>("--data") { Description = "With --model: the corpus whose split is scored (as train's --data).", DefaultValueFactory = _ => [BundledCorpus.Name], AllowMultipleArgumentsPerToken = true }.ExistingCorpus();
         var threads = new Option<int>("--threads") { Description = "With --model: libtorch threads, at least 1.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         foreach (var o in new Option[] { model, split, beam, limit, data, threads }) cmd.Options.Add(o);
         cmd.SetAction(parseResult =>
@@ -44,8 +47,8 @@ public static class EvaluateCommand
             if (parseResult.GetValue(model) is not null && (parseResult.GetValue(hyp) is not null || parseResult.GetValue(refs) is { Length: > 0 }))
                 throw new ArgumentException("--model translates and scores a split itself: give either --model or --hyp and --ref, not both");
             if (parseResult.GetValue(model) is { } dir)
-                return TranslationCommands.EvaluateModel(dir, parseResult.GetValue(split)!, parseResult.GetValue(beam), parseResult.GetValue(limit),
-                                                         parseResult.GetValue(data)!, parseResult.GetValue(threads));
+                return EvaluateModel(dir, parseResult.GetValue(split)!, parseResult.GetValue(beam), parseResult.GetValue(limit),
+                                     parseResult.GetValue(data)!, parseResult.GetValue(threads));
             var hypPath = parseResult.GetValue(hyp) ?? throw new ArgumentException("--hyp FILE is required");
             var refPaths = parseResult.GetValue(refs) ?? [];
             if (refPaths.Length == 0) throw new ArgumentException("at least one --ref FILE is required");
@@ -56,6 +59,26 @@ public static class EvaluateCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>`evaluate --model DIR --split dev|test [--data ...]`: translate a split and score it.</summary>
+    private static int EvaluateModel(string dir, string splitName, int beam, int limit, string[] data, int threads)
+    {
+        TorchRuntime.EnsureLoaded();
+        TorchSharp.torch.set_num_threads(threads);
+        var part = splitName switch { "dev" => SplitPart.Dev, "test" => SplitPart.Test, _ => throw new ArgumentException($"--split {splitName}: use dev or test") };
+        var pairs = CorpusSplit.Load(data).Require(string.Join(" ", data), part)[part];
+        if (limit > 0) pairs = pairs.Take(limit).ToList();
+        var (model, tokenizer, spacing) = TranslateCommand.LoadModel(dir);
+        using var _ = model;
+        var clock = Stopwatch.StartNew();
+        var hyps = new TextTranslator(model, tokenizer) { Spacing = spacing }.Translate(pairs.Select(p => p.Source).ToList(), new DecodingOptions { BeamSize = beam });
+        Console.WriteLine($"{pairs.Count} {splitName} sentences translated in {clock.Elapsed.TotalSeconds:F1} s (beam {beam}) by {dir}");
+        Console.WriteLine(EvaluateCommand.Report(hyps, [pairs.Select(p => p.Target).ToList()]));
+        Console.WriteLine();
+        for (int i = 0; i < Math.Min(5, pairs.Count); i++)
+            Console.WriteLine($"  fr:  {pairs[i].Source}\n  ref: {pairs[i].Target}\n  out: {hyps[i]}\n");
+        return 0;
     }
 
     /// <summary>The printed report: BLEU and chrF lines, then their signatures.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Transformers.Bert;
+using Transformers.Data;
 using Transformers.Inspection;
 using Transformers.Training;
 using Transformers.Translation;
@@ -75,7 +76,7 @@ public static class HeadsCommand
             var ids = best.Take(model.MaxLength - 1).Select(i => (long)i).ToArray();
             target = new InspectionInput(ids, ids.Select(i => vocab[(int)i]).ToArray(), ["No --target given: the target is the model's greedy translation."]);
         }
-        var record = AttentionCapture.FromTranslator(model, vocab, source, target, $"{run} ({model.Architecture})");
+        var record = AttentionCapture.FromTranslator(model, vocab, source, target, $"{run} ({model.ArchitectureName})");
         if (!importance || model is not TransformerTranslator transformer || target.Ids.Length == 0) return (record, []);
         using var s2 = NewDisposeScope();
         var batch = new TranslationBatch([source.Ids.Select(i => (int)i).ToArray()], [target.Ids.Select(i => (int)i).ToArray()]).ToTensors(special, model.parameters().First().device);

@@ -86,7 +86,7 @@ public static class VocabCommand
             {
                 buffer.Clear();
                 tokenizer.EncodeTo(line, buffer);
-                var ids = buffer.Ids.AsSpan(0, buffer.Count);
+                var ids = buffer.Ids;
                 for (int i = 0; i < ids.Length; i++)
                 {
                     if (i > 0) stdout.Write(' ');

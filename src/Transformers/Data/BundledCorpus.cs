@@ -11,6 +11,9 @@ namespace Transformers.Data;
 /// </summary>
 public static class BundledCorpus
 {
+    /// <summary>How a corpus argument names this corpus (`--data bundled`).</summary>
+    public const string Name = "bundled";
+
     /// <summary>Manifest name of the gzip TSV (English TAB French TAB package).</summary>
     public const string ResourceName = "Transformers.Data.Bundled.fr-en.tsv.gz";
 

@@ -59,7 +59,7 @@ public sealed record CorpusSplit(IReadOnlyList<SentencePair> Train, IReadOnlyLis
     /// </summary>
     public static CorpusSplit Load(IReadOnlyList<string> specs)
     {
-        if (specs.Count == 0 || (specs.Count == 1 && specs[0] == "bundled")) return BundledCorpus.LoadSplit();
+        if (specs.Count == 0 || (specs.Count == 1 && specs[0] == BundledCorpus.Name)) return BundledCorpus.LoadSplit();
         if (specs.FirstOrDefault(Directory.Exists) is { } directory)
         {
             if (specs.Count > 1) throw new ArgumentException($"--data {directory}: a corpus directory must be the only --data value");

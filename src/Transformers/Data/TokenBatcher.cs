@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Transformers.Data;
 
 /// <summary>A pair as token ids (no BOS/EOS added here: the model's data collation decides those).</summary>
@@ -66,55 +63,6 @@ public sealed record BatchOptions
     public bool Shuffle { get; init; } = true;
 }
 
-/// <summary>One batch: indices into the batched list and the pairs' ids, unpadded.</summary>
-public sealed record Batch(IReadOnlyList<int> Indices, IReadOnlyList<int[]> Sources, IReadOnlyList<int[]> Targets)
-{
-    public int Size => Indices.Count;
-    public int SourceLength => Sources.Max(s => s.Length);
-    public int TargetLength => Targets.Max(t => t.Length);
-
-    /// <summary>Tokens before padding, both sides.</summary>
-    public long RealTokens => Sources.Sum(s => (long)s.Length) + Targets.Sum(t => (long)t.Length);
-
-    /// <summary>Tokens after padding each side to its longest sequence, both sides.</summary>
-    public long PaddedTokens => (long)Size * (SourceLength + TargetLength);
-
-    /// <summary>Padded id tensors and masks (true = real token) on <paramref name="device"/>; the caller disposes them.</summary>
-    public BatchTensors ToTensors(int padId, Device? device = null)
-    {
-        var (sourceIds, sourceMask) = Pad(Sources, SourceLength, padId, device);
-        var (targetIds, targetMask) = Pad(Targets, TargetLength, padId, device);
-        return new BatchTensors(sourceIds, sourceMask, targetIds, targetMask);
-    }
-
-    private static (Tensor Ids, Tensor Mask) Pad(IReadOnlyList<int[]> rows, int length, int padId, Device? device)
-    {
-        var ids = new long[rows.Count * length];
-        var mask = new bool[rows.Count * length];
-        Array.Fill(ids, padId);
-        for (var b = 0; b < rows.Count; b++)
-            for (var t = 0; t < rows[b].Length; t++)
-            {
-                ids[b * length + t] = rows[b][t];
-                mask[b * length + t] = true;
-            }
-        long[] shape = [rows.Count, length];
-        return (torch.tensor(ids, shape, device: device), torch.tensor(mask, shape, device: device)); // [batch, seqLen] each
-    }
-}
-
-/// <summary>Padded ids (int64) and padding masks (bool, true = real token), each [batch, seqLen].</summary>
-public sealed record BatchTensors(Tensor SourceIds, Tensor SourceMask, Tensor TargetIds, Tensor TargetMask) : IDisposable
-{
-    public void Dispose()
-    {
-        SourceIds.Dispose();
-        SourceMask.Dispose();
-        TargetIds.Dispose();
-        TargetMask.Dispose();
-    }
-}
-
 /// <summary>
 /// Batches by token count with length bucketing: pairs are shuffled with the seed (so equal lengths
 /// mix differently per seed), stably sorted by (target length, source length), cut greedily into
@@ -124,7 +72,7 @@ public sealed record BatchTensors(Tensor SourceIds, Tensor SourceMask, Tensor Ta
 /// </summary>
 public static class TokenBatcher
 {
-    public static IReadOnlyList<Batch> CreateBatches(IReadOnlyList<TokenizedPair> pairs, BatchOptions? options = null)
+    public static IReadOnlyList<TranslationBatch> CreateBatches(IReadOnlyList<TokenizedPair> pairs, BatchOptions? options = null)
     {
         options ??= new BatchOptions();
         if (options.MaxTokens < 1) throw new ArgumentException($"MaxTokens must be positive, got {options.MaxTokens}");
@@ -133,7 +81,7 @@ public static class TokenBatcher
         if (options.Shuffle) random.Shuffle(order);
         order = order.OrderBy(i => pairs[i].Target.Length).ThenBy(i => pairs[i].Source.Length).ToArray(); // stable
 
-        var batches = new List<Batch>();
+        var batches = new List<TranslationBatch>();
         var current = new List<int>();
         var longest = 0;
         foreach (var i in order)
@@ -159,7 +107,7 @@ public static class TokenBatcher
     }
 
     /// <summary>Padding tokens over all tokens after padding, both sides, in [0, 1).</summary>
-    public static double PaddingFraction(IEnumerable<Batch> batches)
+    public static double PaddingFraction(IEnumerable<TranslationBatch> batches)
     {
         long real = 0, padded = 0;
         foreach (var batch in batches)
@@ -170,6 +118,6 @@ public static class TokenBatcher
         return padded == 0 ? 0 : (double)(padded - real) / padded;
     }
 
-    private static Batch Make(List<int> indices, IReadOnlyList<TokenizedPair> pairs) =>
-        new(indices.ToArray(), indices.Select(i => pairs[i].Source).ToArray(), indices.Select(i => pairs[i].Target).ToArray());
+    private static TranslationBatch Make(List<int> indices, IReadOnlyList<TokenizedPair> pairs) =>
+        new(indices.Select(i => pairs[i].Source).ToArray(), indices.Select(i => pairs[i].Target).ToArray()) { Indices = indices.ToArray() };
 }

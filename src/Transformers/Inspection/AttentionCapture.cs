@@ -1,4 +1,5 @@
 using Transformers.Bert;
+using Transformers.Data;
 using Transformers.Training;
 using Transformers.Translation;
 using static TorchSharp.torch;
@@ -103,7 +104,7 @@ public static class AttentionCapture
                                                  InspectionInput target, string modelName)
     {
         if (!model.HasAttention)
-            throw new ArgumentException($"the '{model.Architecture}' model ({model.GetType().Name}) does not expose its attention " +
+            throw new ArgumentException($"the '{model.ArchitectureName}' model ({model.GetType().Name}) does not expose its attention " +
                                         "probabilities, so its heads cannot be inspected");
         if (source.Ids.Length + 1 > model.MaxLength || target.Ids.Length + 1 > model.MaxLength)
             throw new ArgumentException($"source ({source.Ids.Length} + EOS) or target ({target.Ids.Length} + BOS) exceeds the model's maximum length {model.MaxLength}");
@@ -113,7 +114,7 @@ public static class AttentionCapture
         var device = model.parameters().First().device;
         var batch = new TranslationBatch([source.Ids.Select(i => (int)i).ToArray()], [target.Ids.Select(i => (int)i).ToArray()]).ToTensors(special, device);
         var attention = model.ForwardWithAttention(batch.Source, batch.SourceMask, batch.TargetIn).Attention
-            ?? throw new ArgumentException($"the '{model.Architecture}' model returned no attention probabilities");
+            ?? throw new ArgumentException($"the '{model.ArchitectureName}' model returned no attention probabilities");
         // Recurrent translators report their one attention (decoder over encoder states) as cross-attention with one head.
         var crossKind = model is TransformerTranslator ? AttentionKind.Cross : AttentionKind.Recurrent;
         var layers = new List<AttentionLayer>();
@@ -136,7 +137,7 @@ public static class AttentionCapture
     private static List<GateTrace> GateTraces(RecurrentTranslator model, BatchTensors batch)
     {
         var (encoder, decoder) = model.TraceGates(batch.Source, batch.SourceMask, batch.TargetIn);
-        var cell = model.Architecture;
+        var cell = model.Config.Cell;
         var result = new List<GateTrace>();
         void Add(Recurrent.RecurrentTrace trace, string side)
         {
@@ -145,7 +146,7 @@ public static class AttentionCapture
                 var name = d.Direction == Recurrent.Direction.Backward ? side + "-backward" : side;
                 var gates = d.Gates.ToDictionary(g => GateName(g.Key, cell), g => g.Value[0].detach().cpu().contiguous().data<float>().ToArray());
                 var any = d.Gates.Values.First();                                                 // [1, steps, units]
-                result.Add(new GateTrace(cell, name, d.Layer, (int)any.shape[1], (int)any.shape[2], gates));
+                result.Add(new GateTrace(model.ArchitectureName, name, d.Layer, (int)any.shape[1], (int)any.shape[2], gates));
             }
         }
         Add(encoder, "encoder");
@@ -153,11 +154,11 @@ public static class AttentionCapture
         return result;
     }
 
-    private static string GateName(Recurrent.Gate gate, string cell) => gate switch
+    private static string GateName(Recurrent.Gate gate, Recurrent.RecurrentCellKind cell) => gate switch
     {
         Recurrent.Gate.Input => "i",
         Recurrent.Gate.Forget => "f",
-        Recurrent.Gate.Candidate => cell == "gru" ? "n" : "g",
+        Recurrent.Gate.Candidate => cell == Recurrent.RecurrentCellKind.Gru ? "n" : "g",
         Recurrent.Gate.Output => "o",
         Recurrent.Gate.CellState => "c",
         Recurrent.Gate.Reset => "r",

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -22,7 +23,11 @@ public sealed record TrainerState
     public long TargetTokens { get; set; }
     /// <summary>Wall-clock seconds of training so far (across resumes).</summary>
     public double ElapsedSeconds { get; set; }
-    public double BestDevBleu { get; set; } = double.NegativeInfinity;
+    /// <summary>
+    /// The best evaluation's score, which best/ and early stopping follow: its dev BLEU, or minus its dev loss in a run
+    /// that computes no BLEU (<see cref="Trainer.DevBleu"/> unset).
+    /// </summary>
+    public double BestScore { get; set; } = double.NegativeInfinity;
     public long BestStep { get; set; }
     /// <summary>Evaluations since the best one (early stopping counts these).</summary>
     public int EvalsWithoutImprovement { get; set; }
@@ -81,7 +86,7 @@ public static class Checkpoint
     {
         using (var config = JsonDocument.Parse(model.ConfigJson()))
         {
-            var description = new ModelDescription(model.Architecture, config.RootElement.Clone(), model.VocabSize);
+            var description = new ModelDescription(model.ArchitectureName, config.RootElement.Clone(), model.VocabSize);
             File.WriteAllText(Path.Combine(dir, ModelFile), JsonSerializer.Serialize(description, Json), new UTF8Encoding(false));
         }
         var parameters = model.named_parameters().Select(p => p.name).ToHashSet(StringComparer.Ordinal);
@@ -124,7 +129,7 @@ public static class Checkpoint
     /// Inference reads only the weights, config and vocabulary; <paramref name="withTrainerState"/> also reads (and
     /// verifies) the trainer state and the optimizer's, for resuming.
     /// </summary>
-    public static Loaded Load(string dir, string? expectArchitecture = null, bool withTrainerState = false)
+    public static Loaded Load(string dir, TranslatorArchitecture? expectArchitecture = null, bool withTrainerState = false)
     {
         dir = Resolve(dir);
         CheckpointManifest.Verify(dir, withTrainerState ? null : [ModelFile, WeightsFile, VocabFile]);
@@ -141,14 +146,15 @@ public static class Checkpoint
         }
         if (description.FormatVersion != FormatVersion)
             throw new InvalidDataException($"{modelPath}: format version {description.FormatVersion}; this build reads version {FormatVersion} (was it written by a newer toolkit?)");
-        if (expectArchitecture is not null && description.Architecture != expectArchitecture)
-            throw new InvalidDataException($"{modelPath}: the checkpoint is a '{description.Architecture}' model, not '{expectArchitecture}'");
+        var architecture = TranslatorFactory.Parse(description.Architecture, modelPath);
+        if (expectArchitecture is { } expected && architecture != expected)
+            throw new InvalidDataException($"{modelPath}: the checkpoint is a '{description.Architecture}' model, not '{TranslatorFactory.NameOf(expected)}'");
         var vocabPath = Path.Combine(dir, VocabFile);
         if (!File.Exists(vocabPath)) throw new FileNotFoundException($"{dir} has no {VocabFile}", vocabPath);
         var vocabulary = File.ReadAllLines(vocabPath);
         if (vocabulary.Length != description.VocabSize)
             throw new InvalidDataException($"{vocabPath} has {vocabulary.Length} tokens, but the weights in {dir} are for a vocabulary of {description.VocabSize}");
-        var model = ModelRegistry.Create(description.Architecture, description.Config.GetRawText(), modelPath);
+        var model = TranslatorFactory.FromConfig(architecture, description.Config.GetRawText(), modelPath);
         var weightsPath = Path.Combine(dir, WeightsFile);
         if (!File.Exists(weightsPath)) throw new FileNotFoundException($"{dir} has no {WeightsFile}", weightsPath);
         Dictionary<string, Tensor> weights;
@@ -185,8 +191,14 @@ public static class Checkpoint
         if (!File.Exists(statePath)) return null;
         try
         {
-            return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), Json)
-                   ?? throw new InvalidDataException($"{statePath}: empty");
+            var json = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new InvalidDataException($"{statePath}: empty");
+            // Written before 2026-12-06, the score was called BestDevBleu (and held minus the dev loss in a run without BLEU).
+            if (!json.ContainsKey(nameof(TrainerState.BestScore)) && json["BestDevBleu"] is { } legacy)
+            {
+                json.Remove("BestDevBleu");
+                json[nameof(TrainerState.BestScore)] = legacy.DeepClone();
+            }
+            return json.Deserialize<TrainerState>(Json) ?? throw new InvalidDataException($"{statePath}: empty");
         }
         catch (JsonException e)
         {

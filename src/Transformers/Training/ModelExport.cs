@@ -87,7 +87,7 @@ public static class ModelExport
         var devBleu = state?.History.Where(e => e.DevBleu.HasValue).Select(e => e.DevBleu!.Value).ToList() ?? [];
         var record = (provenance ?? new ModelProvenance()) with
         {
-            Architecture = m.Architecture,
+            Architecture = m.ArchitectureName,
             Parameters = m.parameters().Sum(p => p.numel()),
             Weights = precision,
             ExportedFrom = source,

@@ -3,6 +3,7 @@ using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
+using Transformers.Data;
 using Transformers.Modules;
 using Transformers.Translation;
 using static TorchSharp.torch;
@@ -113,6 +114,7 @@ public sealed class Trainer
     private readonly List<IReadOnlyList<Parameter>> replicaParameters;   // parameters of each replica, in the order of [0]'s, listed once
     private readonly TrainingBudget budget;
     private readonly Device device;
+    private readonly GcFence gcFence = new();            // collections between data-parallel steps only (see GcFence)
     private readonly Stopwatch clock = new();          // training time only: stopped during evaluations and checkpoints
     private double startElapsed;
     private long? savedStep;                          // the step of last/ (null: this run has none yet)
@@ -140,7 +142,7 @@ public sealed class Trainer
         this.vocabulary = vocabulary;
         this.options = options.Validate();
         if (options.Workers > 1 && !model.SupportsDataParallel)
-            throw new ArgumentException($"{model.Architecture}: this model keeps state between batches (scheduled sampling), so it trains with one worker only (workers {options.Workers})");
+            throw new ArgumentException($"{model.ArchitectureName}: this model keeps state between batches (scheduled sampling), so it trains with one worker only (workers {options.Workers})");
         this.runDir = runDir;
         this.device = device ?? CPU;
         optimizer = optim.AdamW(model.parameters(), options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
@@ -221,6 +223,12 @@ public sealed class Trainer
 
     public TrainingOutcome Run()
     {
+        try { return Train(); }
+        finally { gcFence.Release(); }
+    }
+
+    private TrainingOutcome Train()
+    {
         Directory.CreateDirectory(runDir);
         if (Finished() is not null)
         {
@@ -253,8 +261,7 @@ public sealed class Trainer
                 State.ElapsedSeconds = startElapsed + clock.Elapsed.TotalSeconds;
                 var record = new StepRecord(State.Step, State.Epoch, loss, nll, tokens, lr, gradNorm,
                                             tokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds), State.ElapsedSeconds);
-                log.WriteLine(JsonSerializer.Serialize(new { type = "step", record.Step, record.Epoch, Loss = Finite(record.Loss), Nll = Finite(record.Nll), record.Tokens, record.LearningRate,
-                                                             GradNorm = Finite(record.GradNorm), record.TokensPerSecond, record.ElapsedSeconds }));
+                log.WriteLine(TrainingLogLine.Of(record).ToJson());
                 OnStep?.Invoke(record, State);
                 foreach (long n in options.SnapshotAtTokens)
                     if (before < n && State.TargetTokens >= n) OffTheClock(() => Checkpoint.Save(Path.Combine(runDir, $"tokens-{n}"), model, vocabulary, withFiles: CheckpointFiles));
@@ -283,24 +290,10 @@ public sealed class Trainer
         bool fresh = State.Step == 0 && State.History.Count == 0;
         if (!fresh && File.Exists(LogPath))
         {
-            var kept = File.ReadLines(LogPath).Where(line => LoggedStep(line) is { } step && step <= State.Step).ToList();
+            var kept = File.ReadLines(LogPath).Where(line => TrainingLogLine.Parse(line) is { } record && record.Step <= State.Step).ToList();
             AtomicFile.Write(LogPath, tmp => File.WriteAllLines(tmp, kept));
         }
         return new StreamWriter(LogPath, append: !fresh) { AutoFlush = true };
-    }
-
-    /// <summary>The step of a log line; null for a line that is not a complete JSON record.</summary>
-    private static long? LoggedStep(string line)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(line);
-            return doc.RootElement.TryGetProperty("Step", out var step) && step.TryGetInt64(out long n) ? n : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     /// <summary>The step of the run's last/ checkpoint on disk, written by an earlier trainer (null: none, or unreadable).</summary>
@@ -310,12 +303,10 @@ public sealed class Trainer
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return null; }
     }
 
-    /// <summary>A number for the JSON log: null for NaN and infinities, which JSON cannot hold.</summary>
-    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
-
     /// <summary>Runs <paramref name="work"/> with the training clock stopped: evaluations and checkpoints do not use up a time budget.</summary>
     private void OffTheClock(Action work)
     {
+        gcFence.Release();                                                        // evaluations and saves may collect
         clock.Stop();
         try { work(); }
         finally { clock.Start(); }
@@ -334,6 +325,7 @@ public sealed class Trainer
         if (workers == 1) sums[0] = Backward(replicas[0], group, first, 0, 1, tokens);
         else
         {
+            gcFence.Hold();                                                       // no collection while the workers are in native calls
             var others = Enumerable.Range(1, workers - 1)
                 .Select(w => Task.Factory.StartNew(() => Backward(replicas[w], group, first, w, workers, tokens), TaskCreationOptions.LongRunning))
                 .ToArray();
@@ -377,7 +369,7 @@ public sealed class Trainer
         {
             using var inner = NewDisposeScope();                                 // frees this batch's activations before the next one
             using var noise = DropoutNoise.Use(DropoutNoise.BatchSeed(options.Seed, State.Epoch, first + i), device);
-            var t = group[i].ToTensors(replica.Special, device);
+            var t = group[i].ToTensors(replica);
             var logits = replica.Forward(t.Source, t.SourceMask, t.TargetIn);
             var s = LabelSmoothedCrossEntropy.Compute(logits, t.TargetOut, replica.Special.Pad, options.LabelSmoothing);
             s.Loss.div(tokens).backward();                                        // the group's mean per target token
@@ -393,7 +385,7 @@ public sealed class Trainer
     {
         while (replicas.Count < workers)
         {
-            var replica = ModelRegistry.Create(model.Architecture, model.ConfigJson(), "data-parallel replica");
+            var replica = TranslatorFactory.FromConfig(model.Architecture, model.ConfigJson(), "data-parallel replica");
             replica.to(device);
             replica.train();
             replicas.Add(replica);
@@ -441,12 +433,10 @@ public sealed class Trainer
         var record = new EvalRecord(State.Step, State.Epoch, State.ElapsedSeconds, State.TargetTokens, devLoss, devPpl, bleu);
         State.History.Add(record);
         double score = bleu ?? -devLoss;
-        bool improved = score > State.BestDevBleu;
-        if (improved) { State.BestDevBleu = score; State.BestStep = State.Step; State.EvalsWithoutImprovement = 0; }
+        bool improved = score > State.BestScore;
+        if (improved) { State.BestScore = score; State.BestStep = State.Step; State.EvalsWithoutImprovement = 0; }
         else State.EvalsWithoutImprovement++;
-        log.WriteLine(JsonSerializer.Serialize(new { type = "eval", record.Step, record.Epoch, record.ElapsedSeconds, record.TargetTokens, DevLoss = Finite(record.DevLoss),
-                                                  DevPerplexity = Finite(record.DevPerplexity), DevBleu = record.DevBleu is { } b ? Finite(b) : null, improved,
-                                                  PeakRssBytes = PeakResidentBytes() }));
+        log.WriteLine(TrainingLogLine.Of(record, improved, PeakResidentBytes()).ToJson());
         OnEval?.Invoke(record, improved);
         // last/ is saved last: it commits the evaluation. A kill before it resumes from the previous last/, which trains
         // this step again and saves best/ and history/ again; a kill after it leaves them all saved.
@@ -473,7 +463,7 @@ public sealed class Trainer
         foreach (var batch in data.Dev)
         {
             using var scope = NewDisposeScope();
-            var t = batch.ToTensors(model.Special, device);
+            var t = batch.ToTensors(model);
             var sums = LabelSmoothedCrossEntropy.Compute(model.Forward(t.Source, t.SourceMask, t.TargetIn), t.TargetOut, model.Special.Pad, 0);
             nll += sums.Nll.item<float>();
             tokens += sums.Tokens;

@@ -100,100 +100,121 @@ public static class Decoder
         return tokens.Select((t, b) => new List<Hypothesis> { new(t.ToArray(), logProb[b], logProb[b]) }).ToArray();
     }
 
+    /// <summary>A hypothesis still being extended: its tokens so far (no BOS) and their total log-probability.</summary>
+    private sealed record Partial(int[] Tokens, double LogProbability);
+
+    /// <summary>One sentence's search: at most k live hypotheses (rows b·k .. b·k + k − 1 of the decoder state) and the finished ones.</summary>
+    private sealed class SentenceBeam(int limit)
+    {
+        public int Limit { get; } = limit;
+        public List<Partial> Live { get; set; } = [new([], 0)];
+        public List<Hypothesis> Finished { get; } = [];
+        public bool Done { get; set; }
+    }
+
     /// <summary>
-    /// Batched beam search. Each step scores every beam's extensions, keeps the 2k best per sentence; extensions ending in
-    /// EOS become finished hypotheses (scored with length normalisation), the k best others continue. A sentence stops
-    /// when it has k finished hypotheses or reaches its length limit (then its live beams are finished as they are).
+    /// Batched beam search. Each step scores every live hypothesis's extensions and takes the 2k best per sentence, best
+    /// first: an extension ending in EOS becomes a finished hypothesis (ranked by <see cref="LengthPenalty"/>), the others
+    /// live on until k do. A sentence stops when it has k finished hypotheses, none live, or reaches its length limit
+    /// (then its live hypotheses are finished with EOS). One host read per step.
     /// </summary>
     private static List<Hypothesis>[] Beam(Seq2SeqModel model, EncoderOutput encoded, int[] limits, DecodingOptions o)
     {
         int batch = limits.Length, k = o.BeamSize;
+        long eos = model.Special.Eos, pad = model.Special.Pad;
         var device = encoded.Memory.device;
-        var finished = Enumerable.Range(0, batch).Select(_ => new List<Hypothesis>()).ToArray();
-        var done = new bool[batch];
-        // Live beams: tokens and cumulative log-probability per (sentence, beam).
-        var beamTokens = new List<int>[batch * k];
-        var beamScore = new double[batch * k];
-        for (int i = 0; i < batch * k; i++) { beamTokens[i] = []; beamScore[i] = i % k == 0 ? 0 : double.NegativeInfinity; }
+        var sentences = limits.Select(limit => new SentenceBeam(limit)).ToArray();
         using var state = model.StartDecoding(encoded);
-        state.Select(arange(batch, dtype: ScalarType.Int64, device: device).repeat_interleave(k));   // [batch * k] rows
+        state.Select(arange(batch, dtype: ScalarType.Int64, device: device).repeat_interleave(k));   // k rows per sentence
         var prev = full(batch * k, model.Special.Bos, ScalarType.Int64, device);
-        for (int step = 0; done.Contains(false); step++)
+        for (int step = 0; ; step++)
         {
             using var stepScope = NewDisposeScope();
             var logp = model.DecodeStep(prev, state);                                              // [batch * k, vocab]
             int vocab = (int)logp.shape[1];
-            var total = logp + tensor(beamScore, device: device).to(logp.dtype).unsqueeze(1);      // [batch * k, vocab]
+            var total = logp + tensor(RowScores(sentences, k), device: device).to(logp.dtype).unsqueeze(1);   // [batch * k, vocab]
             var (topScores, topIndex) = total.view(batch, k * vocab).topk(2 * k, dim: 1);          // [batch, 2k]
-            // One host read per step: the top 2k scores and indices of every sentence, and every beam's EOS log-probability.
+            // One host read per step: the top 2k scores and flat indices of every sentence, and every row's EOS log-probability.
             var host = cat([topScores.flatten().to(ScalarType.Float64), topIndex.flatten().to(ScalarType.Float64),
-                            logp[.., model.Special.Eos].to(ScalarType.Float64)]).cpu().data<double>().ToArray();
-            var scores = host[..(batch * 2 * k)];                                                   // [batch, 2k]
-            var indices = host[(batch * 2 * k)..(batch * 4 * k)].Select(i => (long)i).ToArray();   // [batch, 2k], exact in float64
-            var eosLogp = host[(batch * 4 * k)..];                                                  // [batch * k]
-            var nextTokens = new List<int>[batch * k];
-            var nextScore = new double[batch * k];
-            var origin = new long[batch * k];
+                            logp[.., eos].to(ScalarType.Float64)]).cpu().data<double>().ToArray();
+            var scores = host.AsSpan(0, batch * 2 * k);                                             // [batch, 2k]
+            var indices = host.AsSpan(batch * 2 * k, batch * 2 * k);                               // [batch, 2k], exact in float64
+            var eosLogp = host.AsSpan(batch * 4 * k);                                               // [batch * k]
+            var origin = new long[batch * k];                                                       // the row each new row continues
             var nextIds = new long[batch * k];
             for (int b = 0; b < batch; b++)
             {
+                var sentence = sentences[b];
                 int row0 = b * k;
-                if (done[b])
+                var rows = new List<(int Beam, int Token)>(k);
+                if (!sentence.Done && step >= sentence.Limit)
                 {
-                    for (int j = 0; j < k; j++) { origin[row0 + j] = row0; nextTokens[row0 + j] = []; nextScore[row0 + j] = double.NegativeInfinity; nextIds[row0 + j] = model.Special.Pad; }
-                    continue;
+                    for (int j = 0; j < sentence.Live.Count; j++)                                  // out of length: finish with EOS
+                        Finish(sentence, sentence.Live[j], sentence.Live[j].LogProbability + eosLogp[row0 + j], o);
+                    sentence.Live = [];
                 }
-                bool atLimit = step >= limits[b];
-                int live = 0;
-                if (atLimit)
+                else if (!sentence.Done)
                 {
-                    // Out of length: finish every live beam with EOS.
-                    for (int j = 0; j < k; j++)
-                        if (!double.IsNegativeInfinity(beamScore[row0 + j]))
-                            AddFinished(finished[b], beamTokens[row0 + j], beamScore[row0 + j] + eosLogp[row0 + j], o);
-                }
-                else
-                {
-                    for (int c = 0; c < 2 * k && live < k; c++)
+                    var next = new List<Partial>(k);
+                    for (int c = 0; c < 2 * k && next.Count < k; c++)
                     {
-                        double s = scores[b * 2 * k + c];
-                        if (double.IsNegativeInfinity(s)) break;
-                        long flat = indices[b * 2 * k + c];
+                        double score = scores[b * 2 * k + c];
+                        if (double.IsNegativeInfinity(score)) break;
+                        long flat = (long)indices[b * 2 * k + c];
                         int beam = (int)(flat / vocab), token = (int)(flat % vocab);
-                        int from = row0 + beam;
-                        if (token == model.Special.Eos)
+                        var from = sentence.Live[beam];
+                        if (token == eos)
                         {
-                            if (finished[b].Count < k) AddFinished(finished[b], beamTokens[from], s, o);
+                            if (sentence.Finished.Count < k) Finish(sentence, from, score, o);
                             continue;
                         }
-                        int to = row0 + live++;
-                        origin[to] = from;
-                        nextTokens[to] = [.. beamTokens[from], token];
-                        nextScore[to] = s;
-                        nextIds[to] = token;
+                        next.Add(new Partial([.. from.Tokens, token], score));
+                        rows.Add((beam, token));
                     }
+                    sentence.Live = next;
                 }
-                for (int j = live; j < k; j++) { origin[row0 + j] = row0; nextTokens[row0 + j] = []; nextScore[row0 + j] = double.NegativeInfinity; nextIds[row0 + j] = model.Special.Pad; }
-                if (atLimit || finished[b].Count >= k || live == 0) done[b] = true;
+                sentence.Done = sentence.Done || step >= sentence.Limit || sentence.Finished.Count >= k || sentence.Live.Count == 0;
+                if (sentence.Done) sentence.Live = [];
+                for (int j = 0; j < k; j++)
+                {
+                    bool live = j < sentence.Live.Count;
+                    origin[row0 + j] = live ? row0 + rows[j].Beam : row0;
+                    nextIds[row0 + j] = live ? rows[j].Token : pad;
+                }
             }
-            beamTokens = nextTokens;
-            beamScore = nextScore;
-            if (!done.Contains(false)) break;
+            if (sentences.All(s => s.Done)) break;
             state.Select(tensor(origin, device: device));
             prev = tensor(nextIds, device: device).MoveToOuterDisposeScope();
         }
-        return finished.Select(f => f.OrderByDescending(h => h.Score).Take(o.NBest).ToList()).ToArray();
+        return sentences.Select(s => s.Finished.OrderByDescending(h => h.Score).Take(o.NBest).ToList()).ToArray();
     }
 
-    private static void AddFinished(List<Hypothesis> list, List<int> tokens, double logProb, DecodingOptions o)
+    /// <summary>Each row's total log-probability so far ([batch · k]; −∞ for a row with no live hypothesis).</summary>
+    private static double[] RowScores(SentenceBeam[] sentences, int k)
     {
-        int length = tokens.Count + 1;                                                            // EOS counts as a token
-        double score = o.Normalization switch
-        {
-            LengthNormalization.Gnmt => logProb / Math.Pow((5.0 + length) / 6.0, o.Alpha),
-            LengthNormalization.Average => logProb / length,
-            _ => logProb,
-        };
-        list.Add(new Hypothesis(tokens.ToArray(), logProb, score));
+        var scores = new double[sentences.Length * k];
+        Array.Fill(scores, double.NegativeInfinity);
+        for (int b = 0; b < sentences.Length; b++)
+            for (int j = 0; j < sentences[b].Live.Count; j++) scores[b * k + j] = sentences[b].Live[j].LogProbability;
+        return scores;
     }
+
+    private static void Finish(SentenceBeam sentence, Partial partial, double logProbability, DecodingOptions o) =>
+        sentence.Finished.Add(new Hypothesis(partial.Tokens, logProbability,
+                                             LengthPenalty.Score(logProbability, partial.Tokens.Length + 1, o.Normalization, o.Alpha)));   // EOS counts as a token
+}
+
+/// <summary>How a finished hypothesis is ranked against others of different lengths.</summary>
+public static class LengthPenalty
+{
+    /// <summary>
+    /// The score of a hypothesis of total log-probability <paramref name="logProbability"/> and <paramref name="length"/>
+    /// tokens (EOS included): GNMT (Wu et al. 2016, eq. 14) log P / ((5 + |Y|) / 6)^α; Average log P / |Y|; None log P.
+    /// </summary>
+    public static double Score(double logProbability, int length, LengthNormalization normalization, double alpha) => normalization switch
+    {
+        LengthNormalization.Gnmt => logProbability / Math.Pow((5.0 + length) / 6.0, alpha),
+        LengthNormalization.Average => logProbability / length,
+        _ => logProbability,
+    };
 }

@@ -45,7 +45,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     public override int VocabSize => Config.VocabSize;
     public override SpecialTokens Special { get; }
     public override int MaxLength => Config.MaxLength;
-    public override string Architecture => Config.Architecture;
+    public override TranslatorArchitecture Architecture => Config.Architecture;
     public override string ConfigJson() => Config.ToJson();
     public override bool HasAttention => Config.Attention != RecurrentAttention.None;
 
@@ -230,7 +230,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     public override Tensor DecodeStep(Tensor prevTokens, DecoderState state)
     {
         // prevTokens: [batch] -> log-probabilities [batch, vocab]
-        var s = state as RecurrentDecoderState ?? throw new ArgumentException($"a {Architecture} model decodes from its own StartDecoding state, not {state.GetType().Name}");
+        var s = state as RecurrentDecoderState ?? throw new ArgumentException($"a {ArchitectureName} model decodes from its own StartDecoding state, not {state.GetType().Name}");
         if (prevTokens.dim() != 1 || prevTokens.shape[0] != s.Recurrent.Hidden.shape[1])
             throw new ArgumentException($"prevTokens must be [{s.Recurrent.Hidden.shape[1]}]; got [{string.Join(", ", prevTokens.shape)}]");
         using var scope = NewDisposeScope();

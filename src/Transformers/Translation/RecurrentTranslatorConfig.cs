@@ -149,16 +149,8 @@ public sealed record RecurrentTranslatorConfig
     /// <summary>Layers of the decoder stack: <see cref="DecoderLayers"/>, else NumLayers.</summary>
     [JsonIgnore] public int DecoderLayerCount => DecoderLayers ?? NumLayers;
 
-    /// <summary>The architecture name stored in checkpoints: "rnn", "lstm" or "gru".</summary>
-    [JsonIgnore] public string Architecture => ArchitectureOf(Cell);
-
-    public static string ArchitectureOf(RecurrentCellKind cell) => cell switch
-    {
-        RecurrentCellKind.Rnn => "rnn",
-        RecurrentCellKind.Lstm => "lstm",
-        RecurrentCellKind.Gru => "gru",
-        _ => throw new ArgumentOutOfRangeException(nameof(cell), cell, "unknown cell kind"),
-    };
+    /// <summary>The architecture of the cell: rnn, lstm or gru.</summary>
+    [JsonIgnore] public TranslatorArchitecture Architecture => TranslatorFactory.ArchitectureOf(Cell);
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first field out of range.</summary>
     public RecurrentTranslatorConfig Validate()
@@ -190,11 +182,11 @@ public sealed record RecurrentTranslatorConfig
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Reads a config saved for <paramref name="architecture"/>; the cell in the JSON must match it.</summary>
-    public static RecurrentTranslatorConfig FromJson(string json, string source, string architecture)
+    public static RecurrentTranslatorConfig FromJson(string json, string source, TranslatorArchitecture architecture)
     {
         var config = (JsonSerializer.Deserialize<RecurrentTranslatorConfig>(json, Json) ?? throw new InvalidDataException($"{source}: empty config")).Validate();
         if (config.Architecture != architecture)
-            throw new ArgumentException($"the config's cell is {config.Cell} ('{config.Architecture}'), but the checkpoint says '{architecture}'");
+            throw new ArgumentException($"the config's cell is {config.Cell} ('{TranslatorFactory.NameOf(config.Architecture)}'), but the checkpoint says '{TranslatorFactory.NameOf(architecture)}'");
         return config;
     }
 }

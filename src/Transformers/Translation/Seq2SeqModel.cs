@@ -38,9 +38,10 @@ public abstract class Seq2SeqModel : nn.Module
     public abstract SpecialTokens Special { get; }
     /// <summary>Longest source or target the model accepts (positions).</summary>
     public abstract int MaxLength { get; }
-    /// <summary>A short name of the architecture ("transformer", "lstm", ...) stored in checkpoints.</summary>
-    public abstract string Architecture { get; }
-    /// <summary>The model's config as JSON (saved in checkpoints; <see cref="ModelRegistry"/> rebuilds the model from it).</summary>
+    public abstract TranslatorArchitecture Architecture { get; }
+    /// <summary>The architecture's name as checkpoints store it ("transformer", "lstm", "gru", "rnn").</summary>
+    public string ArchitectureName => TranslatorFactory.NameOf(Architecture);
+    /// <summary>The model's config as JSON (saved in checkpoints; <see cref="TranslatorFactory.FromConfig"/> rebuilds the model from it).</summary>
     public abstract string ConfigJson();
 
     /// <summary>src: [batch, src] int64; srcMask: [batch, src] bool; tgtIn: [batch, tgt] (starting with BOS) -> logits [batch, tgt, vocab]</summary>
@@ -70,22 +71,14 @@ public abstract class Seq2SeqModel : nn.Module
     /// <summary>prevTokens: [batch] (BOS at the first step) -> log-probabilities [batch, vocab] of the next token; advances <paramref name="state"/>.</summary>
     public abstract Tensor DecodeStep(Tensor prevTokens, DecoderState state);
 
-    /// <summary>Throws an <see cref="ArgumentException"/> unless <paramref name="ids"/> is [batch, len ≤ MaxLength] with every id in the vocabulary.</summary>
-    protected void CheckIds(Tensor ids, string what)
-    {
-        CheckIdShape(ids, what);
-        if (ids.numel() == 0) return;
-        CheckIdRange(ids.min().ToInt64(), ids.max().ToInt64(), what);
-    }
-
-    /// <summary>The shape half of <see cref="CheckIds"/>: reads only metadata, never the device.</summary>
+    /// <summary>Throws unless <paramref name="ids"/> is [batch, len ≤ MaxLength]: reads only metadata, never the device (ids are checked where batches are built).</summary>
     protected void CheckIdShape(Tensor ids, string what)
     {
         if (ids.dim() != 2) throw new ArgumentException($"{what} ids must be [batch, len]; got [{string.Join(", ", ids.shape)}]");
         if (ids.shape[1] > MaxLength) throw new ArgumentException($"{what} length {ids.shape[1]} exceeds the model's maximum length {MaxLength}");
     }
 
-    /// <summary>The range half of <see cref="CheckIds"/>, on the smallest and largest id already read from the device.</summary>
+    /// <summary>Throws unless ids from <paramref name="min"/> to <paramref name="max"/> (already on the host) are in the vocabulary.</summary>
     protected void CheckIdRange(long min, long max, string what)
     {
         if (min < 0 || max >= VocabSize) throw new ArgumentException($"{what} id {(min < 0 ? min : max)} is outside the vocabulary of {VocabSize}");

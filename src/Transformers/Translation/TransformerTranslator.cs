@@ -39,7 +39,7 @@ public sealed class TransformerTranslator : Seq2SeqModel
     public override int VocabSize => Config.VocabSize;
     public override SpecialTokens Special { get; }
     public override int MaxLength => Config.MaxLength;
-    public override string Architecture => "transformer";
+    public override TranslatorArchitecture Architecture => TranslatorArchitecture.Transformer;
     public override string ConfigJson() => Config.ToJson();
     public override bool HasAttention => true;
 
@@ -101,9 +101,10 @@ public sealed class TransformerTranslator : Seq2SeqModel
 
     private TranslatorOutput Run(Tensor src, Tensor srcMask, Tensor tgtIn, bool capture, TranslatorHeadMask? headMask)
     {
-        // src: [batch, src]; srcMask: [batch, src] bool; tgtIn: [batch, tgt]
-        CheckIds(src, "source");
-        CheckIds(tgtIn, "target");
+        // src: [batch, src]; srcMask: [batch, src] bool; tgtIn: [batch, tgt]. Ids are checked where batches are built
+        // (TranslationBatch.ToTensors): a forward reads nothing back from the device.
+        CheckIdShape(src, "source");
+        CheckIdShape(tgtIn, "target");
         if (tgtIn.shape[0] != src.shape[0]) throw new ArgumentException($"target batch {tgtIn.shape[0]} differs from source batch {src.shape[0]}");
         using var scope = NewDisposeScope();
         var encSelf = capture ? new List<Tensor>() : null;
@@ -134,7 +135,7 @@ public sealed class TransformerTranslator : Seq2SeqModel
 
     public override EncoderOutput Encode(Tensor src, Tensor srcMask)
     {
-        CheckIds(src, "source");
+        CheckIdShape(src, "source");
         using var scope = NewDisposeScope();
         var memory = RunEncoder(src, srcMask, null, null);
         return new EncoderOutput(memory.MoveToOuterDisposeScope(), srcMask);

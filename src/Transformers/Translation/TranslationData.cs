@@ -34,7 +34,7 @@ public sealed class TranslationData : ITrainingData
 {
     private readonly IReadOnlyList<TokenizedPair> train;
     private readonly TranslationDataOptions options;
-    private readonly Func<string, int[]> encode;
+    private readonly IReadOnlyList<TokenizedPair> devTokens;
 
     public WordPieceTokenizer Tokenizer { get; }
     public SpecialTokens Special { get; }
@@ -50,15 +50,15 @@ public sealed class TranslationData : ITrainingData
     {
         Spacing = spacing;
         Tokenizer = tokenizer;
-        encode = tokenizer.EncodeIds();
         Special = SpecialsOf(tokenizer);
         this.train = train;
         this.options = options;
         Filter = filter;
         DevPairs = devPairs;
-        var dev = TokenizedPair.FromPairs(devPairs, Encode, Encode).Select(Truncate).ToList();
-        Dev = TokenBatcher.CreateBatches(dev, new BatchOptions { MaxTokens = options.MaxTokensPerBatch, Shuffle = false })
-            .Select(b => new TranslationBatch(b.Sources, b.Targets)).ToList();
+        // The dev split is tokenized once, each side cut at MaxTokensPerSide: the dev loss and dev BLEU read the same ids.
+        var encode = tokenizer.EncodeIds();
+        devTokens = TokenizedPair.FromPairs(devPairs, encode, encode).Select(Truncate).ToList();
+        Dev = TokenBatcher.CreateBatches(devTokens, new BatchOptions { MaxTokens = options.MaxTokensPerBatch, Shuffle = false });
     }
 
     /// <summary>[PAD], [CLS] as BOS, [SEP] as EOS, [UNK].</summary>
@@ -85,14 +85,11 @@ public sealed class TranslationData : ITrainingData
     }
 
     public IReadOnlyList<TranslationBatch> Epoch(int epoch) =>
-        TokenBatcher.CreateBatches(train, new BatchOptions { MaxTokens = options.MaxTokensPerBatch, Seed = options.Seed + epoch })
-            .Select(b => new TranslationBatch(b.Sources, b.Targets)).ToList();
+        TokenBatcher.CreateBatches(train, new BatchOptions { MaxTokens = options.MaxTokensPerBatch, Seed = options.Seed + epoch });
 
     /// <summary>Padding share of an epoch's batches (both sides).</summary>
     public double PaddingFraction(int epoch) =>
         TokenBatcher.PaddingFraction(TokenBatcher.CreateBatches(train, new BatchOptions { MaxTokens = options.MaxTokensPerBatch, Seed = options.Seed + epoch }));
-
-    private int[] Encode(string text) => encode(text);
 
     private TokenizedPair Truncate(TokenizedPair p) =>
         new(p.Source.Take(options.MaxTokensPerSide).ToArray(), p.Target.Take(options.MaxTokensPerSide).ToArray());
@@ -100,10 +97,10 @@ public sealed class TranslationData : ITrainingData
     /// <summary>Dev BLEU of <paramref name="model"/> on the first <see cref="TranslationDataOptions.DevBleuSentences"/> dev pairs (greedy).</summary>
     public double DevBleu(Seq2SeqModel model)
     {
-        var pairs = DevPairs.Take(options.DevBleuSentences).ToList();
+        int n = Math.Min(options.DevBleuSentences, DevPairs.Count);
         var translator = new TextTranslator(model, Tokenizer) { Spacing = Spacing };
-        var hyps = translator.Translate(pairs.Select(p => p.Source).ToList(), new DecodingOptions());
-        return Bleu.Corpus(hyps, [pairs.Select(p => p.Target).ToList()]).Score;
+        var hyps = translator.TranslateIds(devTokens.Take(n).Select(p => p.Source).ToList(), new DecodingOptions()).Select(h => h.Count == 0 ? "" : h[0].Text).ToList();
+        return Bleu.Corpus(hyps, [DevPairs.Take(n).Select(p => p.Target).ToList()]).Score;
     }
 }
 
@@ -124,28 +121,32 @@ public sealed class TextTranslator(Seq2SeqModel model, WordPieceTokenizer tokeni
     public List<(string Text, double Score)>[] TranslateNBest(IReadOnlyList<string> sentences, DecodingOptions options)
     {
         var encode = tokenizer.EncodeIds();
+        return TranslateIds(sentences.Select(s => encode(s)).ToList(), options);
+    }
+
+    /// <summary>
+    /// The n-best translations of sentences given as token ids (no special tokens), with their scores; a sentence longer
+    /// than the model takes is truncated (and reported to <see cref="Truncated"/>), an empty one translates to nothing.
+    /// </summary>
+    public List<(string Text, double Score)>[] TranslateIds(IReadOnlyList<int[]> sources, DecodingOptions options)
+    {
         int maxSource = model.MaxLength - 1;                                                     // room for EOS
-        var ids = new int[sentences.Count][];
-        for (int i = 0; i < sentences.Count; i++)
+        var ids = new int[sources.Count][];
+        for (int i = 0; i < sources.Count; i++)
         {
-            var e = encode(sentences[i]);
-            if (e.Length > maxSource)
-            {
-                Truncated?.Invoke(i, e.Length, maxSource);
-                e = e[..maxSource];
-            }
-            ids[i] = e;
+            ids[i] = sources[i];
+            if (ids[i].Length <= maxSource) continue;
+            Truncated?.Invoke(i, ids[i].Length, maxSource);
+            ids[i] = ids[i][..maxSource];
         }
-        var result = new List<(string, double)>[sentences.Count];
-        var order = Enumerable.Range(0, sentences.Count).Where(i => ids[i].Length > 0).OrderBy(i => ids[i].Length).ToArray();
-        foreach (var i in Enumerable.Range(0, sentences.Count).Where(i => ids[i].Length == 0)) result[i] = [];
-        var device = model.parameters().First().device;                                        // the tensors go where the model is
+        var result = new List<(string, double)>[sources.Count];
+        var order = Enumerable.Range(0, sources.Count).Where(i => ids[i].Length > 0).OrderBy(i => ids[i].Length).ToArray();
+        foreach (var i in Enumerable.Range(0, sources.Count).Where(i => ids[i].Length == 0)) result[i] = [];
         foreach (var chunk in order.Chunk(batchSentences))
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
-            var batch = new TranslationBatch(chunk.Select(i => ids[i]).ToList(), chunk.Select(_ => Array.Empty<int>()).ToList());
-            var t = batch.ToTensors(model.Special, device);
-            var hyps = Decoder.Translate(model, t.Source, t.SourceMask, options);
+            var (source, mask) = TranslationBatch.OfSources(chunk.Select(i => ids[i]).ToList()).SourceTensors(model);   // on the model's device
+            var hyps = Decoder.Translate(model, source, mask, options);
             for (int b = 0; b < chunk.Length; b++)
                 result[chunk[b]] = hyps[b].Select(h => (Spacing is null ? tokenizer.Decode(h.Tokens, skipSpecialTokens: true) : Spacing.Decode(h.Tokens, tokenizer), h.Score)).ToList();
         }

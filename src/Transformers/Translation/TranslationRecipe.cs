@@ -4,7 +4,7 @@ using Transformers.Training;
 
 namespace Transformers.Translation;
 
-/// <summary>The translator architectures (stored in checkpoints by <see cref="Seq2SeqModel.Architecture"/>'s name).</summary>
+/// <summary>The translator architectures (checkpoints store <see cref="TranslatorFactory.NameOf"/>).</summary>
 public enum TranslatorArchitecture { Transformer, Lstm, Gru, Rnn }
 
 /// <summary>Model sizes.</summary>
@@ -80,6 +80,38 @@ public static class TranslatorFactory
 {
     /// <summary>The architecture's name as stored in checkpoints ("transformer", "lstm", "gru", "rnn").</summary>
     public static string NameOf(TranslatorArchitecture architecture) => architecture.ToString().ToLowerInvariant();
+
+    /// <summary>The architecture a checkpoint names (<see cref="NameOf"/>); <paramref name="source"/> names the file in the error.</summary>
+    public static TranslatorArchitecture Parse(string name, string source)
+    {
+        foreach (var architecture in Enum.GetValues<TranslatorArchitecture>())
+            if (NameOf(architecture) == name) return architecture;
+        throw new InvalidDataException($"{source}: unknown architecture '{name}' (known: {string.Join(", ", Enum.GetValues<TranslatorArchitecture>().Select(NameOf))})");
+    }
+
+    /// <summary>A model of <paramref name="architecture"/> from its saved config JSON (<see cref="Seq2SeqModel.ConfigJson"/>); <paramref name="source"/> names the file in errors.</summary>
+    public static Seq2SeqModel FromConfig(TranslatorArchitecture architecture, string configJson, string source)
+    {
+        try
+        {
+            return architecture == TranslatorArchitecture.Transformer
+                ? new TransformerTranslator(TransformerConfig.FromJson(configJson, source))
+                : new RecurrentTranslator(RecurrentTranslatorConfig.FromJson(configJson, source, architecture));
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException)
+        {
+            throw new InvalidDataException($"{source}: invalid {NameOf(architecture)} config: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The recurrent architecture of a cell.</summary>
+    public static TranslatorArchitecture ArchitectureOf(RecurrentCellKind cell) => cell switch
+    {
+        RecurrentCellKind.Rnn => TranslatorArchitecture.Rnn,
+        RecurrentCellKind.Lstm => TranslatorArchitecture.Lstm,
+        RecurrentCellKind.Gru => TranslatorArchitecture.Gru,
+        _ => throw new ArgumentOutOfRangeException(nameof(cell), cell, "unknown cell kind"),
+    };
 
     public static RecurrentCellKind CellOf(TranslatorArchitecture architecture) => architecture switch
     {

@@ -1,4 +1,5 @@
 using Transformers.Data;
+using Transformers.Translation;
 
 namespace Transformers.Tests.Data;
 
@@ -55,7 +56,7 @@ public class TokenBatcherTests
         var pairs = Enumerable.Range(0, 2000).Select(_ => rng.Next(4, 40)).Select(t => new TokenizedPair(new int[t + rng.Next(-3, 4)], new int[t])).ToList();
         var bucketed = TokenBatcher.PaddingFraction(TokenBatcher.CreateBatches(pairs, new BatchOptions { MaxTokens = 1024 }));
         // Batches in input order: about a third of the tokens are padding for lengths uniform in 4..39.
-        var random = Enumerable.Range(0, 2000).Chunk(25).Select(ix => new Batch(ix, ix.Select(i => pairs[i].Source).ToArray(), ix.Select(i => pairs[i].Target).ToArray()));
+        var random = Enumerable.Range(0, 2000).Chunk(25).Select(ix => new TranslationBatch(ix.Select(i => pairs[i].Source).ToArray(), ix.Select(i => pairs[i].Target).ToArray()));
         Assert.True(bucketed < 0.15, $"padding {bucketed:P1}");
         Assert.True(TokenBatcher.PaddingFraction(random) > 0.3);
     }
@@ -63,21 +64,39 @@ public class TokenBatcherTests
     [Fact]
     public void PaddingFraction_Counts()
     {
-        var batch = new Batch([0, 1], [[1, 2, 3], [4]], [[5], [6, 7]]);
+        var batch = new TranslationBatch([[1, 2, 3], [4]], [[5], [6, 7]]);
         // padded: 2 x (3 + 2) = 10 tokens; real: 3 + 1 + 1 + 2 = 7.
         Assert.Equal(0.3, TokenBatcher.PaddingFraction([batch]), 1e-12);
     }
 
     [Fact]
-    public void ToTensors_PadsAndMasks()
+    public void ToTensors_AddsSpecialTokensPadsAndMasks()
     {
-        var batch = new Batch([0, 1], [[1, 2, 3], [4]], [[5], [6, 7]]);
-        using var tensors = batch.ToTensors(padId: 0);
-        Assert.Equal([2L, 3], tensors.SourceIds.shape);
-        Assert.Equal(new long[] { 1, 2, 3, 4, 0, 0 }, tensors.SourceIds.data<long>().ToArray());
-        Assert.Equal(new[] { true, true, true, true, false, false }, tensors.SourceMask.data<bool>().ToArray());
-        Assert.Equal(new long[] { 5, 0, 6, 7 }, tensors.TargetIds.data<long>().ToArray());
-        Assert.Equal(new[] { true, false, true, true }, tensors.TargetMask.data<bool>().ToArray());
+        var special = new SpecialTokens(Pad: 0, Bos: 2, Eos: 3, Unk: 1);
+        var batch = new TranslationBatch([[5, 6, 7], [8]], [[9], [10, 11]]);
+        using var t = batch.ToTensors(special);
+        Assert.Equal([2L, 4], t.Source.shape);                                  // tokens + EOS, padded
+        Assert.Equal(new long[] { 5, 6, 7, 3, 8, 3, 0, 0 }, t.Source.data<long>().ToArray());
+        Assert.Equal(new[] { true, true, true, true, true, true, false, false }, t.SourceMask.data<bool>().ToArray());
+        Assert.Equal([2L, 3], t.TargetIn.shape);                                // BOS + tokens / tokens + EOS, padded
+        Assert.Equal(new long[] { 2, 9, 0, 2, 10, 11 }, t.TargetIn.data<long>().ToArray());
+        Assert.Equal(new long[] { 9, 3, 0, 10, 11, 3 }, t.TargetOut.data<long>().ToArray());
+        Assert.Equal(5, batch.TargetTokens);                                    // 9 EOS, 10 11 EOS
+    }
+
+    [Fact]
+    public void SourceTensors_OfABatchToTranslate_AreTheSourceTensorsOfAPairBatch()
+    {
+        var special = new SpecialTokens(Pad: 0, Bos: 2, Eos: 3, Unk: 1);
+        var sources = new List<int[]> { new[] { 5, 6, 7 }, new[] { 8 } };
+        var toTranslate = TranslationBatch.OfSources(sources);
+        var (source, mask) = toTranslate.SourceTensors(special);
+        using var _ = source;
+        using var __ = mask;
+        using var pair = new TranslationBatch(sources, [[9], [10]]).ToTensors(special);
+        Assert.Equal(pair.Source.data<long>().ToArray(), source.data<long>().ToArray());
+        Assert.Equal(pair.SourceMask.data<bool>().ToArray(), mask.data<bool>().ToArray());
+        Assert.Throws<InvalidOperationException>(() => toTranslate.ToTensors(special));
     }
 
     [Fact]

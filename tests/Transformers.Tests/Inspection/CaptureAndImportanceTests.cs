@@ -1,6 +1,7 @@
 using TorchSharp;
 using Transformers.Attention;
 using Transformers.Bert;
+using Transformers.Data;
 using Transformers.Inspection;
 using Transformers.Training;
 using Transformers.Translation;
@@ -101,7 +102,7 @@ public sealed class CaptureAndImportanceTests
         public override int VocabSize => 100;
         public override SpecialTokens Special => new(0, 1, 2, 3);
         public override int MaxLength => 64;
-        public override string Architecture => "lstm";
+        public override TranslatorArchitecture Architecture => TranslatorArchitecture.Lstm;
         public override string ConfigJson() => "{}";
         public override Tensor Forward(Tensor src, Tensor srcMask, Tensor tgtIn) => throw new NotSupportedException();
         public override EncoderOutput Encode(Tensor src, Tensor srcMask) => throw new NotSupportedException();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Transformers.Data;
 using Transformers.Inspection;
 using Transformers.Training;
 using Transformers.Translation;

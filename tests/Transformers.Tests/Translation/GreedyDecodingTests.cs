@@ -18,7 +18,7 @@ public sealed class GreedyDecodingTests
         public override int VocabSize => 10;
         public override SpecialTokens Special => new(Pad, Bos, Eos, 3);
         public override int MaxLength => 64;
-        public override string Architecture => "scripted";
+        public override TranslatorArchitecture Architecture => TranslatorArchitecture.Transformer;   // a stand-in: never saved
         public override string ConfigJson() => "{}";
         public override Tensor Forward(Tensor src, Tensor srcMask, Tensor tgtIn) => throw new NotSupportedException();
         public override EncoderOutput Encode(Tensor src, Tensor srcMask) => new(zeros(src.shape[0], src.shape[1], 1), srcMask);

@@ -1,3 +1,4 @@
+using Transformers.Data;
 using Transformers.Recurrent;
 using Transformers.Tokenizer;
 using Transformers.Training;

@@ -165,7 +165,7 @@ public sealed class RecurrentRecipeTests
     [Fact]
     public void ConfigSavedBeforeTheNewFields_BuildsTheSameParameters()
     {
-        var config = RecurrentTranslatorConfig.FromJson(SavedBeforeTheNewFields, "old model.json", "gru");
+        var config = RecurrentTranslatorConfig.FromJson(SavedBeforeTheNewFields, "old model.json", TranslatorArchitecture.Gru);
         Assert.Equal(RecurrentTranslatorConfig.Tiny(Vocab, RecurrentCellKind.Gru, RecurrentAttention.Bahdanau), config);
         Assert.Equal((8, 16, 2, RecurrentInitialization.Uniform), (config.EncoderDirectionSize, config.EncoderOutputSize, config.DecoderLayerCount, config.Initialization));
         using var m = new RecurrentTranslator(config);
@@ -187,7 +187,7 @@ public sealed class RecurrentRecipeTests
         Assert.Equal(expected.Keys.Order(), shapes.Keys.Order());
         foreach (var (name, shape) in expected) Assert.True(shape.SequenceEqual(shapes[name]), $"{name}: [{string.Join(", ", shapes[name])}], expected [{string.Join(", ", shape)}]");
         // Written again, the config carries the new fields at their defaults and reads back equal.
-        Assert.Equal(config, RecurrentTranslatorConfig.FromJson(config.ToJson(), "new model.json", "gru"));
+        Assert.Equal(config, RecurrentTranslatorConfig.FromJson(config.ToJson(), "new model.json", TranslatorArchitecture.Gru));
     }
 
     [Fact]
@@ -200,7 +200,7 @@ public sealed class RecurrentRecipeTests
             using var m = new RecurrentTranslator(RecurrentTranslatorConfig.Compact(Vocab, RecurrentCellKind.Gru) with { EmbeddingSize = 16, HiddenSize = 16, EncoderHiddenSize = 12 });
             m.eval();
             Checkpoint.Save(dir, m, Enumerable.Range(0, Vocab).Select(i => $"w{i}").ToArray());
-            using var copy = Assert.IsType<RecurrentTranslator>(Checkpoint.Load(dir, "gru").Model);
+            using var copy = Assert.IsType<RecurrentTranslator>(Checkpoint.Load(dir, TranslatorArchitecture.Gru).Model);
             Assert.Equal(m.Config, copy.Config);
             Assert.Contains("\"Initialization\": \"uniform\"", File.ReadAllText(Path.Combine(dir, "model.json")));
             var (src, mask) = Source();

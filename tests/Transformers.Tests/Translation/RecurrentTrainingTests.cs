@@ -1,3 +1,4 @@
+using Transformers.Data;
 using Transformers.Recurrent;
 using Transformers.Tests.Recurrent;
 using Transformers.Training;
@@ -43,7 +44,7 @@ public sealed class RecurrentTrainingTests
             using var m = new RecurrentTranslator(Sampled);
             var opts = TrainerTests.Options(4) with { EvalEverySteps = 2, AverageLastK = 2, AccumulationSteps = 1 };
             new Trainer(m, new ReverseTask(32, seed: 3), ReverseTask.Vocabulary, opts, run).Run();
-            var averaged = Checkpoint.Load(Path.Combine(run, "averaged"), "gru");
+            var averaged = Checkpoint.Load(Path.Combine(run, "averaged"), TranslatorArchitecture.Gru);
             using var model = averaged.Model;
             Assert.Equal((2.0 + 4.0) / 2, model.state_dict()["sampling_batches"].item<double>());   // the mean of batches seen at steps 2 and 4
         }

@@ -1,3 +1,4 @@
+using Transformers.Data;
 using Transformers.Recurrent;
 using Transformers.Tests.Recurrent;
 using Transformers.Training;
@@ -307,14 +308,14 @@ public sealed class RecurrentTranslatorTests
             using var m = Tiny(9, RecurrentCellKind.Lstm, RecurrentAttention.LuongGeneral, inputFeeding: true);
             var vocabulary = Enumerable.Range(0, Vocab).Select(i => $"w{i}").ToArray();
             Checkpoint.Save(dir, m, vocabulary);
-            var loaded = Checkpoint.Load(dir, "lstm");
+            var loaded = Checkpoint.Load(dir, TranslatorArchitecture.Lstm);
             using var copy = Assert.IsType<RecurrentTranslator>(loaded.Model);
             Assert.Equal(m.Config, copy.Config);
             var (src, mask) = Source();
             var tgt = tensor(new long[,] { { 1, 5, 6 }, { 1, 9, 4 }, { 1, 7, 8 } });
             using (no_grad()) TensorAssert.Identical(m.Forward(src, mask, tgt), copy.Forward(src, mask, tgt), "logits after Save/Load");
 
-            var asGru = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir, "gru"));
+            var asGru = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir, TranslatorArchitecture.Gru));
             Assert.Contains(Path.Combine(dir, "model.json"), asGru.Message);
             Assert.Contains("is a 'lstm' model, not 'gru'", asGru.Message);
             // A model.json that claims "gru" over an LSTM config is caught by the registry, naming the file (without the
@@ -333,12 +334,13 @@ public sealed class RecurrentTranslatorTests
     }
 
     [Fact]
-    public void Registry_KnowsTheRecurrentArchitectures()
+    public void Factory_RebuildsTheRecurrentArchitecturesFromTheirNames()
     {
-        foreach (var name in new[] { "rnn", "lstm", "gru" }) Assert.Contains(name, ModelRegistry.Architectures);
+        foreach (var name in new[] { "rnn", "lstm", "gru" }) Assert.Equal(name, TranslatorFactory.NameOf(TranslatorFactory.Parse(name, "test")));
+        Assert.Contains("unknown architecture 'bilstm'", Assert.Throws<InvalidDataException>(() => TranslatorFactory.Parse("bilstm", "test")).Message);
         var config = RecurrentTranslatorConfig.Tiny(Vocab, RecurrentCellKind.Gru, RecurrentAttention.LuongDot);
-        using var m = ModelRegistry.Create("gru", config.ToJson(), "test");
-        Assert.Equal("gru", m.Architecture);
+        using var m = TranslatorFactory.FromConfig(TranslatorFactory.Parse("gru", "test"), config.ToJson(), "test");
+        Assert.Equal((TranslatorArchitecture.Gru, "gru"), (m.Architecture, m.ArchitectureName));
         Assert.Contains("\"Attention\": \"luong-dot\"", config.ToJson());
         Assert.Contains("\"Cell\": \"Gru\"", config.ToJson());
     }

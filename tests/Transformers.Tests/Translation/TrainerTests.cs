@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Transformers.Data;
 using Transformers.Training;
 using Transformers.Translation;
 using static TorchSharp.torch;
@@ -131,8 +132,8 @@ public sealed class TrainerTests
             using var m = new TransformerTranslator(Config);
             var dir = Path.Combine(run, "ckpt");
             Checkpoint.Save(dir, m, ReverseTask.Vocabulary);
-            using (var ok = Checkpoint.Load(run + "/ckpt").Model) Assert.Equal("transformer", ok.Architecture);
-            Assert.Contains("is a 'transformer' model, not 'lstm'", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir, "lstm")).Message);
+            using (var ok = Checkpoint.Load(run + "/ckpt").Model) Assert.Equal(TranslatorArchitecture.Transformer, ok.Architecture);
+            Assert.Contains("is a 'transformer' model, not 'lstm'", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir, TranslatorArchitecture.Lstm)).Message);
             // The checks below are those of the loader itself, as for a checkpoint written before manifests (the manifest's own: RunDirectoryTests).
             File.Delete(Path.Combine(dir, CheckpointManifest.FileName));
             // A vocabulary that does not match the weights.

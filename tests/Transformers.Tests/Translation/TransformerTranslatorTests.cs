@@ -1,3 +1,4 @@
+using Transformers.Data;
 using Transformers.Translation;
 using static TorchSharp.torch;
 
@@ -100,6 +101,16 @@ public sealed class TransformerTranslatorTests
         }
     }
 
+    [Theory]
+    [InlineData(LengthNormalization.Gnmt, 1.0, 7, -3.0)]        // ((5 + 7) / 6)^1 = 2
+    [InlineData(LengthNormalization.Gnmt, 2.0, 19, -0.375)]     // ((5 + 19) / 6)^2 = 16
+    [InlineData(LengthNormalization.Gnmt, 0.6, 1, -6.0)]        // ((5 + 1) / 6)^α = 1 for any α
+    [InlineData(LengthNormalization.Gnmt, 0.0, 9, -6.0)]        // α = 0: no penalty
+    [InlineData(LengthNormalization.Average, 0.6, 4, -1.5)]
+    [InlineData(LengthNormalization.None, 0.6, 4, -6.0)]
+    public void LengthPenalty_DividesTheLogProbabilityAsGnmtWritesIt(LengthNormalization normalization, double alpha, int length, double expected) =>
+        Assert.Equal(expected, LengthPenalty.Score(-6.0, length, normalization, alpha), 12);   // log P = -6 in every row
+
     [Fact]
     public void BeamHypothesisScore_IsItsLogProbabilityUnderTheModel()
     {
@@ -123,7 +134,11 @@ public sealed class TransformerTranslatorTests
     {
         using var m = Tiny(5);
         var (src, mask) = Source();
-        Assert.Contains("outside the vocabulary of 20", Assert.Throws<ArgumentException>(() => m.Forward(src, mask, tensor(new long[,] { { 1, 25 }, { 1, 2 }, { 1, 2 } }))).Message);
+        // Ids are checked where a batch becomes tensors (on the host), not in the forward (which would read them back from the device).
+        Assert.Contains("target id 25 (sentence 1 of the batch) is outside the vocabulary of 20",
+                        Assert.Throws<ArgumentException>(() => new TranslationBatch([[3], [4]], [[2], [25]]).ToTensors(m)).Message);
+        Assert.Contains("source id -1 (sentence 0 of the batch) is outside the vocabulary of 20",
+                        Assert.Throws<ArgumentException>(() => TranslationBatch.OfSources([[-1]]).SourceTensors(m)).Message);
         Assert.Contains("exceeds the model's maximum length 64", Assert.Throws<ArgumentException>(() => m.Forward(ones(1, 65, ScalarType.Int64), ones(1, 65, ScalarType.Bool), ones(1, 2, ScalarType.Int64))).Message);
         Assert.Contains("source mask must be bool", Assert.Throws<ArgumentException>(() => m.Encode(src, ones(3, 4, ScalarType.Bool))).Message);
         Assert.Contains("DModel (30) must be a positive multiple of NumHeads (4)", Assert.Throws<ArgumentException>(() => new TransformerConfig { VocabSize = 10, DModel = 30, NumHeads = 4 }.Validate()).Message);

@@ -1,31 +1,41 @@
 namespace Transformers.Tokenizer.Models;
 
-/// <summary>Collects token ids with the original-text range of each (growable arrays, reused across calls).</summary>
+/// <summary>
+/// Token ids with their character offsets [start, end), as <see cref="WordPieceTokenizer.EncodeTo"/> fills it; reuse one
+/// (<see cref="Clear"/>) and encoding allocates nothing. The spans are views of the first <see cref="Count"/> tokens.
+/// </summary>
 public sealed class TokenBuffer
 {
-    public int[] Ids = new int[64];
-    public int[] Starts = new int[64];
-    public int[] Ends = new int[64];
-    public int Count;
+    private int[] ids = new int[64];
+    private int[] starts = new int[64];
+    private int[] ends = new int[64];
+
+    public int Count { get; private set; }
+    public ReadOnlySpan<int> Ids => ids.AsSpan(0, Count);
+    public ReadOnlySpan<int> Starts => starts.AsSpan(0, Count);
+    public ReadOnlySpan<int> Ends => ends.AsSpan(0, Count);
 
     public void Clear() => Count = 0;
 
     public void Add(int id, int start, int end)
     {
         int n = Count;
-        if (n == Ids.Length) Grow();
-        Ids[n] = id;
-        Starts[n] = start;
-        Ends[n] = end;
+        if (n == ids.Length) Grow();
+        ids[n] = id;
+        starts[n] = start;
+        ends[n] = end;
         Count = n + 1;
     }
 
+    /// <summary>Drops the tokens from <paramref name="count"/> on (a word that turns out unknown is rolled back).</summary>
+    internal void Truncate(int count) => Count = Math.Min(Count, count);
+
     private void Grow()
     {
-        int size = Ids.Length * 2;
-        Array.Resize(ref Ids, size);
-        Array.Resize(ref Starts, size);
-        Array.Resize(ref Ends, size);
+        int size = ids.Length * 2;
+        Array.Resize(ref ids, size);
+        Array.Resize(ref starts, size);
+        Array.Resize(ref ends, size);
     }
 }
 
@@ -104,7 +114,7 @@ public sealed class WordPieceModel
             }
             if (end == start)
             {
-                output.Count = first;
+                output.Truncate(first);
                 output.Add(UnknownId, starts[0], ends[^1]);
                 return;
             }

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Globalization;
+using TorchSharp;
+using Transformers.Training;
+using static TorchSharp.torch;
+
+namespace Transformers.Lab.Translation;
+
+/// <summary>
+/// <c>scalar-gc [--fence] [--seconds N] [--garbage KB]</c>: the hazard <see cref="GcFence"/> guards against, made
+/// frequent. Two threads, like two data-parallel workers, run "steps" of tensor arithmetic whose numbers TorchSharp turns
+/// into implicit Scalars (<c>a + b</c> is add with alpha 1, <c>x * 0.5</c>, <c>masked_fill(m, -1e9)</c>) while they allocate
+/// managed garbage, so collections come often and can land while the other thread is inside a native call. Each result
+/// is checked against its value; the run prints steps, wrong results and collections. Without <c>--fence</c> a freed
+/// Scalar shows as a crash (exit 134, "Expected false to be true") or a wrong result; with it, collections run only
+/// between steps. experiments/robustness/scalar-gc.sh runs both.
+/// </summary>
+public static class ScalarGcStress
+{
+    private static byte[]? sink;
+
+    public static int Run(string[] args)
+    {
+        bool fence = args.Contains("--fence");
+        double seconds = Option(args, "--seconds", 60);
+        int garbage = (int)Option(args, "--garbage", 64) * 1024;
+        TorchRuntime.EnsureLoaded();
+        set_num_threads(1);
+        manual_seed(3);
+        var a = randn(64, 256);
+        var b = randn(64, 256);
+        var mask = rand(64, 256) < 0.5;
+        var expected = ((a + b) * 0.5).masked_fill(mask, -1e9).sum().item<float>();   // computed once, before any stress
+        using var gcFence = new GcFence();
+        long steps = 0, wrong = 0;
+        int collections = GC.CollectionCount(0);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < seconds)
+        {
+            if (fence) gcFence.Hold();
+            var workers = Enumerable.Range(0, 2).Select(_ => Task.Factory.StartNew(() =>
+            {
+                long bad = 0;
+                for (int i = 0; i < 100; i++)
+                {
+                    using var scope = NewDisposeScope();
+                    var value = ((a + b) * 0.5).masked_fill(mask, -1e9).sum().item<float>();
+                    if (value != expected) bad++;
+                    sink = new byte[garbage];                                      // managed allocations: collections
+                }
+                return bad;
+            }, TaskCreationOptions.LongRunning)).ToArray();
+            Task.WaitAll(workers);
+            wrong += workers.Sum(w => w.Result);
+            steps++;
+        }
+        gcFence.Release();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"scalar-gc {(fence ? "with" : "without")} the fence: {steps} steps of 2 x 100 expressions in {clock.Elapsed.TotalSeconds:F0} s, " +
+            $"{wrong} wrong results, {GC.CollectionCount(0) - collections} collections, {gcFence.Opened} regions opened, {gcFence.Overruns} overruns"));
+        return wrong == 0 ? 0 : 1;
+    }
+
+    private static double Option(string[] args, string name, double fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+}

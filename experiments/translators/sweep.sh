@@ -1,0 +1,68 @@
+#!/bin/bash
+# Issue 12, item 2: the sweep behind the default recipes. For each architecture, its default recipe (`train --arch A`,
+# the --preset small size) and one knob changed at a time around it — batch size, learning rate, schedule, warmup,
+# vocabulary, dropout, model size — each trained 30 minutes on 2 threads, one run at a time on a quiet machine (never
+# two at a time, nothing else beside them). Dev BLEU (greedy, first 500 dev pairs) every 5 minutes; the lab draws each
+# architecture's curves on one plot. The default should be the run with the best dev BLEU per CPU-minute.
+#
+# The whole sweep is ~32 runs of ~32 minutes: it takes several sessions. Each run resumes where it stopped and a
+# finished run is skipped, so rerun the script (or one architecture of it) until it is done:
+#   experiments/translators/sweep.sh [RUNS_DIR] [ARCHS] [MINUTES]     (defaults: runs/sweep, "transformer gru lstm rnn", 30)
+# The default recipe of each architecture is also item 7's run (experiments/translators/run.sh): link it instead of
+# training it twice, e.g.  ln -s ../cmp/small-gru runs/sweep/gru-default
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=${1:-runs/sweep}
+ARCHS=${2:-transformer gru lstm rnn}
+MINUTES=${3:-30}
+mkdir -p "$RUNS"
+dotnet build -c Release src/Transformers.Cli >/dev/null || exit 1
+dotnet build -c Release experiments/Transformers.Lab >/dev/null || exit 1
+CLI=src/Transformers.Cli/bin/Release/net10.0/Transformers.Cli
+LAB=experiments/Transformers.Lab/bin/Release/net10.0/Transformers.Lab
+
+# One variant per line: NAME|OPTIONS (the default recipe's values are in TranslationRecipe.For).
+variants() {
+  case $1 in
+    transformer) cat <<'EOF'
+default|
+batch-2000|--batch-tokens 2000
+batch-500|--batch-tokens 500
+lr-2e-3|--lr 2e-3
+lr-5e-4|--lr 5e-4
+warmup-15|--warmup-fraction 0.15
+cosine|--lr-decay cosine
+vocab-16k|--vocab-size 16000
+dropout-0.1|--dropout 0.1
+EOF
+    ;;
+    *) cat <<'EOF'
+default|
+batch-8000|--batch-tokens 8000
+batch-2000|--batch-tokens 2000
+lr-2e-3|--lr 2e-3
+lr-5e-4|--lr 5e-4
+linear|--lr-decay linear --warmup-fraction 0.05
+vocab-16k|--vocab-size 16000
+dropout-0|--dropout 0
+matched|--preset matched
+EOF
+    ;;
+  esac
+}
+
+for arch in $ARCHS; do
+  curves=()
+  while IFS='|' read -r name options; do
+    [ -n "$name" ] || continue
+    run="$RUNS/$arch-$name"
+    curves+=("$name=$run")
+    for attempt in 1 2 3; do
+      # shellcheck disable=SC2086  # the options are words
+      /usr/bin/time -v -a -o "$run.time" $CLI train --arch "$arch" $options --out "$run" --minutes "$MINUTES" --eval-minutes 5 \
+        --patience 0 --threads 2 >> "$run.out" 2>> "$run.err" && break
+      echo "sweep.sh: attempt $attempt of $run failed; resuming" >> "$run.err"
+    done
+  done < <(variants "$arch")
+  $LAB curves --out "$RUNS/$arch-sweep.png" --title "$arch: one knob at a time around the default recipe, $MINUTES minutes on 2 threads" "${curves[@]}"
+done

@@ -1,0 +1,78 @@
+using System.Runtime;
+
+namespace Transformers.Training;
+
+/// <summary>
+/// Keeps the garbage collector out of the data-parallel part of training steps, and lets it run between them.
+/// <para>
+/// Why: TorchSharp 0.107 hands implicitly created <c>Scalar</c>s to native calls by raw handle — <c>a + b</c> is
+/// <c>add(b, alpha: 1)</c>, <c>x * 0.5</c> and <c>masked_fill(m, -inf)</c> convert their numbers — and leaves them to the
+/// finalizer. Nothing keeps such a Scalar alive during the call, so a collection triggered by one worker's allocations
+/// while the other worker is inside that call can free it mid-call: a crash ("Expected false to be true" in
+/// <c>c10::Scalar::toFloat</c>, once in ~6,000 two-worker steps here) or, worse, a wrong value read silently (TorchSharp
+/// pull requests 1434 and 1496 dispose these Scalars; not in 0.107). With one thread no other thread allocates, so only
+/// the data-parallel phase needs the fence.
+/// </para>
+/// <para>
+/// How: <see cref="Hold"/> (called between steps, when no worker is inside a native call) opens a no-GC region
+/// (<see cref="GC.TryStartNoGCRegion(long)"/>, which collects once, fully, as it starts) of <see cref="Budget"/> bytes of
+/// managed allocation; later calls keep it while less than half of it is used, so the full collection comes once per
+/// many steps, always between them. <see cref="Release"/> ends it (before evaluations and checkpoints, and at the end).
+/// If allocations exceed the budget inside a step anyway, the runtime collects there and leaves the region: that step
+/// is unfenced (counted in <see cref="Overruns"/>), the next <see cref="Hold"/> opens a new region.
+/// </para>
+/// </summary>
+public sealed class GcFence(long budget = GcFence.DefaultBudget) : IDisposable
+{
+    /// <summary>64 MiB of managed garbage at most (a step of the Small models allocates well under a megabyte).</summary>
+    public const long DefaultBudget = 64L << 20;
+
+    private long openedAt;
+    private bool open;
+
+    public long Budget { get; private set; } = budget;
+    /// <summary>Regions the runtime left because a step allocated past the budget.</summary>
+    public int Overruns { get; private set; }
+    /// <summary>Regions opened (each with one full collection).</summary>
+    public int Opened { get; private set; }
+
+    private static bool InRegion => GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
+
+    /// <summary>From here until <see cref="Release"/> or the next <see cref="Hold"/>, no collection runs (within the budget).</summary>
+    public void Hold()
+    {
+        if (open && !InRegion) { open = false; Overruns++; }
+        if (open && GC.GetTotalAllocatedBytes() - openedAt < Budget / 2) return;
+        Release();
+        while (true)
+        {
+            try
+            {
+                open = GC.TryStartNoGCRegion(Budget);
+                break;
+            }
+            catch (ArgumentOutOfRangeException) when (Budget > 1L << 20)
+            {
+                Budget /= 2;                                                          // larger than this runtime allows
+            }
+            catch (InvalidOperationException)
+            {
+                return;                                                               // someone else holds a region: theirs fences us too
+            }
+        }
+        if (open) Opened++;
+        openedAt = GC.GetTotalAllocatedBytes();
+    }
+
+    /// <summary>Lets the collector run again.</summary>
+    public void Release()
+    {
+        if (!open) return;
+        open = false;
+        if (!InRegion) { Overruns++; return; }
+        try { GC.EndNoGCRegion(); }
+        catch (InvalidOperationException) { Overruns++; }                           // the runtime collected inside the region
+    }
+
+    public void Dispose() => Release();
+}
