@@ -38,9 +38,13 @@ public sealed class GcFence(long budget = GcFence.DefaultBudget) : IDisposable
 
     private static bool InRegion => GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
 
+    /// <summary>TRANSFORMERS_GC_FENCE=0 turns the fence off: for measuring what it costs, not for training.</summary>
+    public static bool Enabled { get; } = Environment.GetEnvironmentVariable("TRANSFORMERS_GC_FENCE") != "0";
+
     /// <summary>From here until <see cref="Release"/> or the next <see cref="Hold"/>, no collection runs (within the budget).</summary>
     public void Hold()
     {
+        if (!Enabled) return;
         if (open && !InRegion) { open = false; Overruns++; }
         if (open && GC.GetTotalAllocatedBytes() - openedAt < Budget / 2) return;
         Release();
