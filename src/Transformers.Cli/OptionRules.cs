@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Numerics;
-using System.Text.RegularExpressions;
 using Transformers.Data;
+using Transformers.Training;
 
 namespace Transformers.Cli;
 
@@ -87,8 +87,7 @@ internal static class OptionRules
     }
 
     /// <summary>An enum member as the command line writes it: LuongGeneral -> luong-general.</summary>
-    public static string EnumName<T>(T value) where T : struct, Enum =>
-        Regex.Replace(value.ToString(), "(?<=[a-z0-9])(?=[A-Z])", "-").ToLowerInvariant();
+    public static string EnumName<T>(T value) where T : struct, Enum => RunSettings.OptionName(value);
 
     private static T? ParseEnum<T>(ArgumentResult r) where T : struct, Enum
     {

@@ -171,17 +171,8 @@ public static class ReferenceWorkloads
         model.eval();
         try
         {
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
             using var mask = ones(src.shape, ScalarType.Bool);
-            var encoded = model.Encode(src, mask);
-            using var state = model.StartDecoding(encoded);
-            var prev = full([src.shape[0]], Bos, ScalarType.Int64);
-            for (int t = 0; t < steps; t++)
-            {
-                using var step = NewDisposeScope();
-                prev = model.DecodeStep(prev, state).argmax(-1).MoveToOuterDisposeScope();
-            }
+            Throughput.GreedySteps(model, src, mask, steps);
         }
         finally
         {

@@ -238,22 +238,25 @@ public sealed class Throughput : IExperiment
         model.eval();
         using var src = RandomIds(model, batch, length);
         using var mask = ones([batch, length], ScalarType.Bool);
-        void Decode()
-        {
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
-            var encoded = model.Encode(src, mask);
-            using var state = model.StartDecoding(encoded);
-            var prev = full([batch], model.Special.Bos, ScalarType.Int64);
-            for (int t = 0; t < length; t++)
-            {
-                using var step = NewDisposeScope();
-                prev = model.DecodeStep(prev, state).argmax(-1).MoveToOuterDisposeScope();
-            }
-        }
+        void Decode() => GreedySteps(model, src, mask, length);
         var time = TimingStats.Measure(Decode, warmup, runs);
         var peak = PeakMemory.Of(Decode);
         return ToPoint(name, "decode", batch, length, time, peak);
+    }
+
+    /// <summary>Encodes <paramref name="src"/> once, then exactly <paramref name="steps"/> argmax steps through the seam (no early stop), without gradients.</summary>
+    public static void GreedySteps(Seq2SeqModel model, Tensor src, Tensor mask, int steps)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var encoded = model.Encode(src, mask);
+        using var state = model.StartDecoding(encoded);
+        var prev = full([src.shape[0]], model.Special.Bos, ScalarType.Int64);
+        for (int t = 0; t < steps; t++)
+        {
+            using var step = NewDisposeScope();
+            prev = model.DecodeStep(prev, state).argmax(-1).MoveToOuterDisposeScope();
+        }
     }
 
     /// <summary>Times come from the timed calls; the memory is probed on one more call (its time is not used).</summary>

@@ -166,13 +166,8 @@ public static class TranslatorComparison
 
     /// <summary>"Percent of CPU this job got: N%" of RUN.time: how much of its cores the run really had.</summary>
     /// <summary>The run's --dev-bleu-sentences from its run.json (null: no run.json, or one without it).</summary>
-    private static int? DevBleuSentences(string dir)
-    {
-        var path = Path.Combine(dir, RunDirectory.SettingsFile);
-        if (!File.Exists(path)) return null;
-        var settings = JsonSerializer.Deserialize<RunSettings>(File.ReadAllText(path));
-        return settings?.Adjustable.GetValueOrDefault("--dev-bleu-sentences") is { } text && int.TryParse(text, CultureInfo.InvariantCulture, out int n) ? n : null;
-    }
+    private static int? DevBleuSentences(string dir) =>
+        RunSettings.Read(dir)?.Adjustable.GetValueOrDefault("--dev-bleu-sentences") is { } text && int.TryParse(text, CultureInfo.InvariantCulture, out int n) ? n : null;
 
     private static int? CpuPercent(string dir)
     {

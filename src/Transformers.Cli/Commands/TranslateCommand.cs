@@ -1,7 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
-using Transformers.Data;
-using Transformers.Evaluation;
 using Transformers.Tokenizer;
 using Transformers.Training;
 using Transformers.Translation;

@@ -11,6 +11,24 @@ namespace Transformers.Training;
 /// </summary>
 public sealed record RunSettings(IReadOnlyDictionary<string, string> Fixed, IReadOnlyDictionary<string, string> Adjustable)
 {
+    /// <summary>An enum value as the command line and run.json write it: LuongGeneral -> luong-general.</summary>
+    public static string OptionName(Enum value) => System.Text.RegularExpressions.Regex.Replace(value.ToString(), "(?<=[a-z0-9])(?=[A-Z])", "-").ToLowerInvariant();
+
+    /// <summary>The settings saved in run directory <paramref name="runDir"/> (null: it has no run.json), read without taking the run.</summary>
+    public static RunSettings? Read(string runDir)
+    {
+        var path = System.IO.Path.Combine(runDir, RunDirectory.SettingsFile);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<RunSettings>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not a run's settings ({e.Message})", e);
+        }
+    }
+
     /// <summary>What differs from <paramref name="saved"/>: fixed settings (errors, one per option) and adjustable ones (notices).</summary>
     public (IReadOnlyList<string> Errors, IReadOnlyList<string> Changes) CompareWith(RunSettings saved)
     {
@@ -96,19 +114,7 @@ public sealed class RunDirectory : IDisposable
     }
 
     /// <summary>The settings saved by the run's first start; null for a new run (or one started before run.json existed).</summary>
-    public RunSettings? ReadSettings()
-    {
-        var path = System.IO.Path.Combine(Path, SettingsFile);
-        if (!File.Exists(path)) return null;
-        try
-        {
-            return JsonSerializer.Deserialize<RunSettings>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path}: empty");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not a run's settings ({e.Message})", e);
-        }
-    }
+    public RunSettings? ReadSettings() => RunSettings.Read(Path);
 
     /// <summary>
     /// On resume: compares <paramref name="current"/> with the saved settings; a different fixed setting is an error

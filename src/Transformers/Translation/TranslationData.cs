@@ -99,7 +99,7 @@ public sealed class TranslationData : ITrainingData
     {
         int n = Math.Min(options.DevBleuSentences, DevPairs.Count);
         var translator = new TextTranslator(model, Tokenizer) { Spacing = Spacing };
-        var hyps = translator.TranslateIds(devTokens.Take(n).Select(p => p.Source).ToList(), new DecodingOptions()).Select(h => h.Count == 0 ? "" : h[0].Text).ToList();
+        var hyps = translator.Translate(devTokens.Take(n).Select(p => p.Source).ToList(), new DecodingOptions());
         return Bleu.Corpus(hyps, [DevPairs.Take(n).Select(p => p.Target).ToList()]).Score;
     }
 }
@@ -114,8 +114,12 @@ public sealed class TextTranslator(Seq2SeqModel model, WordPieceTokenizer tokeni
     public SpacingModel? Spacing { get; init; }
 
     /// <summary>One translation per input sentence, in order; an empty (or whitespace) line translates to an empty line.</summary>
-    public string[] Translate(IReadOnlyList<string> sentences, DecodingOptions options) =>
-        TranslateNBest(sentences, options).Select(h => h.Count == 0 ? "" : h[0].Text).ToArray();
+    public string[] Translate(IReadOnlyList<string> sentences, DecodingOptions options) => Best(TranslateNBest(sentences, options));
+
+    /// <summary>One translation per sentence given as token ids (no special tokens), in order.</summary>
+    public string[] Translate(IReadOnlyList<int[]> sources, DecodingOptions options) => Best(TranslateIds(sources, options));
+
+    private static string[] Best(List<(string Text, double Score)>[] nBest) => nBest.Select(h => h.Count == 0 ? "" : h[0].Text).ToArray();
 
     /// <summary>The n-best translations of each sentence with their scores.</summary>
     public List<(string Text, double Score)>[] TranslateNBest(IReadOnlyList<string> sentences, DecodingOptions options)

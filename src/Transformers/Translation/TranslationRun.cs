@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using TorchSharp;
 using Transformers.Data;
 using Transformers.Recurrent;
@@ -184,7 +183,7 @@ public sealed class TranslationRun : IDisposable
         static string S(object? value) => value switch
         {
             null => "default",
-            Enum e => Regex.Replace(e.ToString(), "(?<=[a-z])(?=[A-Z])", "-").ToLowerInvariant(),   // as typed: luong-general
+            Enum e => RunSettings.OptionName(e),                                                   // as typed: luong-general
             double d => d.ToString("R", CultureInfo.InvariantCulture),
             IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
             _ => value.ToString()!.ToLowerInvariant(),
