@@ -1,156 +1,252 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Text.Json;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Transformers.Cli;
+using Transformers.Lab.Experiments;
 using Transformers.Lab.Runner;
 using Transformers.Lab.Translation;
 using Transformers.Translation;
 
 namespace Transformers.Lab;
 
+/// <summary>
+/// The lab's command line (System.CommandLine, as the toolkit's CLI): one command per experiment and <c>all</c>, and the
+/// tools that build reports from finished runs. Exit codes: 0 done, 1 an error (one line on stderr), 2 a command line
+/// that does not parse (its errors, one line each).
+/// </summary>
 public static class Program
 {
-    private const string Usage =
-        "usage: Transformers.Lab all|<experiment> [--quick] [--out DIR] [--threads N]\n" +
-        "       Transformers.Lab list | readme\n" +
-        "       Transformers.Lab translators RUN_DIR|MODEL_DIR|builtin... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]\n" +
-        "       Transformers.Lab curves --out FILE.png [--title T] NAME=RUN_DIR|REFERENCE.json...\n" +
-        "       Transformers.Lab scalar-gc [--fence] [--seconds N] [--garbage KB]\n" +
-        "       Transformers.Lab reference-workloads [--rounds N] [--lengths 16,32,64,128] [--models a,b] [--threads N] [--out DIR] [--reference DIR] [--python PATH] [--ours-only]\n" +
-        "       Transformers.Lab bench [--filter PATTERN]";
+    public const int Failed = 1, BadCommandLine = 2;
 
-    /// <summary>
-    /// `all` or `&lt;experiment&gt;` runs the lab's experiments (`--quick`: tiny sizes; `--out DIR`: results root, default
-    /// experiments/results of this checkout; `--threads N`: libtorch threads, default 1 with --quick, else all cores).
-    /// `list` names the experiments. `bench [BenchmarkDotNet args]` runs the micro-benchmarks (e.g. `bench --filter *Attention*`).
-    /// They run in-process: BenchmarkDotNet's generated projects do not import Directory.Build.targets,
-    /// so they would miss the TorchSharp native fix-up.
-    /// </summary>
     public static int Main(string[] args)
     {
-        if (args.Length > 0 && args[0] == "bench")
+        var parse = Commands().Parse(args);
+        if (parse.Errors.Count > 0)
         {
-            var config = DefaultConfig.Instance
-                .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance)
-                    .WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(10))
-                .WithOptions(ConfigOptions.DisableOptimizationsValidator);
-            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], config);
-            return 0;
+            foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {error.Message}");
+            Console.Error.WriteLine("(Transformers.Lab --help lists the commands)");
+            return BadCommandLine;
         }
-        if (args.Length == 3 && args[0] == "replot" && args[1] == "throughput")
+        return parse.Invoke();
+    }
+
+    /// <summary>Every command of the lab, for <see cref="Main"/> and for tests of the command line.</summary>
+    public static RootCommand Commands()
+    {
+        var root = new RootCommand("The lab: experiments that measure the classic claims about sequence models, and reports from finished training runs. " +
+                                   "Results go to experiments/results of this checkout unless --out says otherwise.");
+        root.Subcommands.Add(ExperimentCommand("all", "Run every experiment (each one's report, and the results README).", LabRunner.Experiments));
+        foreach (var e in LabRunner.Experiments) root.Subcommands.Add(ExperimentCommand(e.Name, e.Claim, [e]));
+        root.Subcommands.Add(List());
+        root.Subcommands.Add(Readme());
+        root.Subcommands.Add(Translators());
+        root.Subcommands.Add(Curves());
+        root.Subcommands.Add(Replot());
+        root.Subcommands.Add(ScalarGc());
+        root.Subcommands.Add(ReferenceWorkloadsCommand());
+        root.Subcommands.Add(Bench());
+        return root;
+    }
+
+    private static Option<int> ThreadsOption(string description, int fallback) =>
+        new Option<int>("--threads") { Description = description, DefaultValueFactory = _ => fallback }.AtLeast(1);
+
+    private static Command ExperimentCommand(string name, string description, IReadOnlyList<IExperiment> experiments)
+    {
+        var quick = new Option<bool>("--quick") { Description = "Tiny sizes: seconds instead of minutes (what the tests run)." };
+        var output = new Option<string?>("--out") { Description = "Results root (default: experiments/results of this checkout)." };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads, at least 1 (default: 1 with --quick, else every core)." }.AtLeast(1);
+        var cmd = new Command(name, description) { quick, output, threads };
+        cmd.SetAction(parse => Guarded(() =>
         {
-            Experiments.Throughput.Replot(args[2]);
-            return 0;
-        }
-        if (args.Length > 0 && args[0] == "translators")
-            return Translators(args[1..]);
-        if (args.Length > 0 && args[0] == "reference-workloads")
-            return Experiments.ReferenceWorkloads.Run(args[1..]);
-        if (args.Length > 0 && args[0] == "scalar-gc")
-            return ScalarGcStress.Run(args[1..]);
-        if (args.Length > 0 && args[0] == "curves")
-            return DevBleuCurves.Run(args[1..]);
-        if (args.Length == 1 && args[0] == "readme")
-        {
-            LabRunner.WriteReadme(DefaultOutputRoot());                            // after adding a hand-made report
-            return 0;
-        }
-        if (args.Length > 0 && args[0] == "list")
-        {
-            foreach (var e in LabRunner.Experiments) Console.WriteLine($"{e.Name}: {e.Claim}");
-            return 0;
-        }
-        if (args.Length == 0 || args[0].StartsWith('-'))
-        {
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-        try
-        {
-            var experiments = LabRunner.Select(args[0]);
-            var options = ParseOptions(args[1..]);
+            bool isQuick = parse.GetValue(quick);
+            var options = new LabOptions(isQuick, Path.GetFullPath(parse.GetValue(output) ?? DefaultOutputRoot()),
+                                         parse.GetValue(threads) ?? (isQuick ? 1 : Environment.ProcessorCount));
             LabRunner.Run(experiments, options, Console.Out);
             Console.WriteLine($"results in {options.OutputRoot}");
             return 0;
-        }
-        catch (ArgumentException e)
+        }));
+        return cmd;
+    }
+
+    private static Command List()
+    {
+        var cmd = new Command("list", "Name every experiment and the claim it tests.");
+        cmd.SetAction(_ =>
         {
-            Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
+            foreach (var e in LabRunner.Experiments) Console.WriteLine($"{e.Name}: {e.Claim}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Readme()
+    {
+        var cmd = new Command("readme", "Rewrite experiments/results/README.md from the experiments' summaries (after adding a hand-made report).");
+        cmd.SetAction(_ => Guarded(() =>
+        {
+            LabRunner.WriteReadme(DefaultOutputRoot());
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>Issue 12's comparison from finished runs; exported model directories and `builtin` may stand beside them.</summary>
+    private static Command Translators()
+    {
+        var runs = new Argument<string[]>("runs") { Description = "Run directories, exported model directories, or builtin.", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--out") { Description = "Report directory.", DefaultValueFactory = _ => Path.Combine(DefaultOutputRoot(), "translators") };
+        var beam = new Option<int>("--beam") { Description = "Beam width of the beam rows, at least 1.", DefaultValueFactory = _ => 4 }.AtLeast(1);
+        var limit = new Option<int>("--limit") { Description = "Test sentences to score (0: all).", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var samples = new Option<int>("--samples") { Description = "Sample translations in the report.", DefaultValueFactory = _ => 8 }.AtLeast(0);
+        var title = new Option<string?>("--title") { Description = "The report's title." };
+        var threads = ThreadsOption("libtorch threads.", Environment.ProcessorCount);
+        var cmd = new Command("translators", "Score finished translators on the test split (greedy and beam; BLEU and chrF with signatures; decoding speed) and write a report.")
+        {
+            runs, output, beam, limit, samples, title, threads,
+        };
+        cmd.SetAction(parse => Guarded(() =>
+        {
+            int n = parse.GetValue(threads);
+            TorchRuntime.EnsureLoaded();
+            TorchSharp.torch.set_num_threads(n);
+            var options = new TranslatorComparison.Options(parse.GetValue(beam), parse.GetValue(limit), parse.GetValue(samples));
+            if (parse.GetValue(title) is { } t) options = options with { Title = t };
+            var dir = Path.GetFullPath(parse.GetValue(output)!);
+            TranslatorComparison.Run(parse.GetValue(runs)!, dir, options, MachineStamp.Take(n), Console.Out);
+            Console.WriteLine($"results in {dir}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Curves()
+    {
+        var series = new Argument<string[]>("series") { Description = "NAME=PATH: a run directory (its train.jsonl) or a reference result JSON.", Arity = ArgumentArity.OneOrMore };
+        series.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+                if (token.Value.IndexOf('=') <= 0) r.AddError($"'{token.Value}': expected NAME=PATH (a run directory or a reference JSON)");
+        });
+        var output = new Option<string>("--out") { Description = "The PNG to write.", Required = true }.OutputFile();
+        var title = new Option<string?>("--title") { Description = "The plot's title." };
+        var cmd = new Command("curves", "Draw dev BLEU over training time of finished runs (ours and the reference's) as one PNG.") { series, output, title };
+        cmd.SetAction(parse => Guarded(() =>
+        {
+            var named = parse.GetValue(series)!.Select(s => (Name: s[..s.IndexOf('=')], Path: s[(s.IndexOf('=') + 1)..])).ToList();
+            DevBleuCurves.Run(parse.GetValue(output)!, parse.GetValue(title), named);
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Replot()
+    {
+        var directory = new Argument<string>("directory") { Description = "The throughput experiment's results directory (its results.json)." };
+        directory.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+                if (!File.Exists(Path.Combine(token.Value, LabRunner.ResultsFile))) r.AddError($"{token.Value}: no {LabRunner.ResultsFile} in it");
+        });
+        var cmd = new Command("replot", "Redraw a finished experiment's plots from its results.json without measuring again (throughput only).");
+        var throughput = new Command("throughput", "Redraw the throughput experiment's plots.") { directory };
+        throughput.SetAction(parse => Guarded(() =>
+        {
+            Throughput.Replot(parse.GetValue(directory)!);
+            return 0;
+        }));
+        cmd.Subcommands.Add(throughput);
+        return cmd;
+    }
+
+    private static Command ScalarGc()
+    {
+        var fence = new Option<bool>("--fence") { Description = "Hold collections during the parallel work (GcFence), as the trainer does." };
+        var seconds = new Option<double>("--seconds") { Description = "How long to run, in seconds.", DefaultValueFactory = _ => 60 }.Within(0, 1e6, minOpen: true);
+        var garbage = new Option<int>("--garbage") { Description = "KB of managed garbage per expression (how often collections come).", DefaultValueFactory = _ => 64 }.AtLeast(1);
+        var cmd = new Command("scalar-gc", "Stress the hazard GcFence guards against: two threads of tensor arithmetic with implicit Scalars while collections come often.")
+        {
+            fence, seconds, garbage,
+        };
+        cmd.SetAction(parse => ScalarGcStress.Run(parse.GetValue(fence), parse.GetValue(seconds), parse.GetValue(garbage)));
+        return cmd;
+    }
+
+    private static Command ReferenceWorkloadsCommand()
+    {
+        var rounds = new Option<int>("--rounds") { Description = "Rounds, each the reference then ours.", DefaultValueFactory = _ => 2 }.AtLeast(1);
+        var lengths = new Option<string>("--lengths") { Description = "Sequence lengths, comma-separated.", DefaultValueFactory = _ => "16,32,64,128" };
+        lengths.Validators.Add(r =>
+        {
+            foreach (var part in r.GetValueOrDefault<string>()?.Split(',') ?? [])
+                if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1)
+                    r.AddError($"--lengths: '{part}' is not a length (a positive integer)");
+        });
+        var models = new Option<string>("--models") { Description = $"Models, comma-separated, of: {string.Join(", ", ReferenceWorkloads.AllModels)}.", DefaultValueFactory = _ => string.Join(",", ReferenceWorkloads.AllModels) };
+        models.Validators.Add(r =>
+        {
+            foreach (var m in r.GetValueOrDefault<string>()?.Split(',') ?? [])
+                if (!ReferenceWorkloads.AllModels.Contains(m)) r.AddError($"--models: unknown model '{m}' (known: {string.Join(", ", ReferenceWorkloads.AllModels)})");
+        });
+        var threads = ThreadsOption("Threads of each side.", 2);
+        var output = new Option<string?>("--out") { Description = "Report directory (default: experiments/results/reference-workloads)." };
+        var reference = new Option<string>("--reference") { Description = "The plain PyTorch reference's folder.", DefaultValueFactory = _ => "../shared/reference" };
+        var python = new Option<string>("--python") { Description = "The Python that has torch.", DefaultValueFactory = _ => "/usr/bin/python3" };
+        var oursOnly = new Option<bool>("--ours-only") { Description = "Measure ours alone (no reference)." };
+        var cmd = new Command("reference-workloads", "Training and greedy-decoding throughput of ours and the plain PyTorch reference on identical workloads, in alternating rounds.")
+        {
+            rounds, lengths, models, threads, output, reference, python, oursOnly,
+        };
+        cmd.SetAction(parse => Guarded(() => ReferenceWorkloads.Run(new ReferenceWorkloads.Options(
+            parse.GetValue(rounds),
+            parse.GetValue(lengths)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
+            parse.GetValue(models)!.Split(','),
+            parse.GetValue(threads),
+            parse.GetValue(output),
+            parse.GetValue(reference)!,
+            parse.GetValue(python)!,
+            parse.GetValue(oursOnly)))));
+        return cmd;
     }
 
     /// <summary>
-    /// `translators RUN... [--out DIR] [--beam N] [--limit N] [--threads N]`: issue 6's comparison from finished runs;
-    /// exported model directories and `builtin` (the built-in translator) may stand beside them.
+    /// BenchmarkDotNet's suites, in-process: its generated projects would not import Directory.Build.targets and so
+    /// would miss the TorchSharp native fix-up. Everything after `bench` goes to BenchmarkDotNet (e.g. --filter '*Cell*').
     /// </summary>
-    private static int Translators(string[] args)
+    private static Command Bench()
     {
-        var runs = new List<string>();
-        string output = Path.Combine(DefaultOutputRoot(), "translators");
-        int beam = 4, limit = 0, samples = 8, threads = Environment.ProcessorCount;
-        string? title = null;
-        try
+        var cmd = new Command("bench", "Run the BenchmarkDotNet micro-benchmarks; the remaining arguments go to BenchmarkDotNet (e.g. --filter '*Attention*').")
         {
-            for (var i = 0; i < args.Length; i++)
-            {
-                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-                int Int() => int.TryParse(Value(), out var n) && n >= 0 ? n : throw new ArgumentException($"{args[i - 1]} needs a non-negative integer");
-                switch (args[i])
-                {
-                    case "--out": output = Value(); break;
-                    case "--beam": beam = Int(); break;
-                    case "--limit": limit = Int(); break;
-                    case "--samples": samples = Int(); break;
-                    case "--title": title = Value(); break;
-                    case "--threads": threads = Math.Max(1, Int()); break;
-                    default:
-                        if (args[i].StartsWith('-')) throw new ArgumentException($"unknown option '{args[i]}'");
-                        runs.Add(args[i]);
-                        break;
-                }
-            }
-            TorchRuntime.EnsureLoaded();
-            TorchSharp.torch.set_num_threads(threads);
-            var options = new TranslatorComparison.Options(beam, limit, samples);
-            if (title is not null) options = options with { Title = title };
-            TranslatorComparison.Run(runs, Path.GetFullPath(output), options, MachineStamp.Take(threads), Console.Out);
-            Console.WriteLine($"results in {output}");
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        cmd.SetAction(parse =>
+        {
+            var config = DefaultConfig.Instance
+                .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(10))
+                .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(parse.UnmatchedTokens.ToArray(), config);
             return 0;
-        }
-        catch (BuiltInTranslatorMissingException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
-        {
-            Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine("usage: Transformers.Lab translators RUN_DIR|MODEL_DIR|builtin... [--out DIR] [--beam N] [--limit N] [--samples N] [--title T] [--threads N]");
-            return 2;
-        }
+        });
+        return cmd;
     }
 
-    private static LabOptions ParseOptions(string[] args)
+    /// <summary>Runs a command's work; an error it can explain becomes one line and exit code 1.</summary>
+    private static int Guarded(Func<int> work)
     {
-        bool quick = false;
-        string? output = null;
-        int? threads = null;
-        for (var i = 0; i < args.Length; i++)
+        try
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--quick": quick = true; break;
-                case "--out": output = Value(); break;
-                case "--threads":
-                    threads = int.TryParse(Value(), out var n) && n > 0 ? n : throw new ArgumentException("--threads needs a positive integer");
-                    break;
-                default: throw new ArgumentException($"unknown option '{args[i]}'");
-            }
+            return work();
         }
-        return new LabOptions(quick, Path.GetFullPath(output ?? DefaultOutputRoot()), threads ?? (quick ? 1 : Environment.ProcessorCount));
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or JsonException or BuiltInTranslatorMissingException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Failed;
+        }
     }
 
     /// <summary>experiments/results of the checkout containing the current folder (found by Transformers.sln), else ./experiments/results.</summary>

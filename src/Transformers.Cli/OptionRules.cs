@@ -86,16 +86,25 @@ internal static class OptionRules
         return option;
     }
 
+    /// <summary>An enum option that takes only the members in <paramref name="allowed"/> (as <see cref="OneOf{T}(Option{T})"/> reads them).</summary>
+    public static Option<T> OneOf<T>(this Option<T> option, IReadOnlyList<T> allowed) where T : struct, Enum
+    {
+        option.HelpName ??= string.Join("|", allowed.Select(v => EnumName(v)));
+        option.CustomParser = r => ParseEnum(r, allowed) ?? default;
+        return option;
+    }
+
     /// <summary>An enum member as the command line writes it: LuongGeneral -> luong-general.</summary>
     public static string EnumName<T>(T value) where T : struct, Enum => RunSettings.OptionName(value);
 
-    private static T? ParseEnum<T>(ArgumentResult r) where T : struct, Enum
+    private static T? ParseEnum<T>(ArgumentResult r, IReadOnlyList<T>? allowed = null) where T : struct, Enum
     {
         var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
-        foreach (var value in Enum.GetValues<T>())
+        var values = allowed ?? Enum.GetValues<T>();
+        foreach (var value in values)
             if (string.Equals(EnumName(value), text, StringComparison.OrdinalIgnoreCase) || string.Equals(value.ToString(), text, StringComparison.OrdinalIgnoreCase))
                 return value;
-        r.AddError($"{Typed(r)} {text}: use {Names(Enum.GetValues<T>().Select(v => EnumName(v)))}");
+        r.AddError($"{Typed(r)} {text}: use {Names(values.Select(v => EnumName(v)))}");
         return null;
     }
 
@@ -166,6 +175,17 @@ internal static class OptionRules
                 if (Directory.Exists(token.Value)) r.AddError($"{Typed(r)} {token.Value}: is a directory; give a file");
                 else if (!File.Exists(token.Value)) r.AddError($"{Typed(r)} {token.Value}: file not found");
             }
+        });
+        return option;
+    }
+
+    /// <summary>Every value must name an existing file or directory.</summary>
+    public static Option<string> ExistingPath(this Option<string> option)
+    {
+        option.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+                if (!File.Exists(token.Value) && !Directory.Exists(token.Value)) r.AddError($"{Typed(r)} {token.Value}: no such file or directory");
         });
         return option;
     }

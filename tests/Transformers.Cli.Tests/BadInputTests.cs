@@ -53,8 +53,8 @@ public sealed class BadInputTests(CliFiles files)
         { "evaluate model and hyp",             "evaluate --model {run} --hyp {hyp.txt} --ref {ref.txt}",             Failed,  "either --model or --hyp and --ref" },
         { "evaluate split empty",               "evaluate --model {run} --data {small.tsv} --split dev",              Failed,  "--data {small.tsv}: too small to split: 10 train, 0 dev, 0 test pairs" },
         // ---- vocab
-        { "vocab encode, vocab is a directory", "vocab encode --vocab {empty-dir}",                                   Failed,  "--vocab {empty-dir}: is a directory; give a file" },
-        { "vocab encode, vocab missing",        "vocab encode --vocab {nowhere.txt}",                                 Failed,  "--vocab {nowhere.txt}: file not found" },
+        { "vocab encode, empty directory",      "vocab encode --vocab {empty-dir}",                                   Failed,  "{empty-dir} is not a checkpoint" },
+        { "vocab encode, vocab missing",        "vocab encode --vocab {nowhere.txt}",                                 Failed,  "--vocab {nowhere.txt}: no such file or directory" },
         { "vocab train size 0",                 "vocab train --input {ref.txt} --out {out.txt} --size 0",             Failed,  "--size 0: must be at least 1" },
         { "vocab train threads 0",              "vocab train --input {ref.txt} --out {out.txt} --threads 0",          Failed,  "--threads 0: must be at least 1" },
         { "vocab train min-frequency 0",        "vocab train --input {ref.txt} --out {out.txt} --min-frequency 0",    Failed,  "--min-frequency 0: must be at least 1" },

@@ -55,6 +55,28 @@ public sealed class WordPieceTokenizer : Microsoft.ML.Tokenizers.Tokenizer
     public static WordPieceTokenizer FromVocabStream(Stream stream, string sourceName, WordPieceOptions? options = null) =>
         Create(Vocabulary.Load(stream, sourceName), options);
 
+    /// <summary>
+    /// Loads a tokenizer directory as HF's <c>BertTokenizer.from_pretrained</c> does: <c>vocab.txt</c> and, if present,
+    /// <c>tokenizer_config.json</c> (<see cref="TokenizerConfig"/>); without that file the options are
+    /// <paramref name="fallback"/> (HF's default, uncased, when not given).
+    /// </summary>
+    public static WordPieceTokenizer FromDirectory(string directory, WordPieceOptions? fallback = null)
+    {
+        string vocabPath = Path.Combine(directory, "vocab.txt");
+        if (!File.Exists(vocabPath)) throw new FileNotFoundException($"{directory} has no vocab.txt", vocabPath);
+        string configPath = Path.Combine(directory, TokenizerConfig.FileName);
+        var options = File.Exists(configPath) ? TokenizerConfig.Read(configPath) : fallback ?? WordPieceOptions.Uncased;
+        return Create(Vocabulary.Load(vocabPath), options);
+    }
+
+    /// <summary>Writes <c>vocab.txt</c> and <c>tokenizer_config.json</c> into <paramref name="directory"/> (created if needed), which <see cref="FromDirectory"/> and HF read back.</summary>
+    public void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        Vocabulary.Save(Path.Combine(directory, "vocab.txt"));
+        TokenizerConfig.Write(Path.Combine(directory, TokenizerConfig.FileName), Options);
+    }
+
     public WordPieceOptions Options { get; }
     public WordPieceModel Model { get; }
     public Vocabulary Vocabulary => Model.Vocabulary;

@@ -41,16 +41,8 @@ public static class ReferenceWorkloads
     public sealed record Options(int Rounds = 2, int[]? Lengths = null, string[]? Models = null, int Threads = 2, string? Output = null,
                                  string Reference = "../shared/reference", string Python = "/usr/bin/python3", bool OursOnly = false);
 
-    public static int Run(string[] args)
+    public static int Run(Options options)
     {
-        Options options;
-        try { options = Parse(args); }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine("usage: Transformers.Lab reference-workloads [--rounds N] [--lengths 16,32,64,128] [--models a,b] [--threads N] [--out DIR] [--reference DIR] [--python PATH] [--ours-only]");
-            return 2;
-        }
         var script = Path.Combine(options.Reference, "seq2seq_throughput.py");
         if (!options.OursOnly && !File.Exists(script))
         {
@@ -291,32 +283,5 @@ public static class ReferenceWorkloads
         }
         md.AppendLine().AppendLine("Differences by construction are listed in `ReferenceWorkloads`'s summary (experiments/Transformers.Lab/Experiments/ReferenceWorkloads.cs).");
         return md.ToString();
-    }
-
-    private static Options Parse(string[] args)
-    {
-        var o = new Options();
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--rounds": o = o with { Rounds = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
-                case "--lengths": o = o with { Lengths = Value().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() }; break;
-                case "--models":
-                    var models = Value().Split(',');
-                    foreach (var m in models) if (!AllModels.Contains(m)) throw new ArgumentException($"--models: unknown model '{m}' (known: {string.Join(", ", AllModels)})");
-                    o = o with { Models = models };
-                    break;
-                case "--threads": o = o with { Threads = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
-                case "--out": o = o with { Output = Value() }; break;
-                case "--reference": o = o with { Reference = Value() }; break;
-                case "--python": o = o with { Python = Value() }; break;
-                case "--ours-only": o = o with { OursOnly = true }; break;
-                default: throw new ArgumentException($"unknown option '{args[i]}'");
-            }
-        }
-        if (o.Rounds < 1 || o.Threads < 1) throw new ArgumentException("--rounds and --threads must be at least 1");
-        return o;
     }
 }

@@ -41,12 +41,6 @@ public static class LabRunner
         IncludeFields = true,
     };
 
-    /// <summary>The experiments called <paramref name="name"/> ("all" for every one); throws on an unknown name.</summary>
-    public static IReadOnlyList<IExperiment> Select(string name) =>
-        name == "all" ? Experiments
-        : Experiments.Where(e => e.Name == name).ToArray() is { Length: 1 } one ? one
-        : throw new ArgumentException($"unknown experiment '{name}'; known: all, {string.Join(", ", Experiments.Select(e => e.Name))}");
-
     /// <summary>Runs <paramref name="experiments"/> one after another; restores libtorch's thread count afterwards.</summary>
     public static IReadOnlyList<ExperimentSummary> Run(IEnumerable<IExperiment> experiments, LabOptions options, TextWriter log)
     {

@@ -30,45 +30,19 @@ public static class DevBleuCurves
         TrainingLogLine.ReadAll(path).Evals.Where(e => e.Eval.DevBleu.HasValue)
             .Select(e => new Point(e.Eval.ElapsedSeconds / 60, e.Eval.DevBleu!.Value, e.Eval.Step)).ToList();
 
-    public static int Run(string[] args)
+    /// <summary>Draws <paramref name="named"/> (NAME, run directory or reference JSON) into <paramref name="output"/> and prints each curve.</summary>
+    public static void Run(string output, string? title, IReadOnlyList<(string Name, string Path)> named)
     {
-        string? output = null, title = null;
-        var named = new List<(string Name, string Path)>();
-        try
+        var series = named.Select(n =>
         {
-            for (var i = 0; i < args.Length; i++)
-            {
-                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-                switch (args[i])
-                {
-                    case "--out": output = Value(); break;
-                    case "--title": title = Value(); break;
-                    default:
-                        int eq = args[i].IndexOf('=');
-                        if (args[i].StartsWith('-') || eq <= 0) throw new ArgumentException($"'{args[i]}': expected NAME=PATH (a run directory or a reference JSON)");
-                        named.Add((args[i][..eq], args[i][(eq + 1)..]));
-                        break;
-                }
-            }
-            if (output is null || named.Count == 0) throw new ArgumentException("give --out FILE.png and at least one NAME=PATH");
-            var series = named.Select(n =>
-            {
-                var points = Read(n.Path);
-                return new Series(n.Name, points.Select(p => p.Minutes).ToList(), points.Select(p => p.DevBleu).ToList());
-            }).ToList();
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-            PlotRenderer.Save(new LinePlot(title ?? "Dev BLEU over training time", "minutes of training (evaluations off the clock)", "dev BLEU (greedy)", series),
-                              MachineStamp.Take(0), output);
-            foreach (var (s, n) in series.Zip(named))
-                Console.WriteLine($"{s.Name}: {string.Join(" ", s.X.Zip(s.Y, (x, y) => $"{x:F1}min:{y:F2}"))}");
-            Console.WriteLine($"wrote {output}");
-            return 0;
-        }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or JsonException)
-        {
-            Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine("usage: Transformers.Lab curves --out FILE.png [--title T] NAME=RUN_DIR|REFERENCE.json...");
-            return 2;
-        }
+            var points = Read(n.Path);
+            return new Series(n.Name, points.Select(p => p.Minutes).ToList(), points.Select(p => p.DevBleu).ToList());
+        }).ToList();
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        PlotRenderer.Save(new LinePlot(title ?? "Dev BLEU over training time", "minutes of training (evaluations off the clock)", "dev BLEU (greedy)", series),
+                          MachineStamp.Take(0), output);
+        foreach (var s in series)
+            Console.WriteLine($"{s.Name}: {string.Join(" ", s.X.Zip(s.Y, (x, y) => $"{x:F1}min:{y:F2}"))}");
+        Console.WriteLine($"wrote {output}");
     }
 }

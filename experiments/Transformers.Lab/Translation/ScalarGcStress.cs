@@ -19,11 +19,10 @@ public static class ScalarGcStress
 {
     private static byte[]? sink;
 
-    public static int Run(string[] args)
+    /// <returns>0 when every result was right, 1 otherwise</returns>
+    public static int Run(bool fence, double seconds, int garbageKb)
     {
-        bool fence = args.Contains("--fence");
-        double seconds = Option(args, "--seconds", 60);
-        int garbage = (int)Option(args, "--garbage", 64) * 1024;
+        int garbage = garbageKb * 1024;
         TorchRuntime.EnsureLoaded();
         set_num_threads(1);
         manual_seed(3);
@@ -59,11 +58,5 @@ public static class ScalarGcStress
             $"scalar-gc {(fence ? "with" : "without")} the fence: {steps} steps of 2 x 100 expressions in {clock.Elapsed.TotalSeconds:F0} s, " +
             $"{wrong} wrong results, {GC.CollectionCount(0) - collections} collections, {gcFence.Opened} regions opened, {gcFence.Overruns} overruns"));
         return wrong == 0 ? 0 : 1;
-    }
-
-    private static double Option(string[] args, string name, double fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 }

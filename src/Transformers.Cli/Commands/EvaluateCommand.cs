@@ -30,7 +30,7 @@ public static class EvaluateCommand
         var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive BLEU and chrF." };
         var model = new Option<string>("--model") { Description = "Translate a split of --data (default: the bundled corpus) with this run or checkpoint (or builtin, the built-in translator), then score it (instead of --hyp/--ref)." }
             .ExistingModel(BuiltInTranslator.Name);
-        var split = new Option<string>("--split") { Description = "With --model: dev or test.", DefaultValueFactory = _ => "test" }.OneOf("dev", "test");
+        var split = new Option<SplitPart>("--split") { Description = "With --model: dev or test.", DefaultValueFactory = _ => SplitPart.Test }.OneOf([SplitPart.Dev, SplitPart.Test]);
         var beam = TranslateCommand.BeamOption();
         var limit = new Option<int>("--limit") { Description = "With --model: first N sentences only (0: all).", DefaultValueFactory = _ => 0 }.AtLeast(0);
 
@@ -40,15 +40,16 @@ public static class EvaluateCommand
         cmd.Options.Add(tokenize);
         cmd.Options.Add(lowercase);
         var data = new Option<string[]>("--data") { Description = "With --model: the corpus whose split is scored (as train's --data).", DefaultValueFactory = _ => [BundledCorpus.Name], AllowMultipleArgumentsPerToken = true }.ExistingCorpus();
-        var threads = new Option<int>("--threads") { Description = "With --model: libtorch threads, at least 1.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
-        foreach (var o in new Option[] { model, split, beam, limit, data, threads }) cmd.Options.Add(o);
+        var runtime = new ModelRuntime();                                   // --threads, --device: with --model
+        foreach (var o in new Option[] { model, split, beam, limit, data }) cmd.Options.Add(o);
+        runtime.AddTo(cmd);
         cmd.SetAction(parseResult =>
         {
             if (parseResult.GetValue(model) is not null && (parseResult.GetValue(hyp) is not null || parseResult.GetValue(refs) is { Length: > 0 }))
                 throw new ArgumentException("--model translates and scores a split itself: give either --model or --hyp and --ref, not both");
             if (parseResult.GetValue(model) is { } dir)
-                return EvaluateModel(dir, parseResult.GetValue(split)!, parseResult.GetValue(beam), parseResult.GetValue(limit),
-                                     parseResult.GetValue(data)!, parseResult.GetValue(threads));
+                return EvaluateModel(parseResult, runtime, dir, parseResult.GetValue(split), parseResult.GetValue(beam), parseResult.GetValue(limit),
+                                     parseResult.GetValue(data)!);
             var hypPath = parseResult.GetValue(hyp) ?? throw new ArgumentException("--hyp FILE is required");
             var refPaths = parseResult.GetValue(refs) ?? [];
             if (refPaths.Length == 0) throw new ArgumentException("at least one --ref FILE is required");
@@ -62,14 +63,12 @@ public static class EvaluateCommand
     }
 
     /// <summary>`evaluate --model DIR --split dev|test [--data ...]`: translate a split and score it.</summary>
-    private static int EvaluateModel(string dir, string splitName, int beam, int limit, string[] data, int threads)
+    private static int EvaluateModel(ParseResult parse, ModelRuntime runtime, string dir, SplitPart part, int beam, int limit, string[] data)
     {
-        TorchRuntime.EnsureLoaded();
-        TorchSharp.torch.set_num_threads(threads);
-        var part = splitName switch { "dev" => SplitPart.Dev, "test" => SplitPart.Test, _ => throw new ArgumentException($"--split {splitName}: use dev or test") };
         var pairs = CorpusSplit.Load(data).Require(string.Join(" ", data), part)[part];
         if (limit > 0) pairs = pairs.Take(limit).ToList();
-        var (model, tokenizer, spacing) = TranslateCommand.LoadModel(dir);
+        var (model, tokenizer, spacing) = runtime.Load(parse, dir);
+        string splitName = OptionRules.EnumName(part);
         using var _ = model;
         var clock = Stopwatch.StartNew();
         var hyps = new TextTranslator(model, tokenizer) { Spacing = spacing }.Translate(pairs.Select(p => p.Source).ToList(), new DecodingOptions { BeamSize = beam });

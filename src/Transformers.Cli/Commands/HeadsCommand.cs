@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TorchSharp;
 using System.Diagnostics;
 using Transformers.Bert;
 using Transformers.Data;
@@ -21,19 +22,21 @@ public static class HeadsCommand
         var output = new Option<string>("--out") { Description = "Directory for heads.html, heads.json and png/.", Required = true }.OutputDirectory();
         var noPng = new Option<bool>("--no-png") { Description = "Skip the PNG heatmaps." };
         var noImportance = new Option<bool>("--no-importance") { Description = "Skip head importance (one extra forward pass per head)." };
+        var runtime = new ModelRuntime();
         var cmd = new Command("heads", "Inspect attention heads: an HTML viewer, per-head statistics, importance, JSON and PNG heatmaps.")
         {
             model, text, target, output, noPng, noImportance,
         };
+        runtime.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             string name = parse.GetValue(model)!, input = parse.GetValue(text) ?? "", dir = parse.GetValue(output)!;
             if (string.IsNullOrWhiteSpace(input)) throw new ArgumentException("--text is empty: give a sentence to inspect");
-            TorchRuntime.EnsureLoaded();
+            var device = runtime.Start(parse);
             var watch = Stopwatch.StartNew();
             var (record, importance) = name.Equals("minilm", StringComparison.OrdinalIgnoreCase)
-                ? MiniLmReport(input, !parse.GetValue(noImportance))
-                : TranslatorReport(name, input, parse.GetValue(target), !parse.GetValue(noImportance));
+                ? MiniLmReport(input, !parse.GetValue(noImportance), device)
+                : TranslatorReport(name, input, parse.GetValue(target), !parse.GetValue(noImportance), device);
             foreach (var note in record.Notes) Console.Error.WriteLine($"note: {note}");
             var files = HeadsReport.Write(dir, record, importance, parse.GetValue(noPng) ? null : new PngOptions());
             Console.WriteLine(files.Html);
@@ -45,24 +48,26 @@ public static class HeadsCommand
         return cmd;
     }
 
-    private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) MiniLmReport(string text, bool importance)
+    private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) MiniLmReport(string text, bool importance, Device device)
     {
         using var bert = BertWeights.LoadMiniLm();
+        bert.to(device);
         var input = AttentionCapture.PrepareBertText(text, MiniLm.CreateIdEncoder(), MiniLm.VocabularyLines(), bert.Config.MaxPositionEmbeddings);
         var record = AttentionCapture.FromBert(bert, input, "all-MiniLM-L6-v2");
         if (!importance) return (record, []);
         using var scope = NewDisposeScope();
-        var ids = tensor(input.Ids).unsqueeze(0);                                   // [1, seq]
+        var ids = tensor(input.Ids, device: device).unsqueeze(0);                   // [1, seq], where the model is
         return (record, [HeadImportance.ForSentenceEmbedding(bert, ids, ones_like(ids))]);
     }
 
-    private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) TranslatorReport(string run, string text, string? targetText, bool importance)
+    private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) TranslatorReport(string run, string text, string? targetText, bool importance, Device device)
     {
         var loaded = Checkpoint.Load(run);
         using var model = loaded.Model;
+        model.to(device);
         var vocab = loaded.Vocabulary;
         var special = model.Special;
-        var tokenizer = Tokenizer.WordPieceTokenizer.Create(new Tokenizer.Models.Vocabulary(vocab, "vocab.txt"), Tokenizer.WordPieceOptions.Cased);
+        var tokenizer = loaded.Tokenizer();
         var options = new Tokenizer.Processing.BertEncodeOptions { AddSpecialTokens = false };
         int[] Encode(string s) => tokenizer.Encode(s, null, options).Ids;
         var source = AttentionCapture.PrepareText(text, Encode, vocab, model.MaxLength - 1, "source");

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using Transformers.Tokenizer;
-using Transformers.Training;
 using Transformers.Translation;
 
 namespace Transformers.Cli.Commands;
@@ -19,13 +17,14 @@ public static class TranslateCommand
         var nbest = new Option<int>("--nbest") { Description = "Print the n best translations (tab-separated with scores), 1..--beam.", DefaultValueFactory = _ => 1 }
             .Within(1, MaxBeam);
         var sentences = new Argument<string[]>("sentences") { Description = "French sentences (none: stdin lines).", Arity = ArgumentArity.ZeroOrMore };
+        var runtime = new ModelRuntime();
         var cmd = new Command("translate", "Translate French to English: arguments or stdin lines to stdout.") { model, beam, alpha, nbest, sentences };
+        runtime.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             int n = parse.GetValue(nbest);
             if (n > parse.GetValue(beam)) throw new ArgumentException($"--nbest {n}: must be at most --beam ({parse.GetValue(beam)}); the beam holds the candidates");
-            TorchRuntime.EnsureLoaded();
-            var (m, tokenizer, spacing) = LoadModel(parse.GetValue(model)!);
+            var (m, tokenizer, spacing) = runtime.Load(parse, parse.GetValue(model)!);
             using var _ = m;
             var input = parse.GetValue(sentences) is { Length: > 0 } given ? given : ReadLines();
             var translator = new TextTranslator(m, tokenizer)
@@ -39,13 +38,6 @@ public static class TranslateCommand
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>The model, its tokenizer and spacing from a run or checkpoint directory, or the built-in translator ("builtin").</summary>
-    public static (Seq2SeqModel Model, WordPieceTokenizer Tokenizer, SpacingModel? Spacing) LoadModel(string dir)
-    {
-        var loaded = Checkpoint.Load(dir);
-        return (loaded.Model, loaded.Tokenizer(), loaded.Spacing());
     }
 
     /// <summary>The largest beam `translate` and `evaluate` take: wider beams cost time in proportion and do not help (BLEU peaks near 4 to 10).</summary>

@@ -6,9 +6,9 @@ namespace Transformers.Attention;
 
 /// <summary>
 /// Multi-head attention, Vaswani et al. 2017, §3.2.2: MultiHead(Q, K, V) = Concat(head_1..head_h) W^O,
-/// head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V). Batch-first. Serves as encoder self-attention
-/// (keys = queries), masked decoder self-attention (causal mask) and encoder-decoder cross-attention
-/// (keys = encoder output). Unlike TorchSharp's nn.MultiheadAttention it returns per-head probabilities
+/// head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V). Batch-first. <see cref="SelfAttention"/> serves as encoder
+/// self-attention and masked decoder self-attention (causal mask), <see cref="CrossAttention"/> as encoder-decoder
+/// attention (keys and values from the encoder output). Unlike TorchSharp's nn.MultiheadAttention it returns per-head probabilities
 /// [batch, heads, tgt, src] on request and never stores them on the module.
 /// </summary>
 public sealed class MultiHeadAttention : nn.Module
@@ -39,36 +39,43 @@ public sealed class MultiHeadAttention : nn.Module
     }
 
     /// <summary>
-    /// x: [batch, tgt, dModel] (queries); memory: [batch, src, dModel] (keys and values; pass x for self-attention);
-    /// mask: bool, broadcastable to [batch, heads, tgt, src]; headMask: [heads] (1 keeps a head, 0 switches it off).
-    /// Returns output [batch, tgt, dModel] and, if requested, probabilities [batch, heads, tgt, src].
+    /// Self-attention: queries, keys and values all from x [batch, seq, dModel], projected by one matrix multiply (as
+    /// PyTorch's in_proj), then split. mask: bool, broadcastable to [batch, heads, seq, seq] (padding, or causal for a
+    /// decoder); headMask: [heads] (1 keeps a head, 0 switches it off). Returns output [batch, seq, dModel] and, if
+    /// requested, probabilities [batch, heads, seq, seq].
     /// </summary>
-    public AttentionResult Forward(Tensor x, Tensor memory, Tensor? mask = null, bool returnProbabilities = false, Tensor? headMask = null)
+    public AttentionResult SelfAttention(Tensor x, Tensor? mask = null, bool returnProbabilities = false, Tensor? headMask = null)
     {
         using var scope = NewDisposeScope();
-        if (x.dim() != 3 || x.shape[2] != DModel)
-            throw new ArgumentException($"attention input must be [batch, seq, {DModel}]; got {ScaledDotProductAttention.Shape(x)}");
+        CheckInput(x);
+        var w = cat([query.weight!, key.weight!, value.weight!], 0);              // [3 dModel, dModel]
+        var b = query.bias is null ? null : cat([query.bias!, key.bias!, value.bias!], 0);   // [3 dModel]
+        var qkv = nn.functional.linear(x, w, b)
+            .view(x.shape[0], x.shape[1], 3, NumHeads, HeadDim)                   // [batch, seq, 3, heads, headDim]
+            .permute(2, 0, 3, 1, 4);                                              // [3, batch, heads, seq, headDim]
+        var result = Attend(qkv[0], qkv[1], qkv[2], mask, returnProbabilities, headMask);
+        return new AttentionResult(result.Output.MoveToOuterDisposeScope(), result.Probabilities?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Cross-attention: queries from x [batch, tgt, dModel], keys and values from memory [batch, src, dModel] (the
+    /// encoder's output). mask: bool, broadcastable to [batch, heads, tgt, src]; headMask: [heads]. Returns output
+    /// [batch, tgt, dModel] and, if requested, probabilities [batch, heads, tgt, src].
+    /// </summary>
+    public AttentionResult CrossAttention(Tensor x, Tensor memory, Tensor? mask = null, bool returnProbabilities = false, Tensor? headMask = null)
+    {
+        using var scope = NewDisposeScope();
+        CheckInput(x);
         if (memory.dim() != 3 || memory.shape[2] != DModel || memory.shape[0] != x.shape[0])
             throw new ArgumentException($"attention memory must be [{x.shape[0]}, seq, {DModel}]; got {ScaledDotProductAttention.Shape(memory)}");
-        Tensor q, k, v;
-        if (ReferenceEquals(x, memory) && query.bias is not null)
-        {
-            // Self-attention: one matrix multiply for Q, K and V (as PyTorch's in_proj), then split.
-            var w = cat([query.weight!, key.weight!, value.weight!], 0);          // [3 dModel, dModel]
-            var b = cat([query.bias!, key.bias!, value.bias!], 0);                // [3 dModel]
-            var qkv = nn.functional.linear(x, w, b)
-                .view(x.shape[0], x.shape[1], 3, NumHeads, HeadDim)               // [batch, seq, 3, heads, headDim]
-                .permute(2, 0, 3, 1, 4);                                          // [3, batch, heads, seq, headDim]
-            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
-        }
-        else
-        {
-            q = SplitHeads(query.forward(x));                                     // [batch, heads, tgt, headDim]
-            k = SplitHeads(key.forward(memory));                                  // [batch, heads, src, headDim]
-            v = SplitHeads(value.forward(memory));                                // [batch, heads, src, headDim]
-        }
-        var result = Attend(q, k, v, mask, returnProbabilities, headMask);
+        var result = Attend(ProjectQueries(x), ProjectKeys(memory), ProjectValues(memory), mask, returnProbabilities, headMask);
         return new AttentionResult(result.Output.MoveToOuterDisposeScope(), result.Probabilities?.MoveToOuterDisposeScope());
+    }
+
+    private void CheckInput(Tensor x)
+    {
+        if (x.dim() != 3 || x.shape[2] != DModel)
+            throw new ArgumentException($"attention input must be [batch, seq, {DModel}]; got {ScaledDotProductAttention.Shape(x)}");
     }
 
     /// <summary>Attention over already projected heads, then the output projection. q: [batch, heads, tgt, headDim]; k, v: [batch, heads, src, headDim].</summary>

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Transformers.Attention;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -36,7 +37,7 @@ public sealed class BertForMaskedLM : nn.Module
     {
         using var scope = NewDisposeScope();
         var h = bert.Forward(inputIds, attentionMask, tokenTypeIds, headMask: headMask).LastHiddenState;   // [batch, seq, hidden]
-        var t = transform_norm.forward(BertLayer.Activate(transform.forward(h), Config.HiddenAct));         // [batch, seq, hidden]
+        var t = transform_norm.forward(FeedForward.Activate(transform.forward(h), Config.HiddenAct));         // [batch, seq, hidden]
         var logits = matmul(t, bert.WordEmbeddings.t()) + decoder_bias;                                   // [batch, seq, vocab]
         return logits.MoveToOuterDisposeScope();
     }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using Transformers.Attention;
+using Transformers.Translation;
 using static TorchSharp.torch;
 
 namespace Transformers.Bert;
@@ -148,64 +149,26 @@ internal sealed class BertEmbeddings : nn.Module
     }
 }
 
-/// <summary>The stack of encoder layers (HF: encoder.layer.N).</summary>
+/// <summary>The stack of encoder layers (HF: encoder.layer.N): post-LN <see cref="EncoderLayer"/>s, the translator's layer.</summary>
 internal sealed class BertEncoder : nn.Module
 {
-    private readonly ModuleList<BertLayer> layer;
+    private readonly ModuleList<EncoderLayer> layer;
 
     public BertEncoder(BertConfig c) : base(nameof(BertEncoder))
     {
-        layer = new ModuleList<BertLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new BertLayer(c)).ToArray());
+        layer = new ModuleList<EncoderLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new EncoderLayer(LayerConfig(c))).ToArray());
         RegisterComponents();
     }
 
-    public ModuleList<BertLayer> Layers => layer;
-}
+    public ModuleList<EncoderLayer> Layers => layer;
 
-/// <summary>
-/// One post-LN encoder layer (Vaswani et al. 2017, §3.1; BERT keeps this order):
-/// h = LayerNorm(x + Dropout(MultiHead(x, x, x))); y = LayerNorm(h + Dropout(W₂ act(W₁ h + b₁) + b₂)).
-/// </summary>
-internal sealed class BertLayer : nn.Module
-{
-    private readonly MultiHeadAttention attention;
-    private readonly LayerNorm attention_norm;
-    private readonly Linear intermediate;
-    private readonly Linear output;
-    private readonly LayerNorm output_norm;
-    private readonly Dropout dropout;
-    private readonly Activation activation;
-
-    public BertLayer(BertConfig c) : base(nameof(BertLayer))
-    {
-        attention = new MultiHeadAttention(c.HiddenSize, c.NumAttentionHeads, c.AttentionProbsDropoutProb);
-        attention_norm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
-        intermediate = nn.Linear(c.HiddenSize, c.IntermediateSize);
-        output = nn.Linear(c.IntermediateSize, c.HiddenSize);
-        output_norm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
-        dropout = nn.Dropout(c.HiddenDropoutProb);
-        activation = c.HiddenAct;
-        RegisterComponents();
-    }
-
-    /// <summary>x: [batch, seq, hidden]; mask: [batch, 1, 1, seq] bool -> ([batch, seq, hidden], probabilities [batch, heads, seq, seq] or null)</summary>
-    public AttentionResult Forward(Tensor x, Tensor? mask, bool returnProbabilities, Tensor? headMask)
-    {
-        using var scope = NewDisposeScope();
-        var (a, probs) = attention.Forward(x, x, mask, returnProbabilities, headMask);
-        var h = attention_norm.forward(x + dropout.forward(a));                              // [batch, seq, hidden]
-        var f = output.forward(Activate(intermediate.forward(h), activation));               // [batch, seq, hidden]
-        var y = output_norm.forward(h + dropout.forward(f));                                 // [batch, seq, hidden]
-        return new AttentionResult(y.MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope());
-    }
-
-    internal static Tensor Activate(Tensor x, Activation act) => act switch
-    {
-        Activation.Gelu => nn.functional.gelu(x),
-        Activation.GeluTanh => nn.functional.gelu(x, GELU.Approximate.tanh),
-        Activation.Relu => nn.functional.relu(x),
-        _ => throw new ArgumentOutOfRangeException(nameof(act), act, "unknown activation"),
-    };
+    /// <summary>
+    /// BERT's layer (Devlin et al. 2019, post-LN as Vaswani et al. §3.1): h = LayerNorm(x + Dropout(MultiHead(x, x, x)));
+    /// y = LayerNorm(h + Dropout(W₂ act(W₁ h + b₁) + b₂)), no dropout inside the feed-forward.
+    /// </summary>
+    internal static EncoderLayerConfig LayerConfig(BertConfig c) =>
+        new(c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize, NormPosition.Post, c.HiddenAct,
+            Dropout: c.HiddenDropoutProb, AttentionDropout: c.AttentionProbsDropoutProb, ActivationDropout: 0, LayerNormEps: c.LayerNormEps);
 }
 
 /// <summary>pooled = tanh(W h_[CLS] + b): the sentence-level output BERT's next-sentence head was trained on.</summary>

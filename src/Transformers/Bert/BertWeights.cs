@@ -18,15 +18,15 @@ public static partial class BertWeights
     // Our module names -> HF's, for the parts of a layer that HF nests differently (attention.self.query etc.).
     private static readonly (Regex Ours, string Hf)[] OursToHf =
     [
-        (new(@"^encoder\.layer\.(\d+)\.attention\.(query|key|value)\."), "encoder.layer.$1.attention.self.$2."),
-        (new(@"^encoder\.layer\.(\d+)\.attention\.output\."), "encoder.layer.$1.attention.output.dense."),
-        (new(@"^encoder\.layer\.(\d+)\.attention_norm\."), "encoder.layer.$1.attention.output.LayerNorm."),
-        (new(@"^encoder\.layer\.(\d+)\.intermediate\."), "encoder.layer.$1.intermediate.dense."),
-        (new(@"^encoder\.layer\.(\d+)\.output\."), "encoder.layer.$1.output.dense."),
-        (new(@"^encoder\.layer\.(\d+)\.output_norm\."), "encoder.layer.$1.output.LayerNorm."),
+        (new(@"^encoder\.layer\.(\d+)\.self_attn\.(query|key|value)\."), "encoder.layer.$1.attention.self.$2."),
+        (new(@"^encoder\.layer\.(\d+)\.self_attn\.output\."), "encoder.layer.$1.attention.output.dense."),
+        (new(@"^encoder\.layer\.(\d+)\.self_attn_norm\."), "encoder.layer.$1.attention.output.LayerNorm."),
+        (new(@"^encoder\.layer\.(\d+)\.ffn\.w1\."), "encoder.layer.$1.intermediate.dense."),
+        (new(@"^encoder\.layer\.(\d+)\.ffn\.w2\."), "encoder.layer.$1.output.dense."),
+        (new(@"^encoder\.layer\.(\d+)\.ffn_norm\."), "encoder.layer.$1.output.LayerNorm."),
     ];
 
-    /// <summary>Our parameter name -> HF's (e.g. encoder.layer.0.attention.query.weight -> encoder.layer.0.attention.self.query.weight).</summary>
+    /// <summary>Our parameter name -> HF's (e.g. encoder.layer.0.self_attn.query.weight -> encoder.layer.0.attention.self.query.weight).</summary>
     public static string ToHfName(string ours)
     {
         foreach (var (re, hf) in OursToHf)

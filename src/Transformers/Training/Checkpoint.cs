@@ -43,7 +43,8 @@ public sealed record TrainerState
 public sealed record EvalRecord(long Step, int Epoch, double ElapsedSeconds, long TargetTokens, double DevLoss, double DevPerplexity, double? DevBleu);
 
 /// <summary>
-/// A checkpoint directory: <c>model.json</c> (architecture + config), <c>model.safetensors</c>, <c>vocab.txt</c>, for
+/// A checkpoint directory: <c>model.json</c> (architecture + config), <c>model.safetensors</c>, <c>vocab.txt</c> and
+/// <c>tokenizer_config.json</c> (the tokenizer, as HF writes it), usually <c>spacing.tsv</c> (the detokenizer), for
 /// resuming <c>optimizer.bin</c> and <c>trainer_state.json</c>, and last <c>manifest.json</c>, the size and SHA-256 of
 /// every other file. Written into a temporary sibling directory and renamed into place (<see cref="AtomicDirectory"/>),
 /// so a kill at any instant leaves a complete checkpoint that <see cref="RecoverRun"/> puts back; loading verifies the
@@ -53,21 +54,27 @@ public static class Checkpoint
 {
     private const string ModelFile = "model.json", WeightsFile = "model.safetensors", VocabFile = "vocab.txt",
                          OptimizerFile = "optimizer.bin", StateFile = "trainer_state.json";
+    /// <summary>
+    /// A buffer that recurrent models trained with scheduled sampling saved before 2026-12-06 (batches seen); the trainer
+    /// counts steps now (<see cref="TeacherForcing"/>), and loading drops it.
+    /// </summary>
+    private const string LegacySamplingCounter = "sampling_batches";
     /// <summary>The version of <c>model.json</c> this build writes and reads.</summary>
     public const int FormatVersion = 1;
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     private sealed record ModelDescription(string Architecture, JsonElement Config, int VocabSize, int FormatVersion = 1);
 
+    /// <param name="tokenizer">the options of the tokenizer over <paramref name="vocabulary"/>, saved as <c>tokenizer_config.json</c> (null: none saved; loading then assumes <see cref="TranslationData.TokenizerOptions"/>)</param>
     /// <param name="withFiles">files copied into the checkpoint as they are (a run's spacing model: a copied checkpoint then detokenizes on its own)</param>
     public static void Save(string dir, Seq2SeqModel model, IReadOnlyList<string> vocabulary, OptimizerHelper? optimizer = null, TrainerState? state = null,
-                            IEnumerable<string>? withFiles = null)
+                            IEnumerable<string>? withFiles = null, WordPieceOptions? tokenizer = null)
     {
         if (vocabulary.Count != model.VocabSize)
             throw new ArgumentException($"vocabulary has {vocabulary.Count} entries, the model {model.VocabSize}");
         AtomicDirectory.Write(dir, tmp =>
         {
-            WriteModel(tmp, model, vocabulary, WeightPrecision.Float32);
+            WriteModel(tmp, model, vocabulary, tokenizer, WeightPrecision.Float32);
             optimizer?.save_state_dict(Path.Combine(tmp, OptimizerFile));
             if (state is not null)
                 File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json), new UTF8Encoding(false));
@@ -78,11 +85,12 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// What inference needs, into <paramref name="dir"/>: <c>model.json</c>, <c>model.safetensors</c> and <c>vocab.txt</c>.
+    /// What inference needs, into <paramref name="dir"/>: <c>model.json</c>, <c>model.safetensors</c>, <c>vocab.txt</c> and
+    /// (when <paramref name="tokenizer"/> is given) <c>tokenizer_config.json</c>.
     /// With <see cref="WeightPrecision.Float16"/> the parameters are stored rounded to float16 (an error names any that
     /// overflow its ±65504); buffers (the sinusoid table) stay as they are, being computed constants, not learned weights.
     /// </summary>
-    internal static void WriteModel(string dir, Seq2SeqModel model, IReadOnlyList<string> vocabulary, WeightPrecision precision)
+    internal static void WriteModel(string dir, Seq2SeqModel model, IReadOnlyList<string> vocabulary, WordPieceOptions? tokenizer, WeightPrecision precision)
     {
         using (var config = JsonDocument.Parse(model.ConfigJson()))
         {
@@ -106,16 +114,17 @@ public static class Checkpoint
         }
         Safetensors.SaveStateDict(Path.Combine(dir, WeightsFile), weights);
         File.WriteAllLines(Path.Combine(dir, VocabFile), vocabulary, new UTF8Encoding(false));
+        if (tokenizer is not null) TokenizerConfig.Write(Path.Combine(dir, TokenizerConfig.FileName), tokenizer);
     }
 
-    /// <summary>A loaded checkpoint: the model (eval mode), its vocabulary, and where training stood.</summary>
-    public sealed record Loaded(Seq2SeqModel Model, string[] Vocabulary, TrainerState? State, string Directory)
+    /// <summary>A loaded checkpoint: the model (eval mode), its vocabulary and tokenizer options, and where training stood.</summary>
+    public sealed record Loaded(Seq2SeqModel Model, string[] Vocabulary, WordPieceOptions TokenizerOptions, TrainerState? State, string Directory)
     {
         public string OptimizerPath => Path.Combine(Directory, OptimizerFile);
 
-        /// <summary>The translator's tokenizer over this checkpoint's vocabulary (cased WordPiece, as trained).</summary>
+        /// <summary>The tokenizer the model was trained with: this checkpoint's vocabulary and <c>tokenizer_config.json</c>.</summary>
         public WordPieceTokenizer Tokenizer() =>
-            WordPieceTokenizer.Create(new global::Transformers.Tokenizer.Models.Vocabulary(Vocabulary, Path.Combine(Directory, VocabFile)), WordPieceOptions.Cased);
+            WordPieceTokenizer.Create(new global::Transformers.Tokenizer.Models.Vocabulary(Vocabulary, Path.Combine(Directory, VocabFile)), TokenizerOptions);
 
         /// <summary>The spacing model that detokenizes this checkpoint's output (beside it, or at the root of its run); null if none.</summary>
         public SpacingModel? Spacing() => SpacingModel.Find(Directory);
@@ -132,7 +141,7 @@ public static class Checkpoint
     public static Loaded Load(string dir, TranslatorArchitecture? expectArchitecture = null, bool withTrainerState = false)
     {
         dir = Resolve(dir);
-        CheckpointManifest.Verify(dir, withTrainerState ? null : [ModelFile, WeightsFile, VocabFile]);
+        CheckpointManifest.Verify(dir, withTrainerState ? null : [ModelFile, WeightsFile, VocabFile, TokenizerConfig.FileName, SpacingModel.FileName]);
         var modelPath = Path.Combine(dir, ModelFile);
         ModelDescription description;
         try
@@ -152,6 +161,7 @@ public static class Checkpoint
         var vocabPath = Path.Combine(dir, VocabFile);
         if (!File.Exists(vocabPath)) throw new FileNotFoundException($"{dir} has no {VocabFile}", vocabPath);
         var vocabulary = File.ReadAllLines(vocabPath);
+        var tokenizerOptions = ReadTokenizerOptions(dir);
         if (vocabulary.Length != description.VocabSize)
             throw new InvalidDataException($"{vocabPath} has {vocabulary.Length} tokens, but the weights in {dir} are for a vocabulary of {description.VocabSize}");
         var model = TranslatorFactory.FromConfig(architecture, description.Config.GetRawText(), modelPath);
@@ -167,6 +177,7 @@ public static class Checkpoint
             model.Dispose();
             throw new InvalidDataException($"{weightsPath}: cannot read the weights ({e.GetType().Name}: {e.Message}); is the file truncated?", e);
         }
+        if (weights.Remove(LegacySamplingCounter, out var counter)) counter.Dispose();
         try
         {
             StateDicts.LoadStrict(model, weights, weightsPath, describe: $"{description.Architecture} config in {modelPath}");
@@ -181,7 +192,30 @@ public static class Checkpoint
             foreach (var t in weights.Values) t.Dispose();
         }
         model.eval();
-        return new Loaded(model, vocabulary, withTrainerState ? ReadState(dir) : null, dir);
+        return new Loaded(model, vocabulary, tokenizerOptions, withTrainerState ? ReadState(dir) : null, dir);
+    }
+
+    /// <summary>
+    /// The tokenizer of checkpoint <paramref name="dir"/> (a run directory resolves as in <see cref="Load"/>) without
+    /// loading its weights: its <c>vocab.txt</c> and <c>tokenizer_config.json</c>, checked against the manifest.
+    /// </summary>
+    public static WordPieceTokenizer LoadTokenizer(string dir)
+    {
+        dir = Resolve(dir);
+        CheckpointManifest.Verify(dir, [VocabFile, TokenizerConfig.FileName]);
+        var vocabPath = Path.Combine(dir, VocabFile);
+        if (!File.Exists(vocabPath)) throw new FileNotFoundException($"{dir} has no {VocabFile}", vocabPath);
+        return WordPieceTokenizer.Create(global::Transformers.Tokenizer.Models.Vocabulary.Load(vocabPath), ReadTokenizerOptions(dir));
+    }
+
+    /// <summary>
+    /// The options in <c>tokenizer_config.json</c>; a checkpoint without one (written before 2026-12-06, or saved
+    /// without options) has the translator's tokenizer, <see cref="TranslationData.TokenizerOptions"/>.
+    /// </summary>
+    private static WordPieceOptions ReadTokenizerOptions(string dir)
+    {
+        var path = Path.Combine(dir, TokenizerConfig.FileName);
+        return File.Exists(path) ? TokenizerConfig.Read(path) : TranslationData.TokenizerOptions;
     }
 
     /// <summary>The trainer state saved in checkpoint <paramref name="dir"/>; null if it has none.</summary>

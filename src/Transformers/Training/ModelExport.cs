@@ -100,7 +100,7 @@ public static class ModelExport
         };
         AtomicDirectory.Write(outDir, tmp =>
         {
-            Checkpoint.WriteModel(tmp, m, loaded.Vocabulary, precision);
+            Checkpoint.WriteModel(tmp, m, loaded.Vocabulary, loaded.TokenizerOptions, precision);
             SpacingModel.Load(spacing).Pruned().Save(Path.Combine(tmp, SpacingModel.FileName));
             File.WriteAllText(Path.Combine(tmp, ProvenanceFile), JsonSerializer.Serialize(record, Json), new UTF8Encoding(false));
             CheckpointManifest.Write(tmp);

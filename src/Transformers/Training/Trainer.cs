@@ -5,6 +5,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using Transformers.Data;
 using Transformers.Modules;
+using Transformers.Tokenizer;
 using Transformers.Translation;
 using static TorchSharp.torch;
 
@@ -60,6 +61,8 @@ public sealed record TrainerOptions
     /// different speed can be compared at an equal amount of data as well as at equal time.
     /// </summary>
     public IReadOnlyList<long> SnapshotAtTokens { get; init; } = [];
+    /// <summary>What a recurrent decoder reads in training: the reference (the default), or sometimes its own predictions (scheduled sampling).</summary>
+    public TeacherForcing TeacherForcing { get; init; } = TeacherForcing.Always;
 
     /// <summary>The learning-rate schedule these options describe.</summary>
     public LearningRateSchedule Schedule => new()
@@ -81,6 +84,9 @@ public sealed record TrainerOptions
         if (Workers < 1) throw new ArgumentException($"workers {Workers} must be >= 1");
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentException($"label smoothing {LabelSmoothing} must be in [0, 1)");
         if (SnapshotAtTokens.Any(n => n <= 0)) throw new ArgumentException($"snapshot token counts ({string.Join(", ", SnapshotAtTokens)}) must be > 0");
+        TeacherForcing.Validate();
+        if (TeacherForcing.Samples && Workers > 1)
+            throw new ArgumentException($"scheduled sampling draws the decoder's inputs from the global generator, so it trains with one worker only (workers {Workers})");
         return this;
     }
 }
@@ -129,6 +135,8 @@ public sealed class Trainer
     public Action<string>? OnNotice { get; init; }
     /// <summary>Files copied into every checkpoint (the run's spacing model, so that a checkpoint copied elsewhere works on its own).</summary>
     public IReadOnlyList<string> CheckpointFiles { get; init; } = [];
+    /// <summary>The options of the tokenizer over the vocabulary, saved in every checkpoint (null: none saved).</summary>
+    public WordPieceOptions? TokenizerOptions { get; init; }
     /// <summary>Set (e.g. from Ctrl-C) to stop after the current step with a checkpoint.</summary>
     public CancellationToken Cancellation { get; init; }
 
@@ -141,8 +149,8 @@ public sealed class Trainer
         this.data = data;
         this.vocabulary = vocabulary;
         this.options = options.Validate();
-        if (options.Workers > 1 && !model.SupportsDataParallel)
-            throw new ArgumentException($"{model.ArchitectureName}: this model keeps state between batches (scheduled sampling), so it trains with one worker only (workers {options.Workers})");
+        if (options.TeacherForcing.Samples && !model.SupportsScheduledSampling)
+            throw new ArgumentException($"{model.ArchitectureName}: its decoder reads all its inputs at once in training, so it can only be teacher-forced (teacher forcing {options.TeacherForcing})");
         this.runDir = runDir;
         this.device = device ?? CPU;
         optimizer = optim.AdamW(model.parameters(), options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
@@ -264,7 +272,7 @@ public sealed class Trainer
                 log.WriteLine(TrainingLogLine.Of(record).ToJson());
                 OnStep?.Invoke(record, State);
                 foreach (long n in options.SnapshotAtTokens)
-                    if (before < n && State.TargetTokens >= n) OffTheClock(() => Checkpoint.Save(Path.Combine(runDir, $"tokens-{n}"), model, vocabulary, withFiles: CheckpointFiles));
+                    if (before < n && State.TargetTokens >= n) OffTheClock(() => Checkpoint.Save(Path.Combine(runDir, $"tokens-{n}"), model, vocabulary, withFiles: CheckpointFiles, tokenizer: TokenizerOptions));
 
                 bool evalNow = (options.EvalEverySteps > 0 && State.Step % options.EvalEverySteps == 0)
                                || (options.EvalEverySeconds > 0 && State.ElapsedSeconds - LastEvalSeconds >= options.EvalEverySeconds);
@@ -321,6 +329,7 @@ public sealed class Trainer
         long tokens = group.Sum(b => b.TargetTokens);
         optimizer.zero_grad();
         foreach (var m in replicas.Skip(1)) m.zero_grad();
+        if (options.TeacherForcing.Samples) model.TeacherForcingRatio = options.TeacherForcing.RatioAt(State.Step);   // one worker: the model
         var sums = new (int Batch, double Loss, double Nll)[workers][];
         if (workers == 1) sums[0] = Backward(replicas[0], group, first, 0, 1, tokens);
         else
@@ -441,8 +450,8 @@ public sealed class Trainer
         // last/ is saved last: it commits the evaluation. A kill before it resumes from the previous last/, which trains
         // this step again and saves best/ and history/ again; a kill after it leaves them all saved.
         State.RngState = Checkpoint.EncodeRng();
-        if (improved) Checkpoint.Save(BestDir, model, vocabulary, optimizer, State, CheckpointFiles);
-        if (options.AverageLastK > 1) Checkpoint.Save(Path.Combine(runDir, "history", $"step-{State.Step:D8}"), model, vocabulary, withFiles: CheckpointFiles);
+        if (improved) Checkpoint.Save(BestDir, model, vocabulary, optimizer, State, CheckpointFiles, TokenizerOptions);
+        if (options.AverageLastK > 1) Checkpoint.Save(Path.Combine(runDir, "history", $"step-{State.Step:D8}"), model, vocabulary, withFiles: CheckpointFiles, tokenizer: TokenizerOptions);
         CommitLast();
         return options.Patience > 0 && State.EvalsWithoutImprovement >= options.Patience;
     }
@@ -481,7 +490,7 @@ public sealed class Trainer
     /// <summary>Saves last/ with the state as it is (its RNG state already taken).</summary>
     private void CommitLast()
     {
-        Checkpoint.Save(LastDir, model, vocabulary, optimizer, State, CheckpointFiles);
+        Checkpoint.Save(LastDir, model, vocabulary, optimizer, State, CheckpointFiles, TokenizerOptions);
         savedStep = State.Step;
     }
 
@@ -511,7 +520,8 @@ public sealed class Trainer
                     if (sum.TryGetValue(name, out var acc)) acc.add_(t.to(ScalarType.Float64));
             foreach (var (name, t) in averaged.state_dict())
                 if (sum.TryGetValue(name, out var acc)) t.copy_(acc.div_(loaded.Count).to(t.dtype));
-            Checkpoint.Save(Path.Combine(runDir, "averaged"), averaged, loaded[^1].Vocabulary, withFiles: [Path.Combine(loaded[^1].Directory, SpacingModel.FileName)]);
+            Checkpoint.Save(Path.Combine(runDir, "averaged"), averaged, loaded[^1].Vocabulary, withFiles: [Path.Combine(loaded[^1].Directory, SpacingModel.FileName)],
+                            tokenizer: loaded[^1].TokenizerOptions);
             foreach (var t in sum.Values) t.Dispose();
         }
         finally

@@ -39,7 +39,6 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     private readonly Alignment? attention;          // null without attention
     private readonly Linear attentional;            // W_c: [c_t; s_t] (or s_t) -> h̃_t
     private readonly SeededDropout dropout;
-    private readonly Tensor? sampling_batches;      // scheduled sampling only: training batches seen, a float64 scalar buffer (exact to 2^53; averages without casts)
 
     public RecurrentTranslatorConfig Config { get; }
     public override int VocabSize => Config.VocabSize;
@@ -70,7 +69,6 @@ public sealed class RecurrentTranslator : Seq2SeqModel
         if (config.Attention != RecurrentAttention.None) attention = new Alignment(config.Attention, h, m, config.AttentionSize);
         attentional = nn.Linear(config.Attention == RecurrentAttention.None ? h : m + h, e);
         dropout = new SeededDropout(config.Dropout);
-        if (config.ScheduledSamplingK > 0) sampling_batches = tensor(0.0, ScalarType.Float64);
         RegisterComponents();
         Initialize();
     }
@@ -105,7 +103,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
         using var scope = NewDisposeScope();
         var lengths = SourceLengths(src, srcMask, tgtIn);                                  // [batch] on the CPU: the forward's one read from the device
         var start = Start(new EncoderOutput(EncodeSource(src, lengths), srcMask));
-        var ratio = TeacherForcingRatio();
+        double? ratio = training && TeacherForcingRatio < 1 ? TeacherForcingRatio : null;   // null: every input is the reference
         var (logits, probabilities) = ratio is null && !Config.InputFeeding
             ? DecodeParallel(tgtIn, start)
             : DecodeSequential(tgtIn, start, ratio);
@@ -128,9 +126,9 @@ public sealed class RecurrentTranslator : Seq2SeqModel
 
     /// <summary>
     /// The step path: input feeding needs h̃_{t-1}, and scheduled sampling the prediction at t-1, before step t can run.
-    /// <paramref name="ratio"/> (a 0-dim tensor, or null for pure teacher forcing) is the chance of keeping the reference token.
+    /// <paramref name="ratio"/> (null for pure teacher forcing) is the chance of keeping the reference token.
     /// </summary>
-    private (Tensor Logits, Tensor? Probabilities) DecodeSequential(Tensor tgtIn, DecoderStart start, Tensor? ratio)
+    private (Tensor Logits, Tensor? Probabilities) DecodeSequential(Tensor tgtIn, DecoderStart start, double? ratio)
     {
         long batch = tgtIn.shape[0], tgt = tgtIn.shape[1];
         if (tgt == 0)
@@ -142,7 +140,7 @@ public sealed class RecurrentTranslator : Seq2SeqModel
         for (long t = 0; t < tgt; t++)
         {
             var tokens = tgtIn.select(1, t);                                                // y_{t-1}: [batch]
-            if (ratio is not null && t > 0) tokens = Sample(tokens, logits[^1], ratio);
+            if (ratio is { } r && t > 0) tokens = Sample(tokens, logits[^1], r);
             var step = StepOnce(tokens, state, feed, start.Source);
             (state, feed) = (step.State, Config.InputFeeding ? step.HTilde : null);
             logits.Add(step.Logits);
@@ -156,30 +154,16 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     /// else draws a token from the model's distribution at t-1 (no gradient flows through the draw). Both draws use
     /// libtorch's global generator, whose state the trainer saves in checkpoints, so a resumed run draws the same tokens.
     /// </summary>
-    private static Tensor Sample(Tensor reference, Tensor previousLogits, Tensor ratio)
+    private static Tensor Sample(Tensor reference, Tensor previousLogits, double ratio)
     {
         // reference: [batch]; previousLogits: [batch, vocab]
-        var keep = rand(reference.shape[0], device: reference.device) < ratio;                // [batch] bool
+        var keep = rand(reference.shape[0], device: reference.device).lt(ratio);              // [batch] bool
         var drawn = previousLogits.detach().softmax(-1).multinomial(1).squeeze(1);             // [batch]
         return where(keep, reference, drawn);
     }
 
-    /// <summary>Every decoder input in training is the reference: no scheduled sampling.</summary>
-    private bool AlwaysTeacherForced => Config.TeacherForcingRatio >= 1 && sampling_batches is null;
-
-    /// <summary>Scheduled sampling counts batches in a buffer and draws from the global generator: one replica only.</summary>
-    public override bool SupportsDataParallel => AlwaysTeacherForced;
-
-    /// <summary>Null when every decoder input is the reference (evaluation, or ratio 1 without a schedule); else the ratio, counting the batch.</summary>
-    private Tensor? TeacherForcingRatio()
-    {
-        if (!training || AlwaysTeacherForced) return null;
-        if (sampling_batches is null) return tensor(Config.TeacherForcingRatio);
-        double k = Config.ScheduledSamplingK;
-        var ratio = Config.TeacherForcingRatio * k / (k + (sampling_batches / k).exp());                   // ε_i = k / (k + exp(i / k))
-        using (no_grad()) sampling_batches.add_(1);
-        return ratio;
-    }
+    /// <summary>The decoder runs step by step when it must: it can read its own predictions.</summary>
+    public override bool SupportsScheduledSampling => true;
 
     /// <summary>
     /// Every gate's activations over time, for inspection: the encoder (both directions) and, teacher-forced on

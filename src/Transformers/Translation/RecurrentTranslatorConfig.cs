@@ -77,16 +77,6 @@ public sealed record RecurrentTranslatorConfig
     /// <summary>One embedding table for source, target and the output layer (Press &amp; Wolf 2017), as the Transformer.</summary>
     public bool TieEmbeddings { get; init; } = true;
     /// <summary>
-    /// Training only: probability of feeding the reference token y_{t-1} at step t; otherwise a token sampled from the
-    /// model's own prediction at step t-1. 1 (the default) is plain teacher forcing.
-    /// </summary>
-    public double TeacherForcingRatio { get; init; } = 1.0;
-    /// <summary>
-    /// Scheduled sampling (Bengio et al. 2015, §2.4 inverse sigmoid decay): when k &gt; 0, the ratio at the i-th training
-    /// batch is TeacherForcingRatio · k / (k + exp(i / k)). i is a buffer of the model, so checkpoints carry it. 0: off.
-    /// </summary>
-    public double ScheduledSamplingK { get; init; }
-    /// <summary>
     /// Longest source accepted and cap on decoded length. There is no positional table: this costs no memory and may be
     /// raised freely.
     /// </summary>
@@ -170,8 +160,6 @@ public sealed record RecurrentTranslatorConfig
         Require(Enum.IsDefined(Initialization), $"Initialization = {Initialization} is not an initialisation");
         Require(AttentionSize > 0, $"AttentionSize = {AttentionSize} must be > 0");
         Require(Dropout is >= 0 and < 1, $"Dropout = {Dropout} must be in [0, 1)");
-        Require(TeacherForcingRatio is >= 0 and <= 1, $"TeacherForcingRatio = {TeacherForcingRatio} must be in [0, 1]");
-        Require(ScheduledSamplingK >= 0 && double.IsFinite(ScheduledSamplingK), $"ScheduledSamplingK = {ScheduledSamplingK} must be >= 0 (0: off)");
         Require(MaxLength > 0, $"MaxLength = {MaxLength} must be > 0");
         foreach (var (name, id) in new[] { ("PadId", PadId), ("BosId", BosId), ("EosId", EosId), ("UnkId", UnkId) })
             Require(id >= 0 && id < VocabSize, $"{name} = {id} must be in [0, VocabSize {VocabSize})");
@@ -181,7 +169,11 @@ public sealed record RecurrentTranslatorConfig
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    /// <summary>Reads a config saved for <paramref name="architecture"/>; the cell in the JSON must match it.</summary>
+    /// <summary>
+    /// Reads a config saved for <paramref name="architecture"/>; the cell in the JSON must match it. Configs written
+    /// before 2026-12-06 also hold TeacherForcingRatio and ScheduledSamplingK, training knobs now of the trainer
+    /// (<see cref="Training.TeacherForcing"/>): inference does not read them, and neither does this.
+    /// </summary>
     public static RecurrentTranslatorConfig FromJson(string json, string source, TranslatorArchitecture architecture)
     {
         var config = (JsonSerializer.Deserialize<RecurrentTranslatorConfig>(json, Json) ?? throw new InvalidDataException($"{source}: empty config")).Validate();

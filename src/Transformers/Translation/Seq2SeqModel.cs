@@ -53,11 +53,25 @@ public abstract class Seq2SeqModel : nn.Module
     /// </summary>
     public virtual TranslatorOutput ForwardWithAttention(Tensor src, Tensor srcMask, Tensor tgtIn) => new(Forward(src, srcMask, tgtIn), null);
 
+    /// <summary>Whether the training forward can read the model's own predictions as decoder inputs (<see cref="TeacherForcingRatio"/> below 1): decoders that run step by step.</summary>
+    public virtual bool SupportsScheduledSampling => false;
+
     /// <summary>
-    /// Whether replicas of this model can train one step together (<see cref="Training.TrainerOptions.Workers"/>): its
-    /// training forward may draw dropout noise (seeded per batch) but must keep no state between batches.
+    /// In training mode, the chance that decoder input t is the reference token y_{t-1} rather than a draw from the
+    /// model's own prediction at t-1; 1 (the default) is teacher forcing, and evaluation always is. The trainer sets it
+    /// before each step from its <see cref="Training.TeacherForcing"/> schedule; it is not part of the config or the weights.
     /// </summary>
-    public virtual bool SupportsDataParallel => true;
+    public double TeacherForcingRatio
+    {
+        get => teacherForcingRatio;
+        set
+        {
+            if (value is not (>= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(value), value, "the teacher forcing ratio must be in [0, 1]");
+            if (value < 1 && !SupportsScheduledSampling) throw new NotSupportedException($"{ArchitectureName}: the decoder reads all its inputs at once in training; it can only be teacher-forced");
+            teacherForcingRatio = value;
+        }
+    }
+    private double teacherForcingRatio = 1.0;
 
     /// <summary>Whether <see cref="ForwardWithAttention"/> returns attention probabilities.</summary>
     public virtual bool HasAttention => false;

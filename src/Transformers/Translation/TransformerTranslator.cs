@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using Transformers.Modules;
 using Transformers.Attention;
+using Transformers.Bert;
 using static TorchSharp.torch;
 
 namespace Transformers.Translation;
@@ -53,7 +54,7 @@ public sealed class TransformerTranslator : Seq2SeqModel
             source_embedding = nn.Embedding(config.VocabSize, config.DModel, padding_idx: config.PadId);
             output_projection = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
         }
-        encoder = new ModuleList<EncoderLayer>(Enumerable.Range(0, config.EncoderLayers).Select(_ => new EncoderLayer(config)).ToArray());
+        encoder = new ModuleList<EncoderLayer>(Enumerable.Range(0, config.EncoderLayers).Select(_ => new EncoderLayer(LayerConfig(config))).ToArray());
         decoder = new ModuleList<DecoderLayer>(Enumerable.Range(0, config.DecoderLayers).Select(_ => new DecoderLayer(config)).ToArray());
         if (config.Norm == NormPosition.Pre)
         {
@@ -66,6 +67,10 @@ public sealed class TransformerTranslator : Seq2SeqModel
         RegisterComponents();
         Initialize();
     }
+
+    /// <summary>The sizes of an encoder (and decoder) layer: ReLU feed-forward with dropout inside, as Vaswani et al. and fairseq.</summary>
+    internal static EncoderLayerConfig LayerConfig(TransformerConfig c) =>
+        new(c.DModel, c.NumHeads, c.DFf, c.Norm, Activation.Relu, Dropout: c.Dropout, AttentionDropout: c.AttentionDropout, ActivationDropout: c.Dropout);
 
     /// <summary>PE(pos, 2i) = sin(pos / 10000^(2i/dModel)), PE(pos, 2i+1) = cos(...) (Vaswani et al. §3.5). -> [maxLength, dModel]</summary>
     public static Tensor Sinusoids(int maxLength, int dModel)
@@ -118,9 +123,10 @@ public sealed class TransformerTranslator : Seq2SeqModel
         var crossMask = AttentionMask.Padding(srcMask);                                            // [batch, 1, 1, src]
         var selfMask = AttentionMask.Causal(tgt, tgt, tgtIn.device);                               // [1, 1, tgt, tgt]
         var y = dropout.forward(Embed(embedding, tgtIn, 0));                                       // [batch, tgt, dModel]
+        var context = new DecoderContext(memory, selfMask, crossMask, capture);
         for (int i = 0; i < decoder.Count; i++)
         {
-            var r = decoder[i].Forward(y, memory, selfMask, crossMask, capture, headMask?.DecoderSelf?[i], headMask?.Cross?[i]);
+            var r = decoder[i].Forward(y, context, headMask?.DecoderSelf?[i], headMask?.Cross?[i]);
             y = r.Output;
             decSelf?.Add(r.SelfProbabilities!);
             cross?.Add(r.CrossProbabilities!);
@@ -193,111 +199,46 @@ public sealed class TransformerTranslator : Seq2SeqModel
         s.Advance();
         return logits.log_softmax(-1).MoveToOuterDisposeScope();
     }
-
-    /// <summary>pre-LN: x + Dropout(f(LayerNorm(x))); post-LN: LayerNorm(x + Dropout(f(x))).</summary>
-    internal static Tensor Residual(NormPosition norm, Tensor x, LayerNorm ln, SeededDropout drop, Func<Tensor, Tensor> sublayer) =>
-        norm == NormPosition.Pre ? x + drop.forward(sublayer(ln.forward(x))) : ln.forward(x + drop.forward(sublayer(x)));
 }
 
-/// <summary>Position-wise feed-forward: FFN(x) = W₂ Dropout(ReLU(W₁ x + b₁)) + b₂ (Vaswani et al. eq. 2).</summary>
-internal sealed class FeedForward : nn.Module
-{
-    private readonly Linear w1;
-    private readonly Linear w2;
-    private readonly SeededDropout dropout;
-
-    public FeedForward(TransformerConfig c) : base(nameof(FeedForward))
-    {
-        w1 = nn.Linear(c.DModel, c.DFf);
-        w2 = nn.Linear(c.DFf, c.DModel);
-        dropout = new SeededDropout(c.Dropout);
-        RegisterComponents();
-    }
-
-    /// <summary>x: [batch, len, dModel] -> [batch, len, dModel]</summary>
-    public Tensor Forward(Tensor x) => w2.forward(dropout.forward(nn.functional.relu(w1.forward(x))));
-}
-
-/// <summary>Encoder layer: self-attention, then feed-forward, each in a residual block.</summary>
-internal sealed class EncoderLayer : nn.Module
-{
-    private readonly MultiHeadAttention self_attn;
-    private readonly LayerNorm self_attn_norm;
-    private readonly FeedForward ffn;
-    private readonly LayerNorm ffn_norm;
-    private readonly SeededDropout dropout;
-    private readonly NormPosition norm;
-
-    public EncoderLayer(TransformerConfig c) : base(nameof(EncoderLayer))
-    {
-        self_attn = new MultiHeadAttention(c.DModel, c.NumHeads, c.AttentionDropout);
-        self_attn_norm = nn.LayerNorm(c.DModel);
-        ffn = new FeedForward(c);
-        ffn_norm = nn.LayerNorm(c.DModel);
-        dropout = new SeededDropout(c.Dropout);
-        norm = c.Norm;
-        RegisterComponents();
-    }
-
-    /// <summary>x: [batch, src, dModel]; mask: [batch, 1, 1, src] -> ([batch, src, dModel], probabilities [batch, heads, src, src] or null)</summary>
-    public AttentionResult Forward(Tensor x, Tensor mask, bool capture, Tensor? headMask)
-    {
-        Tensor? probs = null;
-        var h = TransformerTranslator.Residual(norm, x, self_attn_norm, dropout, t =>
-        {
-            var r = self_attn.Forward(t, t, mask, capture, headMask);
-            probs = r.Probabilities;
-            return r.Output;
-        });
-        return new AttentionResult(TransformerTranslator.Residual(norm, h, ffn_norm, dropout, ffn.Forward), probs);
-    }
-}
+/// <summary>What every decoder layer reads besides its input: the encoder output [batch, src, dModel], the causal
+/// self-attention mask [1, 1, tgt, tgt], the cross-attention padding mask [batch, 1, 1, src], and whether to return probabilities.</summary>
+internal sealed record DecoderContext(Tensor Memory, Tensor SelfMask, Tensor CrossMask, bool Capture);
 
 /// <summary>The result of one decoder layer over a whole target.</summary>
 internal sealed record DecoderLayerOutput(Tensor Output, Tensor? SelfProbabilities, Tensor? CrossProbabilities);
 
-/// <summary>Decoder layer: masked self-attention, cross-attention over the encoder output, feed-forward.</summary>
+/// <summary>
+/// Decoder layer: masked self-attention, cross-attention over the encoder output, feed-forward, each inside a
+/// <see cref="SublayerConnection"/> (named after its LayerNorm, as before the connection was a module: checkpoints keep their names).
+/// </summary>
 internal sealed class DecoderLayer : nn.Module
 {
     private readonly MultiHeadAttention self_attn;
-    private readonly LayerNorm self_attn_norm;
+    private readonly SublayerConnection self_attn_norm;
     private readonly MultiHeadAttention cross_attn;
-    private readonly LayerNorm cross_attn_norm;
+    private readonly SublayerConnection cross_attn_norm;
     private readonly FeedForward ffn;
-    private readonly LayerNorm ffn_norm;
-    private readonly SeededDropout dropout;
-    private readonly NormPosition norm;
+    private readonly SublayerConnection ffn_norm;
 
-    public DecoderLayer(TransformerConfig c) : base(nameof(DecoderLayer))
+    public DecoderLayer(TransformerConfig config) : base(nameof(DecoderLayer))
     {
+        var c = TransformerTranslator.LayerConfig(config);
         self_attn = new MultiHeadAttention(c.DModel, c.NumHeads, c.AttentionDropout);
-        self_attn_norm = nn.LayerNorm(c.DModel);
+        self_attn_norm = new SublayerConnection(c.DModel, c.Norm, c.Dropout, c.LayerNormEps);
         cross_attn = new MultiHeadAttention(c.DModel, c.NumHeads, c.AttentionDropout);
-        cross_attn_norm = nn.LayerNorm(c.DModel);
-        ffn = new FeedForward(c);
-        ffn_norm = nn.LayerNorm(c.DModel);
-        dropout = new SeededDropout(c.Dropout);
-        norm = c.Norm;
+        cross_attn_norm = new SublayerConnection(c.DModel, c.Norm, c.Dropout, c.LayerNormEps);
+        ffn = new FeedForward(c.DModel, c.DFf, c.Activation, c.ActivationDropout);
+        ffn_norm = new SublayerConnection(c.DModel, c.Norm, c.Dropout, c.LayerNormEps);
         RegisterComponents();
     }
 
-    /// <summary>y: [batch, tgt, dModel]; memory: [batch, src, dModel]; selfMask: [1, 1, tgt, tgt]; crossMask: [batch, 1, 1, src]</summary>
-    public DecoderLayerOutput Forward(Tensor y, Tensor memory, Tensor selfMask, Tensor crossMask, bool capture, Tensor? selfHeadMask, Tensor? crossHeadMask)
+    /// <summary>y: [batch, tgt, dModel] -> [batch, tgt, dModel], with both attentions' probabilities when <see cref="DecoderContext.Capture"/>; head masks: [heads].</summary>
+    public DecoderLayerOutput Forward(Tensor y, DecoderContext context, Tensor? selfHeadMask = null, Tensor? crossHeadMask = null)
     {
-        Tensor? selfProbs = null, crossProbs = null;
-        var h = TransformerTranslator.Residual(norm, y, self_attn_norm, dropout, t =>
-        {
-            var r = self_attn.Forward(t, t, selfMask, capture, selfHeadMask);
-            selfProbs = r.Probabilities;
-            return r.Output;
-        });
-        h = TransformerTranslator.Residual(norm, h, cross_attn_norm, dropout, t =>
-        {
-            var r = cross_attn.Forward(t, memory, crossMask, capture, crossHeadMask);
-            crossProbs = r.Probabilities;
-            return r.Output;
-        });
-        return new DecoderLayerOutput(TransformerTranslator.Residual(norm, h, ffn_norm, dropout, ffn.Forward), selfProbs, crossProbs);
+        var (h, selfProbs) = self_attn_norm.ForwardAttention(y, t => self_attn.SelfAttention(t, context.SelfMask, context.Capture, selfHeadMask));
+        var (c, crossProbs) = cross_attn_norm.ForwardAttention(h, t => cross_attn.CrossAttention(t, context.Memory, context.CrossMask, context.Capture, crossHeadMask));
+        return new DecoderLayerOutput(ffn_norm.Forward(c, ffn.Forward), selfProbs, crossProbs);
     }
 
     /// <summary>memory: [batch, src, dModel] -> cross-attention keys and values [batch, heads, src, headDim], computed once per sentence.</summary>
@@ -306,14 +247,14 @@ internal sealed class DecoderLayer : nn.Module
     /// <summary>One target position. y: [batch, 1, dModel] -> [batch, 1, dModel]; appends this position's keys and values to the state.</summary>
     public Tensor Step(Tensor y, TransformerDecoderState state, int layer)
     {
-        var h = TransformerTranslator.Residual(norm, y, self_attn_norm, dropout, t =>
+        var h = self_attn_norm.ForwardAttention(y, t =>
         {
             var (k, v) = state.Append(layer, self_attn.ProjectKeys(t), self_attn.ProjectValues(t)); // [batch, heads, step + 1, headDim]
-            return self_attn.Attend(self_attn.ProjectQueries(t), k, v, null, false).Output;       // every past position is visible
-        });
-        h = TransformerTranslator.Residual(norm, h, cross_attn_norm, dropout, t =>
-            cross_attn.Attend(cross_attn.ProjectQueries(t), state.CrossK[layer], state.CrossV[layer], state.CrossMask, false).Output);
-        return TransformerTranslator.Residual(norm, h, ffn_norm, dropout, ffn.Forward);
+            return self_attn.Attend(self_attn.ProjectQueries(t), k, v, null, false);              // every past position is visible
+        }).Output;
+        h = cross_attn_norm.ForwardAttention(h, t =>
+            cross_attn.Attend(cross_attn.ProjectQueries(t), state.CrossK[layer], state.CrossV[layer], state.CrossMask, false)).Output;
+        return ffn_norm.Forward(h, ffn.Forward);
     }
 }
 

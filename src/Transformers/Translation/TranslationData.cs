@@ -65,12 +65,15 @@ public sealed class TranslationData : ITrainingData
     public static SpecialTokens SpecialsOf(WordPieceTokenizer tokenizer) =>
         new(tokenizer.PaddingId, tokenizer.ClassificationId, tokenizer.SeparatorId, tokenizer.UnknownId);
 
+    /// <summary>The translator's tokenizer: cased, accents kept (French needs both). Checkpoints save it (<c>tokenizer_config.json</c>).</summary>
+    public static WordPieceOptions TokenizerOptions => WordPieceOptions.Cased;
+
     /// <summary>Trains the joint cased vocabulary on both sides of <paramref name="train"/>.</summary>
     public static WordPieceTokenizer TrainTokenizer(IReadOnlyList<SentencePair> train, int vocabSize, IProgress<TrainingProgress>? progress = null)
     {
-        var trainer = new WordPieceTrainer(new WordPieceTrainerOptions { VocabSize = vocabSize, Tokenizer = WordPieceOptions.Cased, Progress = progress });
+        var trainer = new WordPieceTrainer(new WordPieceTrainerOptions { VocabSize = vocabSize, Tokenizer = TokenizerOptions, Progress = progress });
         var result = trainer.Train(train.Select(p => p.Source).Concat(train.Select(p => p.Target)));
-        return WordPieceTokenizer.Create(result.Vocabulary, WordPieceOptions.Cased);
+        return WordPieceTokenizer.Create(result.Vocabulary, TokenizerOptions);
     }
 
     public static TranslationData Create(CorpusSplit split, WordPieceTokenizer tokenizer, TranslationDataOptions options)

@@ -167,6 +167,7 @@ public sealed class TranslationRun : IDisposable
             OnEval = onEval,
             OnNotice = onNotice ?? log,
             CheckpointFiles = [System.IO.Path.Combine(Path, SpacingModel.FileName)],
+            TokenizerOptions = Tokenizer.Options,
             Cancellation = cancellation,
         };
         if (Resumed is not null) trainer.Resume(Resumed);

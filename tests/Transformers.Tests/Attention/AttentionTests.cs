@@ -65,9 +65,9 @@ public sealed class AttentionTests
         mha.eval();
         var x = randn(2, 5, 16);
         var memory = randn(2, 9, 16);
-        var self = mha.Forward(x, x, AttentionMask.Padding(tensor(new long[,] { { 1, 1, 1, 1, 1 }, { 1, 1, 1, 0, 0 } })), returnProbabilities: true);
-        var masked = mha.Forward(x, x, AttentionMask.Causal(5, 5), returnProbabilities: true);
-        var cross = mha.Forward(x, memory, null, returnProbabilities: true);
+        var self = mha.SelfAttention(x, AttentionMask.Padding(tensor(new long[,] { { 1, 1, 1, 1, 1 }, { 1, 1, 1, 0, 0 } })), returnProbabilities: true);
+        var masked = mha.SelfAttention(x, AttentionMask.Causal(5, 5), returnProbabilities: true);
+        var cross = mha.CrossAttention(x, memory, null, returnProbabilities: true);
         Assert.Equal(new long[] { 2, 5, 16 }, self.Output.shape);
         Assert.Equal(new long[] { 2, 4, 5, 5 }, self.Probabilities!.shape);
         Assert.Equal(new long[] { 2, 4, 5, 9 }, cross.Probabilities!.shape);
@@ -76,10 +76,39 @@ public sealed class AttentionTests
         Assert.Equal(0f, self.Probabilities![1, .., .., 3..].abs().max().item<float>());
         // Heads are distinct distributions, not an average.
         Assert.False(self.Probabilities[0, 0].allclose(self.Probabilities[0, 1]));
-        // The fused path gives the same output.
-        var fused = mha.Forward(x, memory, null, returnProbabilities: false);
-        Assert.Null(fused.Probabilities);
-        Assert.True(fused.Output.allclose(cross.Output, rtol: 0, atol: 1e-5));
+        // Without probabilities, the same output.
+        var plain = mha.CrossAttention(x, memory, null, returnProbabilities: false);
+        Assert.Null(plain.Probabilities);
+        Assert.True(plain.Output.allclose(cross.Output, rtol: 0, atol: 1e-5));
+        // Self-attention's one fused Q/K/V product gives what three separate projections give.
+        var separate = mha.CrossAttention(x, x, AttentionMask.Causal(5, 5), returnProbabilities: true);
+        Assert.True(separate.Output.allclose(masked.Output, rtol: 0, atol: 1e-5));
+        Assert.True(separate.Probabilities!.allclose(masked.Probabilities!, rtol: 0, atol: 1e-6));
+    }
+
+    [Fact]
+    public void SublayerConnection_IsPostOrPreLayerNormAroundTheSublayer_WithALayerNormsParameters()
+    {
+        manual_seed(5);
+        var x = randn(2, 3, 8);
+        using var reference = nn.LayerNorm(8);
+        using (no_grad())
+        {
+            reference.weight!.copy_(randn(8));
+            reference.bias!.copy_(randn(8));
+        }
+        Tensor F(Tensor t) => t.tanh() * 2;                                                 // any sublayer
+        foreach (var position in new[] { Transformers.Translation.NormPosition.Post, Transformers.Translation.NormPosition.Pre })
+        {
+            using var block = new SublayerConnection(8, position, dropout: 0);
+            Assert.Equal(["bias", "weight"], block.state_dict().Keys.Order());               // a bare LayerNorm's names
+            block.load_state_dict(reference.state_dict());
+            var expected = position == Transformers.Translation.NormPosition.Post ? reference.forward(x + F(x)) : x + F(reference.forward(x));
+            Assert.True(block.Forward(x, F).equal(expected).all().item<bool>(), $"{position}");
+            var (output, probabilities) = block.ForwardAttention(x, t => new AttentionResult(F(t), ones(1)));
+            Assert.True(output.equal(expected).all().item<bool>(), $"{position}, attention");
+            Assert.NotNull(probabilities);
+        }
     }
 
     [Fact]
@@ -88,7 +117,7 @@ public sealed class AttentionTests
         manual_seed(4);
         using var mha = new MultiHeadAttention(dModel: 8, numHeads: 2);
         var x = randn(1, 3, 8);
-        var r = mha.Forward(x, x, null, returnProbabilities: true, headMask: tensor(new float[] { 1, 0 }));
+        var r = mha.SelfAttention(x, null, returnProbabilities: true, headMask: tensor(new float[] { 1, 0 }));
         Assert.Equal(0f, r.Probabilities![0, 1].abs().max().item<float>());
         Assert.True(r.Probabilities[0, 0].sum(-1).allclose(ones(3)));
     }
@@ -100,10 +129,11 @@ public sealed class AttentionTests
         Assert.Contains("multiple of numHeads", Assert.Throws<ArgumentException>(() => new MultiHeadAttention(10, 3)).Message);
         using var mha = new MultiHeadAttention(8, 2);
         var x = randn(2, 3, 8);
-        var e = Assert.Throws<ArgumentException>(() => mha.Forward(x, x, ones(2, 1, 1, 4, ScalarType.Bool)));
+        var e = Assert.Throws<ArgumentException>(() => mha.SelfAttention(x, ones(2, 1, 1, 4, ScalarType.Bool)));
         Assert.Contains("[2, 1, 1, 4]", e.Message);
         Assert.Contains("src 3", e.Message);
-        Assert.Contains("[batch, seq, 8]", Assert.Throws<ArgumentException>(() => mha.Forward(randn(2, 3, 5), randn(2, 3, 5))).Message);
+        Assert.Contains("[batch, seq, 8]", Assert.Throws<ArgumentException>(() => mha.SelfAttention(randn(2, 3, 5))).Message);
+        Assert.Contains("memory must be [2, seq, 8]", Assert.Throws<ArgumentException>(() => mha.CrossAttention(x, randn(3, 4, 8))).Message);
         Assert.Contains("boolean", Assert.Throws<ArgumentException>(() => ScaledDotProductAttention.Compute(randn(1, 1, 2, 2), randn(1, 1, 2, 2), randn(1, 1, 2, 2), ones(1, 1, 2, 2), true)).Message);
     }
 }

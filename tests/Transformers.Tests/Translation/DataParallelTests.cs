@@ -91,8 +91,9 @@ public sealed class DataParallelTests
     [Fact]
     public void ScheduledSampling_IsRefusedWithMoreThanOneWorker()
     {
-        using var m = new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Gru, RecurrentAttention.LuongGeneral) with { ScheduledSamplingK = 10 });
-        var e = Assert.Throws<ArgumentException>(() => new Trainer(m, new ReverseTask(16, seed: 1), ReverseTask.Vocabulary, Options(1, workers: 2, accumulate: 1), "unused"));
+        using var m = new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Gru, RecurrentAttention.LuongGeneral));
+        var options = Options(1, workers: 2, accumulate: 1) with { TeacherForcing = new TeacherForcing(1.0, ScheduleK: 10) };
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(m, new ReverseTask(16, seed: 1), ReverseTask.Vocabulary, options, "unused"));
         Assert.Contains("one worker only", e.Message);
     }
 }

@@ -10,7 +10,10 @@ namespace Transformers.Tests.Translation;
 /// <summary>
 /// `export-model` and the built-in translator: float16 weights that are exactly the float16 rounding of the run's,
 /// translations identical to the rounded original's, a directory that carries everything (spacing included), half the bytes.
+/// Serial: the tiny models are initialised from libtorch's global generator, which tests running in parallel also draw
+/// from (one assertion needs the seeded model's greedy output to be non-empty).
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class ModelExportTests : IDisposable
 {
     private readonly string root = Path.Combine(Path.GetTempPath(), "export-" + Guid.NewGuid().ToString("N"));
@@ -34,7 +37,7 @@ public sealed class ModelExportTests : IDisposable
     private Run SaveRun(Seq2SeqModel model, WordPieceTokenizer tokenizer, string name, TrainerState? state = null)
     {
         var dir = Path.Combine(root, "runs", name);
-        Checkpoint.Save(Path.Combine(dir, "best"), model, tokenizer.Vocabulary.Tokens, state: state);
+        Checkpoint.Save(Path.Combine(dir, "best"), model, tokenizer.Vocabulary.Tokens, state: state, tokenizer: tokenizer.Options);
         var spacing = SpacingModel.Learn(SpacingTargets, tokenizer);
         spacing.Save(Path.Combine(dir, SpacingModel.FileName));
         return new Run(dir, tokenizer, spacing);
@@ -103,7 +106,7 @@ public sealed class ModelExportTests : IDisposable
         }
         RoundToFloat16(original);
         Assert.Equal(Greedy(original, tokenizer), Greedy(model, tokenizer));
-        var rounded = new Checkpoint.Loaded(original, tokenizer.Vocabulary.Tokens.ToArray(), null, Path.Combine(run.Directory, "best"));
+        var rounded = new Checkpoint.Loaded(original, tokenizer.Vocabulary.Tokens.ToArray(), tokenizer.Options, null, Path.Combine(run.Directory, "best"));
         Assert.Equal(Texts(rounded), Texts(loaded));
     }
 
@@ -150,7 +153,7 @@ public sealed class ModelExportTests : IDisposable
         Directory.CreateDirectory(elsewhere);
         foreach (var file in Directory.GetFiles(Path.Combine(root, "exported")))
             File.Copy(file, Path.Combine(elsewhere, Path.GetFileName(file)));
-        Assert.Equal(["manifest.json", "model.json", "model.safetensors", "provenance.json", "spacing.tsv", "vocab.txt"],
+        Assert.Equal(["manifest.json", "model.json", "model.safetensors", "provenance.json", "spacing.tsv", "tokenizer_config.json", "vocab.txt"],
                      Directory.GetFiles(elsewhere).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
         var copy = Checkpoint.Load(elsewhere);
@@ -165,6 +168,44 @@ public sealed class ModelExportTests : IDisposable
         using var _ = exported.Model;
         Assert.Equal(Texts(exported), Texts(copy));
         Assert.Contains(Texts(copy), t => t.Length > 0);
+    }
+
+    [Fact]
+    public void Checkpoint_KeepsItsTokenizerOptions_AndLoadTokenizerReadsThemWithoutTheWeights()
+    {
+        var tokenizer = Tokenizer();
+        using var original = Build("gru", tokenizer);
+        var uncased = WordPieceTokenizer.Create(tokenizer.Vocabulary, WordPieceOptions.Uncased);   // same ids, another normalizer
+        var run = SaveRun(original, uncased, "uncased");
+        var best = Path.Combine(run.Directory, "best");
+        Assert.Equal(WordPieceOptions.Uncased, TokenizerConfig.Read(Path.Combine(best, TokenizerConfig.FileName)));
+
+        var loaded = Checkpoint.Load(run.Directory);
+        using (loaded.Model)
+        {
+            Assert.Equal(WordPieceOptions.Uncased, loaded.TokenizerOptions);
+            Assert.Equal(WordPieceOptions.Uncased, loaded.Tokenizer().Options);
+        }
+        File.Delete(Path.Combine(best, "model.safetensors"));                                      // the tokenizer alone needs no weights
+        var alone = Checkpoint.LoadTokenizer(run.Directory);
+        Assert.Equal(WordPieceOptions.Uncased, alone.Options);
+        Assert.Equal(uncased.Encode("Ouvrir le Fichier").Ids, alone.Encode("Ouvrir le Fichier").Ids);
+        Assert.Contains("model.safetensors", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(run.Directory)).Message);
+
+        File.WriteAllText(Path.Combine(best, TokenizerConfig.FileName), "{\"do_lower_case\": 1}");          // damaged: the manifest names it
+        Assert.Contains(TokenizerConfig.FileName, Assert.Throws<InvalidDataException>(() => Checkpoint.LoadTokenizer(run.Directory)).Message);
+    }
+
+    [Fact]
+    public void CheckpointWithoutTokenizerConfig_HasTheTranslatorsCasedTokenizer()
+    {
+        var tokenizer = Tokenizer();
+        using var original = Build("gru", tokenizer);
+        var dir = Path.Combine(root, "legacy");
+        Checkpoint.Save(dir, original, tokenizer.Vocabulary.Tokens);                            // as written before 2026-12-06
+        Assert.False(File.Exists(Path.Combine(dir, TokenizerConfig.FileName)));
+        Assert.Equal(TranslationData.TokenizerOptions, Checkpoint.LoadTokenizer(dir).Options);
+        Assert.Equal(WordPieceOptions.Cased, TranslationData.TokenizerOptions);
     }
 
     [Fact]

@@ -25,32 +25,62 @@ public sealed class RecurrentTrainingTests
         Assert.True(r.Correct >= 6, $"{r.Correct}/8 reversed correctly");
     }
 
-    private static RecurrentTranslatorConfig Sampled => RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Gru, RecurrentAttention.LuongGeneral)
-        with { TeacherForcingRatio = 0.8, ScheduledSamplingK = 4, Dropout = 0.1, InputFeeding = true };
+    private static RecurrentTranslatorConfig SampledConfig => RecurrentTranslatorConfig.Tiny(ReverseTask.Vocab, RecurrentCellKind.Gru, RecurrentAttention.LuongGeneral)
+        with { Dropout = 0.1, InputFeeding = true };
+    private static readonly TeacherForcing Sampled = new(Ratio: 0.8, ScheduleK: 4);
 
     [Fact]
     public void ScheduledSampling_ResumesBitIdentically() =>
-        // The sampled tokens (global generator) and the schedule's position (a buffer) are both restored.
-        ResumeAssert.ContinuesBitIdentically(() => new RecurrentTranslator(Sampled), new ReverseTask(64, seed: 1), TrainerTests.Options, n: 8,
-            resumed => Assert.Equal(2 * 8, resumed.state_dict()["sampling_batches"].item<double>()));   // two batches per optimizer step
+        // The sampled tokens (global generator, saved in the trainer state) and the schedule's position (the step) are both restored.
+        ResumeAssert.ContinuesBitIdentically(() => new RecurrentTranslator(SampledConfig), new ReverseTask(64, seed: 1), n => TrainerTests.Options(n) with { TeacherForcing = Sampled }, n: 8,
+            resumed => Assert.Equal(Sampled.RatioAt(7), resumed.TeacherForcingRatio));        // the trainer set it for the 8th step (step index 7)
 
     [Fact]
-    public void ScheduledSampling_SurvivesCheckpointAveraging()
+    public void TeacherForcingSchedule_IsBengiosInverseSigmoid_OverOptimizerSteps()
     {
-        var run = TempRun();
+        // ε_i = ratio · k / (k + exp(i / k)), by hand: k = 4, i = 0 → 4/5; i = 4 → 4/(4 + e) = 0.595390...
+        Assert.Equal(0.8 * 0.8, Sampled.RatioAt(0), 12);
+        Assert.Equal(0.8 * 0.5953904, Sampled.RatioAt(4), 6);
+        Assert.Equal(0.5, new TeacherForcing(0.5).RatioAt(1_000_000));                         // no schedule: constant
+        Assert.False(TeacherForcing.Always.Samples);
+        Assert.True(new TeacherForcing(1.0, ScheduleK: 10).Samples);
+        Assert.Throws<ArgumentException>(() => new TeacherForcing(1.5).Validate());
+        Assert.Throws<ArgumentException>(() => new TeacherForcing(1.0, double.PositiveInfinity).Validate());
+    }
+
+    [Fact]
+    public void TeacherForcing_IsRefusedForTheTransformer_WhoseDecoderReadsAllInputsAtOnce()
+    {
+        using var m = new TransformerTranslator(TransformerConfig.Tiny(ReverseTask.Vocab));
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(m, new ReverseTask(16, seed: 1), ReverseTask.Vocabulary, TrainerTests.Options(1) with { TeacherForcing = Sampled }, "unused"));
+        Assert.Contains("can only be teacher-forced", e.Message);
+        Assert.Throws<NotSupportedException>(() => m.TeacherForcingRatio = 0.5);
+        m.TeacherForcingRatio = 1.0;                                                               // teacher forcing itself is fine
+    }
+
+    [Fact]
+    public void LegacyCheckpoint_WithTheSamplingCounterInItsWeights_StillLoads()
+    {
+        var dir = TempRun();
         try
         {
             manual_seed(12);
-            using var m = new RecurrentTranslator(Sampled);
-            var opts = TrainerTests.Options(4) with { EvalEverySteps = 2, AverageLastK = 2, AccumulationSteps = 1 };
-            new Trainer(m, new ReverseTask(32, seed: 3), ReverseTask.Vocabulary, opts, run).Run();
-            var averaged = Checkpoint.Load(Path.Combine(run, "averaged"), TranslatorArchitecture.Gru);
-            using var model = averaged.Model;
-            Assert.Equal((2.0 + 4.0) / 2, model.state_dict()["sampling_batches"].item<double>());   // the mean of batches seen at steps 2 and 4
+            using var m = new RecurrentTranslator(SampledConfig);
+            Checkpoint.Save(dir, m, ReverseTask.Vocabulary);
+            // As scheduled-sampling runs wrote them before 2026-12-06: the batches seen as a float64 buffer among the weights.
+            var path = Path.Combine(dir, "model.safetensors");
+            var weights = TorchSharp.PyBridge.Safetensors.LoadStateDict(path);
+            weights["sampling_batches"] = tensor(16.0, ScalarType.Float64);
+            TorchSharp.PyBridge.Safetensors.SaveStateDict(path, weights);
+            CheckpointManifest.Write(dir);
+            var loaded = Checkpoint.Load(dir, TranslatorArchitecture.Gru);
+            using var model = loaded.Model;
+            Assert.DoesNotContain("sampling_batches", model.state_dict().Keys);
+            foreach (var (name, t) in m.state_dict()) Assert.True(model.state_dict()[name].equal(t).all().item<bool>(), name);
         }
         finally
         {
-            Directory.Delete(run, true);
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
         }
     }
 
@@ -63,7 +93,7 @@ public sealed class RecurrentTrainingTests
         manual_seed(21);
         using var forced = new RecurrentTranslator(config);
         manual_seed(21);
-        using var sampled = new RecurrentTranslator(config with { TeacherForcingRatio = 0.0 });   // every input after BOS is the model's own draw
+        using var sampled = new RecurrentTranslator(config) { TeacherForcingRatio = 0.0 };      // every input after BOS is the model's own draw
         RecurrentTranslatorTests.Sharpen(forced);
         sampled.load_state_dict(forced.state_dict());
         using var _ = no_grad();
@@ -76,9 +106,8 @@ public sealed class RecurrentTrainingTests
         sampled.eval();
         forced.eval();
         TensorAssert.Close(forced.Forward(src, mask, tgt), sampled.Forward(src, mask, tgt), 1e-5, "evaluation is always teacher-forced");
-        Assert.DoesNotContain("sampling_batches", forced.state_dict().Keys);
-        using var scheduled = new RecurrentTranslator(config with { ScheduledSamplingK = 4 });
-        Assert.Contains("sampling_batches", scheduled.state_dict().Keys);
+        Assert.Equal(forced.state_dict().Keys.Order(), sampled.state_dict().Keys.Order());         // the ratio is no part of the weights
+        Assert.DoesNotContain("TeacherForcing", sampled.ConfigJson());                            // nor of the config
     }
 
     [Fact]

@@ -189,32 +189,35 @@ public sealed class WordPieceTrainer
 
     private TrainingResult Merge(Dictionary<string, long> counts, long bytes, int invalidUtf8)
     {
-        var o = _options;
-        string prefix = o.Tokenizer.ContinuingSubwordPrefix;
         var words = counts.Keys.Order(StringComparer.Ordinal).ToArray();
         var freq = words.Select(w => counts[w]).ToArray();
-        long totalWords = freq.Sum();
+        var alphabet = Alphabet(words, freq);
+        var inAlphabet = alphabet.ToHashSet();
+        var tokens = InitialVocabulary(words, alphabet, inAlphabet);
+        var merger = new PairMerger(Symbols(words, inAlphabet, tokens), freq, tokens, _options.Tokenizer.ContinuingSubwordPrefix);
+        int merges = merger.Run(_options.VocabSize, _options.MinFrequency, _options.Progress);
+        return new TrainingResult(new Vocabulary(tokens.Tokens), bytes, freq.Sum(), words.Length, alphabet.Length, merges, invalidUtf8);
+    }
 
-        // (2) alphabet
+    /// <summary>(2) The characters kept: the <see cref="WordPieceTrainerOptions.LimitAlphabet"/> most frequent (ties: lower code point), in code point order.</summary>
+    private int[] Alphabet(string[] words, long[] freq)
+    {
         var charCounts = new Dictionary<int, long>();
         for (int w = 0; w < words.Length; w++)
             foreach (var r in words[w].EnumerateRunes())
                 CollectionsMarshal.GetValueRefOrAddDefault(charCounts, r.Value, out _) += freq[w];
-        var alphabet = charCounts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key)
-            .Take(o.LimitAlphabet ?? int.MaxValue).Select(kv => kv.Key).Order().ToArray();
-        var inAlphabet = alphabet.ToHashSet();
+        return charCounts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key)
+            .Take(_options.LimitAlphabet ?? int.MaxValue).Select(kv => kv.Key).Order().ToArray();
+    }
 
-        // (3) initial vocabulary
-        var tokens = new List<string>();
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        int AddToken(string t)
-        {
-            if (ids.TryGetValue(t, out int id)) return id;
-            ids[t] = tokens.Count;
-            tokens.Add(t);
-            return tokens.Count - 1;
-        }
-        foreach (string special in o.Tokenizer.SpecialTokens.Distinct()) AddToken(special);
+    /// <summary>(3) The special tokens, every character of the alphabet, then the ## form of each that continues some word.</summary>
+    private TokenTable InitialVocabulary(string[] words, int[] alphabet, HashSet<int> inAlphabet)
+    {
+        var o = _options;
+        string prefix = o.Tokenizer.ContinuingSubwordPrefix;
+        var tokens = new TokenTable();
+        var specials = o.Tokenizer.SpecialTokens.Distinct().ToList();
+        foreach (string special in specials) tokens.Add(special);
         var continuationUsed = new HashSet<int>();
         foreach (string word in words)
         {
@@ -225,65 +228,120 @@ public sealed class WordPieceTrainer
                 first = false;
             }
         }
-        foreach (int c in alphabet) AddToken(char.ConvertFromUtf32(c));
-        foreach (int c in alphabet.Where(continuationUsed.Contains)) AddToken(prefix + char.ConvertFromUtf32(c));
+        foreach (int c in alphabet) tokens.Add(char.ConvertFromUtf32(c));
+        foreach (int c in alphabet.Where(continuationUsed.Contains)) tokens.Add(prefix + char.ConvertFromUtf32(c));
         if (tokens.Count > o.VocabSize)
             throw new ArgumentException(
-                $"vocabulary size {o.VocabSize} is smaller than the {o.Tokenizer.SpecialTokens.Distinct().Count()} special tokens plus " +
-                $"the {tokens.Count - o.Tokenizer.SpecialTokens.Distinct().Count()} alphabet tokens (characters and their ## forms) " +
+                $"vocabulary size {o.VocabSize} is smaller than the {specials.Count} special tokens plus " +
+                $"the {tokens.Count - specials.Count} alphabet tokens (characters and their ## forms) " +
                 "(raise the size or lower the alphabet limit)");
+        return tokens;
+    }
 
-        // Words as symbol sequences (characters outside the alphabet are dropped).
+    /// <summary>Each word as the ids of its characters, the first bare and the rest in ## form; characters outside the alphabet are dropped.</summary>
+    private int[][] Symbols(string[] words, HashSet<int> inAlphabet, TokenTable tokens)
+    {
+        string prefix = _options.Tokenizer.ContinuingSubwordPrefix;
         var symbols = new int[words.Length][];
-        var lengths = new int[words.Length];
+        var list = new List<int>();
         for (int w = 0; w < words.Length; w++)
         {
-            var list = new List<int>();
+            list.Clear();
             foreach (var r in words[w].EnumerateRunes())
             {
                 if (!inAlphabet.Contains(r.Value)) continue;
                 string s = char.ConvertFromUtf32(r.Value);
-                list.Add(ids[list.Count == 0 ? s : prefix + s]);
+                list.Add(tokens.Ids[list.Count == 0 ? s : prefix + s]);
             }
             symbols[w] = list.ToArray();
-            lengths[w] = list.Count;
         }
+        return symbols;
+    }
 
-        // (4) merges
-        var pairCounts = new Dictionary<long, long>();
-        var where = new Dictionary<long, HashSet<int>>();
-        for (int w = 0; w < words.Length; w++)
-            for (int i = 0; i + 1 < lengths[w]; i++)
-            {
-                long key = Key(symbols[w][i], symbols[w][i + 1]);
-                CollectionsMarshal.GetValueRefOrAddDefault(pairCounts, key, out _) += freq[w];
-                (CollectionsMarshal.GetValueRefOrAddDefault(where, key, out _) ??= []).Add(w);
-            }
-        var queue = new PriorityQueue<long, (long Count, string Left, string Right)>(Comparer<(long Count, string Left, string Right)>.Create(
+    /// <summary>Tokens in id order, and the id of each.</summary>
+    private sealed class TokenTable
+    {
+        public readonly List<string> Tokens = [];
+        public readonly Dictionary<string, int> Ids = new(StringComparer.Ordinal);
+
+        public int Count => Tokens.Count;
+        public string this[int id] => Tokens[id];
+
+        /// <summary>The token's id, added at the end if new.</summary>
+        public int Add(string token)
+        {
+            if (Ids.TryGetValue(token, out int id)) return id;
+            Ids[token] = Tokens.Count;
+            Tokens.Add(token);
+            return Tokens.Count - 1;
+        }
+    }
+
+    /// <summary>
+    /// (4) BPE over the words' symbols, as HF's WordPiece trainer: merge the most frequent adjacent pair (ties: the
+    /// ordinally smaller left token, then right token) into a new token, until the vocabulary is full or the best pair
+    /// is rarer than the minimum frequency. Pair counts are kept incrementally: a merge visits only the words that hold
+    /// the pair, and the queue holds (pair, count) entries that are dropped as stale when the count has changed since.
+    /// </summary>
+    private sealed class PairMerger
+    {
+        private readonly int[][] symbols;                  // per word: token ids, the first lengths[w] of them current
+        private readonly int[] lengths;
+        private readonly long[] freq;                      // per word: occurrences in the corpus
+        private readonly TokenTable tokens;
+        private readonly string prefix;
+        private readonly Dictionary<long, long> pairCounts = new();
+        private readonly Dictionary<long, HashSet<int>> where = new();   // pair -> words that held it at some point
+        private readonly HashSet<long> changed = new();   // pairs whose count rose during one merge
+        private readonly PriorityQueue<long, (long Count, string Left, string Right)> queue = new(Comparer<(long Count, string Left, string Right)>.Create(
             (x, y) => x.Count != y.Count ? y.Count.CompareTo(x.Count)
                 : string.CompareOrdinal(x.Left, y.Left) is var c and not 0 ? c
                 : string.CompareOrdinal(x.Right, y.Right)));
-        foreach (var (key, n) in pairCounts) queue.Enqueue(key, (n, tokens[Left(key)], tokens[Right(key)]));
 
-        int merges = 0;
-        int target = o.VocabSize - tokens.Count;
-        var changed = new HashSet<long>(); // pairs whose count rose during one merge
-        while (tokens.Count < o.VocabSize && queue.TryDequeue(out long pair, out var priority))
+        public PairMerger(int[][] symbols, long[] freq, TokenTable tokens, string prefix)
         {
-            long current = pairCounts.GetValueOrDefault(pair);
-            if (current != priority.Count)
-            {
-                if (current > 0) queue.Enqueue(pair, (current, priority.Left, priority.Right));
-                continue;
-            }
-            if (current < o.MinFrequency) break;
-            int a = Left(pair), b = Right(pair);
-            string right = tokens[b];
-            string mergedToken = tokens[a] + (right.StartsWith(prefix, StringComparison.Ordinal) ? right[prefix.Length..] : right);
-            int id = AddToken(mergedToken);
-            merges++;
-            if (merges % 256 == 0) o.Progress?.Report(new TrainingProgress("merging", merges, target));
+            this.symbols = symbols;
+            this.freq = freq;
+            this.tokens = tokens;
+            this.prefix = prefix;
+            lengths = symbols.Select(s => s.Length).ToArray();
+            for (int w = 0; w < symbols.Length; w++)
+                for (int i = 0; i + 1 < lengths[w]; i++)
+                {
+                    long key = Key(symbols[w][i], symbols[w][i + 1]);
+                    CollectionsMarshal.GetValueRefOrAddDefault(pairCounts, key, out _) += freq[w];
+                    (CollectionsMarshal.GetValueRefOrAddDefault(where, key, out _) ??= []).Add(w);
+                }
+            foreach (var (key, n) in pairCounts) Enqueue(key, n);
+        }
 
+        /// <summary>Merges until the vocabulary has <paramref name="vocabSize"/> tokens or no pair is frequent enough; returns the merges made.</summary>
+        public int Run(int vocabSize, int minFrequency, IProgress<TrainingProgress>? progress)
+        {
+            int merges = 0, target = vocabSize - tokens.Count;
+            while (tokens.Count < vocabSize && queue.TryDequeue(out long pair, out var priority))
+            {
+                long current = pairCounts.GetValueOrDefault(pair);
+                if (current != priority.Count)                                     // stale: queue it again with its count now
+                {
+                    if (current > 0) queue.Enqueue(pair, (current, priority.Left, priority.Right));
+                    continue;
+                }
+                if (current < minFrequency) break;
+                string right = tokens[Right(pair)];
+                int id = tokens.Add(tokens[Left(pair)] + (right.StartsWith(prefix, StringComparison.Ordinal) ? right[prefix.Length..] : right));
+                merges++;
+                if (merges % 256 == 0) progress?.Report(new TrainingProgress("merging", merges, target));
+                Replace(pair, id);
+            }
+            progress?.Report(new TrainingProgress("merging", merges, merges));
+            return merges;
+        }
+
+        /// <summary>Replaces each (a, b) by <paramref name="id"/> in the words that hold the pair, recounting the pairs around it; queues the new pairs.</summary>
+        private void Replace(long pair, int id)
+        {
+            int a = Left(pair), b = Right(pair);
             changed.Clear();
             foreach (int w in where[pair])
             {
@@ -307,22 +365,21 @@ public sealed class WordPieceTrainer
             pairCounts.Remove(pair);
             foreach (long key in changed)
                 if (pairCounts.GetValueOrDefault(key) is var n and > 0 && (Left(key) == id || Right(key) == id))
-                    queue.Enqueue(key, (n, tokens[Left(key)], tokens[Right(key)]));
+                    Enqueue(key, n);
+        }
 
-            void Bump(long key, long delta, int w)
+        private void Bump(long key, long delta, int w)
+        {
+            ref long slot = ref CollectionsMarshal.GetValueRefOrAddDefault(pairCounts, key, out _);
+            slot += delta;
+            if (delta > 0)
             {
-                ref long slot = ref CollectionsMarshal.GetValueRefOrAddDefault(pairCounts, key, out _);
-                slot += delta;
-                if (delta > 0)
-                {
-                    (CollectionsMarshal.GetValueRefOrAddDefault(where, key, out _) ??= []).Add(w);
-                    changed.Add(key);
-                }
+                (CollectionsMarshal.GetValueRefOrAddDefault(where, key, out _) ??= []).Add(w);
+                changed.Add(key);
             }
         }
-        o.Progress?.Report(new TrainingProgress("merging", merges, merges));
 
-        return new TrainingResult(new Vocabulary(tokens), bytes, totalWords, words.Length, alphabet.Length, merges, invalidUtf8);
+        private void Enqueue(long key, long count) => queue.Enqueue(key, (count, tokens[Left(key)], tokens[Right(key)]));
     }
 
     private static long Key(int left, int right) => ((long)left << 32) | (uint)right;
