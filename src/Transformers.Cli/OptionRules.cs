@@ -153,6 +153,18 @@ internal static class OptionRules
         return option;
     }
 
+    /// <summary>As <see cref="ExistingModel"/>, for an option given several times.</summary>
+    public static Option<string[]> ExistingModels(this Option<string[]> option, params string[] names)
+    {
+        option.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+                if (!names.Contains(token.Value, StringComparer.OrdinalIgnoreCase) && !Directory.Exists(token.Value))
+                    r.AddError($"{Typed(r)} {token.Value}: no such directory; give a run or checkpoint directory{(names.Length == 0 ? "" : $", or {Names(names)}")}");
+        });
+        return option;
+    }
+
     /// <summary>Corpus options (<c>--data</c>): every value is <c>bundled</c>, an existing directory or an existing file.</summary>
     public static Option<string[]> ExistingCorpus(this Option<string[]> option)
     {

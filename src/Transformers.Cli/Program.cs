@@ -21,6 +21,11 @@ public static class Program
         root.Subcommands.Add(ExportModelCommand.Create());
         root.Subcommands.Add(HeadsCommand.Create());
         root.Subcommands.Add(CorpusCommand.Create());
+        root.Subcommands.Add(BertCommands.Pretrain());
+        root.Subcommands.Add(BertCommands.FillMaskCommand());
+        root.Subcommands.Add(ClassifierCommands.Finetune());
+        root.Subcommands.Add(ClassifierCommands.Classify());
+        root.Subcommands.Add(ServeCommand.Create());
         var parse = root.Parse(args);
         // Parse errors (options are checked here, before any work: see OptionRules) as one line each, like every other error.
         if (parse.Action is ParseErrorAction)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using TorchSharp;
 using Transformers.Bert;
 
 namespace Transformers.Cli.Commands;
@@ -11,18 +12,19 @@ public static class EmbedCommand
     {
         var sentences = new Argument<string[]>("sentences") { Description = "Sentences to embed (none: one per line on stdin).", Arity = ArgumentArity.ZeroOrMore };
         var json = new Option<bool>("--json") { Description = "Print the embeddings and the matrix as JSON instead of a table." };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads, at least 1 (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
+        var runtime = new ModelRuntime();
         var cmd = new Command("embed", "Sentence embeddings (mean-pooled, L2-normalised) and their cosine-similarity matrix, with the built-in all-MiniLM-L6-v2.")
         {
-            sentences, json, threads,
+            sentences, json,
         };
+        runtime.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             var input = parse.GetValue(sentences) is { Length: > 0 } given ? given : ReadStdinLines();
             if (input.Length == 0) throw new ArgumentException("no sentences: pass them as arguments or one per line on stdin");
-            TorchRuntime.EnsureLoaded();
-            TorchSharp.torch.set_num_threads(parse.GetValue(threads));
+            var device = runtime.Start(parse);
             using var model = BertWeights.LoadMiniLm();
+            model.to(device);
             var embedder = new SentenceEmbedder(model, MiniLm.CreateIdEncoder());
             embedder.Truncated += (i, n) => Console.Error.WriteLine($"warning: sentence {i + 1} has {n} word pieces; truncated to {embedder.MaxTokens}");
             var vectors = embedder.Embed(input);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using TorchSharp;
 using System.Diagnostics;
 using Transformers.Bert;
+using Transformers.Bert.Pretraining;
 using Transformers.Data;
 using Transformers.Inspection;
 using Transformers.Training;
@@ -15,17 +16,21 @@ public static class HeadsCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "minilm (the built-in all-MiniLM-L6-v2), builtin (the built-in French->English translator) or a translator checkpoint runs/NAME.", Required = true }
+        var model = new Option<string>("--model") { Description = "minilm (the built-in all-MiniLM-L6-v2), builtin (the built-in French->English translator), a translator checkpoint runs/NAME, or a BERT pretrained with `pretrain`.", Required = true }
             .ExistingModel("minilm", BuiltInTranslator.Name);
         var text = new Option<string>("--text") { Description = "The sentence to inspect (for translators: the French source).", Required = true };
         var target = new Option<string?>("--target") { Description = "Translators: the English target (default: the model's greedy translation)." };
         var output = new Option<string>("--out") { Description = "Directory for heads.html, heads.json and png/.", Required = true }.OutputDirectory();
         var noPng = new Option<bool>("--no-png") { Description = "Skip the PNG heatmaps." };
         var noImportance = new Option<bool>("--no-importance") { Description = "Skip head importance (one extra forward pass per head)." };
+        var beam = new Option<int>("--beam") { Description = "Translators without --target: inspect the model's own translation by beam search of this width (1: greedy).", DefaultValueFactory = _ => 1 }
+            .Within(1, TranslateCommand.MaxBeam);
+        var compare = new Option<string>("--compare") { Description = "A second translator (run, checkpoint or builtin): both translations and alignments side by side in compare.html, with their agreement." }
+            .ExistingModel(BuiltInTranslator.Name);
         var runtime = new ModelRuntime();
         var cmd = new Command("heads", "Inspect attention heads: an HTML viewer, per-head statistics, importance, JSON and PNG heatmaps.")
         {
-            model, text, target, output, noPng, noImportance,
+            model, text, target, output, noPng, noImportance, beam, compare,
         };
         runtime.AddTo(cmd);
         cmd.SetAction(parse =>
@@ -34,9 +39,19 @@ public static class HeadsCommand
             if (string.IsNullOrWhiteSpace(input)) throw new ArgumentException("--text is empty: give a sentence to inspect");
             var device = runtime.Start(parse);
             var watch = Stopwatch.StartNew();
+            if (parse.GetValue(compare) is { } other)
+            {
+                if (name.Equals("minilm", StringComparison.OrdinalIgnoreCase) || MlmCheckpoint.IsCheckpoint(name) || MlmCheckpoint.IsCheckpoint(other))
+                    throw new ArgumentException("--compare: compares two translators (runs, checkpoints or builtin), not BERT models");
+                if (parse.GetValue(target) is not null) throw new ArgumentException("--compare runs both models on the first one's translation: leave out --target");
+                Compare(name, other, input, parse.GetValue(beam), dir, !parse.GetValue(noPng), device);
+                Console.WriteLine($"done in {watch.Elapsed.TotalSeconds:0.0} s");
+                return 0;
+            }
             var (record, importance) = name.Equals("minilm", StringComparison.OrdinalIgnoreCase)
                 ? MiniLmReport(input, !parse.GetValue(noImportance), device)
-                : TranslatorReport(name, input, parse.GetValue(target), !parse.GetValue(noImportance), device);
+                : MlmCheckpoint.IsCheckpoint(name) ? PretrainedReport(name, input, !parse.GetValue(noImportance), device)
+                : TranslatorReport(name, input, parse.GetValue(target), !parse.GetValue(noImportance), parse.GetValue(beam), device);
             foreach (var note in record.Notes) Console.Error.WriteLine($"note: {note}");
             var files = HeadsReport.Write(dir, record, importance, parse.GetValue(noPng) ? null : new PngOptions());
             Console.WriteLine(files.Html);
@@ -60,31 +75,61 @@ public static class HeadsCommand
         return (record, [HeadImportance.ForSentenceEmbedding(bert, ids, ones_like(ids))]);
     }
 
-    private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) TranslatorReport(string run, string text, string? targetText, bool importance, Device device)
+    /// <summary>A BERT pretrained with `pretrain` (or any HF BertForMaskedLM directory): its self-attention on the text, as MiniLM's.</summary>
+    private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) PretrainedReport(string dir, string text, bool importance, Device device)
+    {
+        var loaded = MlmCheckpoint.Load(dir);
+        using var mlm = loaded.Model;
+        mlm.to(device);
+        var tokenizer = loaded.Tokenizer;
+        var input = AttentionCapture.PrepareBertText(text, t => tokenizer.Encode(t).Ids, tokenizer.Vocabulary.Tokens, mlm.Config.MaxPositionEmbeddings);
+        var record = AttentionCapture.FromBert(mlm.Bert, input, $"{dir} (BERT, {mlm.Config.NumHiddenLayers} layers x {mlm.Config.NumAttentionHeads} heads)");
+        if (!importance) return (record, []);
+        using var scope = NewDisposeScope();
+        var ids = tensor(input.Ids, device: device).unsqueeze(0);                   // [1, seq]
+        return (record, [HeadImportance.ForSentenceEmbedding(mlm.Bert, ids, ones_like(ids))]);
+    }
+
+    private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) TranslatorReport(string run, string text, string? targetText, bool importance, int beam, Device device)
     {
         var loaded = Checkpoint.Load(run);
         using var model = loaded.Model;
         model.to(device);
-        var vocab = loaded.Vocabulary;
-        var special = model.Special;
-        var tokenizer = loaded.Tokenizer();
-        var options = new Tokenizer.Processing.BertEncodeOptions { AddSpecialTokens = false };
-        int[] Encode(string s) => tokenizer.Encode(s, null, options).Ids;
-        var source = AttentionCapture.PrepareText(text, Encode, vocab, model.MaxLength - 1, "source");
-        InspectionInput target;
-        if (targetText is not null) target = AttentionCapture.PrepareText(targetText, Encode, vocab, model.MaxLength - 1, "target");
-        else
-        {
-            using var scope = NewDisposeScope();
-            var src = tensor(source.Ids.Append(special.Eos).ToArray(), device: model.parameters().First().device).unsqueeze(0);   // [1, src], where the model is
-            var best = Decoder.Translate(model, src, ones_like(src, ScalarType.Bool), new DecodingOptions())[0][0].Tokens;
-            var ids = best.Take(model.MaxLength - 1).Select(i => (long)i).ToArray();
-            target = new InspectionInput(ids, ids.Select(i => vocab[(int)i]).ToArray(), ["No --target given: the target is the model's greedy translation."]);
-        }
-        var record = AttentionCapture.FromTranslator(model, vocab, source, target, $"{run} ({model.ArchitectureName})");
-        if (!importance || model is not TransformerTranslator transformer || target.Ids.Length == 0) return (record, []);
-        using var s2 = NewDisposeScope();
-        var batch = new TranslationBatch([source.Ids.Select(i => (int)i).ToArray()], [target.Ids.Select(i => (int)i).ToArray()]).ToTensors(special, model.parameters().First().device);
-        return (record, HeadImportance.ForTranslator(transformer, batch.Source, batch.SourceMask, batch.TargetIn, batch.TargetOut));
+        var inspection = TranslatorInspector.Inspect(model, loaded.Tokenizer(), loaded.Spacing(), text, targetText, beam, $"{run} ({model.ArchitectureName})");
+        Console.Error.WriteLine($"target: {inspection.Target}");
+        return (inspection.Record, importance ? TranslatorInspector.Importance(model, inspection) : []);
+    }
+
+    /// <summary>
+    /// `--compare B`: both models' viewers (a/, b/) and compare.html. B is inspected on A's translation (teacher-forced),
+    /// so the two alignments cover the same target tokens; both own translations are shown.
+    /// </summary>
+    private static void Compare(string runA, string runB, string text, int beam, string dir, bool png, Device device)
+    {
+        var loadedA = Checkpoint.Load(runA);
+        var loadedB = Checkpoint.Load(runB);
+        using var modelA = loadedA.Model;
+        using var modelB = loadedB.Model;
+        modelA.to(device);
+        modelB.to(device);
+        var a = TranslatorInspector.Inspect(modelA, loadedA.Tokenizer(), loadedA.Spacing(), text, beam: beam, modelName: $"{runA} ({modelA.ArchitectureName})");
+        var bOwn = TranslatorInspector.Inspect(modelB, loadedB.Tokenizer(), loadedB.Spacing(), text, beam: beam, modelName: $"{runB} ({modelB.ArchitectureName})");
+        bool shared = loadedA.Vocabulary.SequenceEqual(loadedB.Vocabulary);
+        var b = shared
+            ? TranslatorInspector.Inspect(modelB, loadedB.Tokenizer(), loadedB.Spacing(), text, beam: beam, modelName: bOwn.Record.Model, targetIds: a.TargetIds)
+            : bOwn;
+        double? agreement = shared ? TranslatorInspector.Agreement(TranslatorInspector.Alignment(a.Record), TranslatorInspector.Alignment(b.Record)) : null;
+        Directory.CreateDirectory(dir);
+        var options = png ? new PngOptions() : null;
+        var filesA = HeadsReport.Write(Path.Combine(dir, "a"), a.Record, [], options);
+        var filesB = HeadsReport.Write(Path.Combine(dir, "b"), b.Record, [], options);
+        var page = Path.Combine(dir, CompareReport.FileName);
+        CompareReport.Write(page, text, new ComparedModel(a.Record.Model, a.Target, a), new ComparedModel(b.Record.Model, bOwn.Target, b), agreement);
+        Console.WriteLine(page);
+        Console.WriteLine(filesA.Html);
+        Console.WriteLine(filesB.Html);
+        Console.WriteLine($"A: {a.Target}");
+        Console.WriteLine($"B: {bOwn.Target}");
+        Console.WriteLine(agreement is { } x ? $"agreement {x:P1} (most-attended source token, per target token of A's translation)" : "no agreement figure: the models' vocabularies differ");
     }
 }

@@ -54,26 +54,18 @@ public static class TrainCommands
         }
         Console.Error.WriteLine(run.Describe());
         var before = samples ? SampleTranslations(run.Model, run.Tokenizer, run.Data.Spacing, run.Split) : null;
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("\nCtrl-C: finishing this step and saving a checkpoint..."); };
-        Console.CancelKeyPress += onCancel;
-        // `kill` (SIGTERM), e.g. from a job scheduler or the end of a session, saves a checkpoint too.
-        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
-        {
-            c.Cancel = true;
-            cts.Cancel();
-            Console.Error.WriteLine("\nSIGTERM: finishing this step and saving a checkpoint...");
-        });
         var progress = new ProgressLine(recipe.Trainer, terminal: !Console.IsErrorRedirected);
         TrainingResult result;
-        try
+        using (var interruption = new Interruption())                              // Ctrl-C or `kill`: a checkpoint, then exit 130
         {
-            result = run.Train(progress.Step, progress.Eval, progress.Notice, cts.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-            progress.Done();
+            try
+            {
+                result = run.Train(progress.Step, progress.Eval, progress.Notice, interruption.Token);
+            }
+            finally
+            {
+                progress.Done();
+            }
         }
         var (state, best) = (result.State, result.Best);
         Console.Error.WriteLine($"{result.Outcome}: {state.Step} steps, {state.TargetTokens:N0} target tokens, {TimeSpan.FromSeconds(state.ElapsedSeconds):hh\\:mm\\:ss} of training; " +

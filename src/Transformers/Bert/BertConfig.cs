@@ -48,6 +48,8 @@ public sealed record BertConfig
     [JsonPropertyName("pad_token_id")] public int PadTokenId { get; init; }
     /// <summary>HF writes "BertModel" here; kept so a saved config reads as HF's.</summary>
     [JsonPropertyName("model_type")] public string ModelType { get; init; } = "bert";
+    /// <summary>A classifier's class names by id ("0" -> "apt"), as HF writes them; null for other models.</summary>
+    [JsonPropertyName("id2label"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? IdToLabel { get; init; }
 
     public int HeadDim => HiddenSize / NumAttentionHeads;
 

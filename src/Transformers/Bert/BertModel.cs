@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using Transformers.Attention;
+using Transformers.Modules;
 using Transformers.Translation;
 using static TorchSharp.torch;
 
@@ -121,7 +122,7 @@ internal sealed class BertEmbeddings : nn.Module
     private readonly Embedding position_embeddings;
     private readonly Embedding token_type_embeddings;
     private readonly LayerNorm LayerNorm;
-    private readonly Dropout dropout;
+    private readonly SeededDropout dropout;                // nn.Dropout outside DropoutNoise.Use; per-batch noise inside it
 
     public BertEmbeddings(BertConfig c) : base(nameof(BertEmbeddings))
     {
@@ -129,7 +130,7 @@ internal sealed class BertEmbeddings : nn.Module
         position_embeddings = nn.Embedding(c.MaxPositionEmbeddings, c.HiddenSize);
         token_type_embeddings = nn.Embedding(c.TypeVocabSize, c.HiddenSize);
         LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps);
-        dropout = nn.Dropout(c.HiddenDropoutProb);
+        dropout = new SeededDropout(c.HiddenDropoutProb);
         RegisterComponents();
     }
 

@@ -31,6 +31,7 @@ public sealed class SentenceEmbedder(BertModel model, Func<string, int[]> encode
         var result = new float[sentences.Count][];
         var order = Enumerable.Range(0, sentences.Count).OrderBy(i => ids[i].Length).ToArray();
         using var _ = no_grad();
+        var device = model.WordEmbeddings.device;                                              // inputs go where the model is
         foreach (var chunk in order.Chunk(batchSize))
         {
             using var scope = NewDisposeScope();
@@ -39,8 +40,8 @@ public sealed class SentenceEmbedder(BertModel model, Func<string, int[]> encode
             var maskArr = new long[chunk.Length, len];
             for (int b = 0; b < chunk.Length; b++)
                 for (int t = 0; t < ids[chunk[b]].Length; t++) { idArr[b, t] = ids[chunk[b]][t]; maskArr[b, t] = 1; }
-            var mask = tensor(maskArr);
-            var h = model.Forward(tensor(idArr), mask).LastHiddenState;                       // [batch, seq, hidden]
+            var mask = tensor(maskArr, device: device);
+            var h = model.Forward(tensor(idArr, device: device), mask).LastHiddenState;                       // [batch, seq, hidden]
             var m = mask.unsqueeze(-1).to(h.dtype);                                           // [batch, seq, 1]
             var mean = (h * m).sum(1) / m.sum(1).clamp_min(1e-9);                             // [batch, hidden]
             var unit = nn.functional.normalize(mean, p: 2, dim: 1);                           // [batch, hidden]

@@ -24,7 +24,8 @@ namespace Transformers.Inspection;
 /// State for tests: &lt;body&gt; gets data-ready, data-maps-drawn, data-selected, data-lines-drawn, data-drawn-hash (a
 /// hash of what the head view drew), data-head-ms (time of the last head-view draw), data-errors (count of errors caught by window.onerror, listed in #errors) and
 /// data-render-ms. The URL hash <c>#kind=encoder_self&amp;layer=2&amp;head=5</c> sets the initial selection; <c>&amp;focus=q3</c>
-/// (or k3) focuses query (key) token 3 as hovering it does.
+/// (or k3) focuses query (key) token 3 as hovering it does; <c>&amp;avg=1</c> averages the heads; <c>&amp;trace=N</c> shows
+/// the gates of recurrent layer N (data-gates-drawn, data-gate-trace, data-gate-hash).
 /// </para>
 /// </summary>
 public static class HtmlReport
@@ -81,11 +82,12 @@ public static class HtmlReport
                   <div class="scroll" id="head-scroll"><canvas id="head-canvas"></canvas></div>
                   <div class="matrix-box">
                     <h3 id="matrix-title">Matrix</h3>
-                    <label class="small"><input type="checkbox" id="avg-heads"> average over heads</label>
+                    <label class="small"><input type="checkbox" id="avg-heads"> average over heads (here and in the head view)</label>
                     <div class="scroll"><canvas id="matrix-canvas"></canvas></div>
                   </div>
                 </div>
               </section>
+              {{GatesSection(record)}}
               <section class="card" id="importance">
                 <h2>Head importance <small>loss change when the head alone is masked (Michel et al. 2019); red: the model needs the head</small></h2>
                 {{ImportanceTables(importance)}}
@@ -122,6 +124,34 @@ public static class HtmlReport
         AttentionKind.Cross => "cross-attention",
         _ => "recurrent attention",
     };
+
+    /// <summary>
+    /// The gates of a recurrent translator (nothing for a Transformer): a layer selector, one units × time heatmap per
+    /// gate, the mean over units per time step, and the saturation table (<see cref="GateStatistics"/>).
+    /// </summary>
+    private static string GatesSection(AttentionRecord record)
+    {
+        if (record.Gates.Count == 0) return "";
+        var sb = new StringBuilder();
+        sb.Append("<section class=\"card\" id=\"gates\">")
+          .Append("<h2>Gates <small>one map per gate: units top to bottom, time (tokens) left to right; blue high, red negative; the mean over units per step below</small></h2>")
+          .Append("<div class=\"controls\"><label>Layer <select id=\"sel-trace\"></select></label><span id=\"gate-info\" class=\"info\"></span></div>")
+          .Append("<div id=\"gate-maps\" class=\"gate-maps\"></div>")
+          .Append("<h3>Mean over units per time step</h3><div class=\"scroll\"><canvas id=\"gate-means\"></canvas></div>")
+          .Append("<h3>Saturation <small>share of all units × steps near the ends of the gate's range: a forget gate near 1 carries memory, an update gate near 0 keeps the state</small></h3>")
+          .Append("<div class=\"scroll table-scroll\"><table class=\"stats gate-stats\"><thead><tr><th>side</th><th>layer</th><th>gate</th><th>mean</th><th>min</th><th>max</th>")
+          .Append("<th title=\"below 0.1 (sigmoid) or -0.9 (tanh)\">low</th><th title=\"above 0.9\">high</th></tr></thead><tbody>");
+        foreach (var g in GateStatistics.Compute(record))
+        {
+            sb.Append("<tr><td>").Append(Html(g.Side)).Append("</td><td>").Append(g.Layer).Append("</td><td>")
+              .Append(Html($"{g.Gate} ({GateStatistics.Describe(g.Gate)})")).Append("</td><td>").Append(F(g.Mean)).Append("</td><td>")
+              .Append(F(g.Min)).Append("</td><td>").Append(F(g.Max)).Append("</td>");
+            foreach (var share in new[] { g.Low, g.High })
+                sb.Append(share is > 0.5 ? "<td class=\"hi\">" : "<td>").Append(F(share)).Append("</td>");
+            sb.Append("</tr>");
+        }
+        return sb.Append("</tbody></table></div></section>").ToString();
+    }
 
     /// <summary>The data block: tokens and every head as base64 of round(255 √p).</summary>
     public static string DataJson(AttentionRecord record)
@@ -163,9 +193,52 @@ public static class HtmlReport
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            WriteGates(w, record);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>
+    /// "gates": per recurrent layer and side, per gate, base64 bytes of its values mapped to [0, 255] over the gate's
+    /// display range (lo..hi), [units][steps] row-major (a heatmap's rows are units), and the mean over units per step.
+    /// </summary>
+    private static void WriteGates(Utf8JsonWriter w, AttentionRecord record)
+    {
+        w.WriteStartArray("gates");
+        foreach (var trace in record.Gates)
+        {
+            w.WriteStartObject();
+            w.WriteString("side", trace.Side);
+            w.WriteNumber("layer", trace.Layer);
+            w.WriteString("cell", trace.Cell);
+            w.WriteNumber("steps", trace.Steps);
+            w.WriteNumber("units", trace.Units);
+            w.WriteString("tokens", trace.Side.StartsWith("decoder", StringComparison.Ordinal) ? "target" : "source");
+            w.WriteStartArray("gates");
+            foreach (var (name, values) in trace.Gates)
+            {
+                var (lo, hi) = GateStatistics.DisplayRange(name, values);
+                var bytes = new byte[trace.Units * trace.Steps];
+                for (int u = 0; u < trace.Units; u++)
+                    for (int t = 0; t < trace.Steps; t++)
+                        bytes[u * trace.Steps + t] = (byte)Math.Round(255 * Math.Clamp((values[t * trace.Units + u] - lo) / (hi - lo), 0, 1));
+                w.WriteStartObject();
+                w.WriteString("name", name);
+                w.WriteString("label", GateStatistics.Describe(name));
+                w.WriteString("range", GateStatistics.RangeOf(name).ToString().ToLowerInvariant());
+                w.WriteNumber("lo", lo);
+                w.WriteNumber("hi", hi);
+                w.WriteString("data", Convert.ToBase64String(bytes));
+                w.WriteStartArray("means");
+                foreach (var m in GateStatistics.MeanPerStep(trace, values)) w.WriteNumberValue(Math.Round(m, 4));
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     private static string F(double? v, string format = "0.000") => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "–";

@@ -52,7 +52,46 @@ public static class PngReport
                 }
             }
         }
+        foreach (var trace in record.Gates)
+        {
+            var path = Path.Combine(dir, $"gates_{trace.Side}_layer{trace.Layer}.png");
+            var tokens = trace.Side.StartsWith("decoder", StringComparison.Ordinal) ? record.TargetTokens ?? [] : record.SourceTokens;
+            SaveGates(path, trace, tokens, options);
+            written.Add(path);
+        }
         return written;
+    }
+
+    /// <summary>One recurrent layer's gates side by side: a units × time heatmap per gate over its display range (<see cref="GateStatistics.DisplayRange"/>), tokens on the time axis.</summary>
+    private static void SaveGates(string path, GateTrace trace, IReadOnlyList<string> tokens, PngOptions options)
+    {
+        var multiplot = new Multiplot();
+        bool first = true;
+        foreach (var (name, data) in trace.Gates)
+        {
+            var values = new double[trace.Units, trace.Steps];
+            for (int u = 0; u < trace.Units; u++)
+                for (int t = 0; t < trace.Steps; t++) values[u, t] = data[t * trace.Units + u];
+            var (lo, hi) = GateStatistics.DisplayRange(name, data);
+            var plot = new Plot();
+            var map = plot.Add.Heatmap(values);
+            map.Colormap = new ScottPlot.Colormaps.Viridis();
+            map.ManualRange = new ScottPlot.Range(lo, hi);
+            plot.Add.ColorBar(map);
+            plot.Title($"{trace.Side} layer {trace.Layer} · {name} ({GateStatistics.Describe(name)})", size: 13);
+            Label(plot.Axes.Bottom, tokens.Take(trace.Steps).ToList(), options.MaxLabels, i => i);
+            plot.Axes.Bottom.TickLabelStyle.Rotation = -90;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+            plot.Axes.Bottom.MinimumSize = 90;
+            plot.Axes.Margins(0, 0);
+            plot.Axes.Left.Label.Text = "units";
+            if (first) multiplot.Reset(plot);
+            else multiplot.AddPlot(plot);
+            first = false;
+        }
+        int gates = trace.Gates.Count, columns = Math.Min(gates, 3), rows = (gates + columns - 1) / columns;
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, columns);
+        multiplot.SavePng(path, columns * 420, rows * 360);
     }
 
     private static (int Width, int Height) HeadSize(int rows, int cols)

@@ -45,12 +45,17 @@ internal static partial class Chromium
     }
 
     /// <summary>The DOM of <paramref name="htmlPath"/> (with an optional #fragment) after up to 5 s of virtual time.</summary>
-    public static string DumpDom(string htmlPath, string fragment = "") => Run(htmlPath, fragment, ["--dump-dom"]);
+    public static string DumpDom(string htmlPath, string fragment = "") => Run(FileUrl(htmlPath) + fragment, ["--dump-dom"]);
+
+    /// <summary>The DOM of a served page (e.g. http://127.0.0.1:PORT/?text=...) after its scripts and fetches ran.</summary>
+    public static string DumpUrl(string url) => Run(url, ["--dump-dom"]);
 
     public static void Screenshot(string htmlPath, string pngPath, string fragment = "", int width = 1400, int height = 1000) =>
-        Run(htmlPath, fragment, [$"--screenshot={pngPath}", $"--window-size={width},{height}", "--hide-scrollbars"]);
+        Run(FileUrl(htmlPath) + fragment, [$"--screenshot={pngPath}", $"--window-size={width},{height}", "--hide-scrollbars"]);
 
-    private static string Run(string htmlPath, string fragment, string[] extra)
+    private static string FileUrl(string htmlPath) => new Uri(System.IO.Path.GetFullPath(htmlPath)).AbsoluteUri;
+
+    private static string Run(string url, string[] extra)
     {
         var profile = Directory.CreateTempSubdirectory("heads-chromium-");
         try
@@ -64,14 +69,14 @@ internal static partial class Chromium
                                       "--virtual-time-budget=5000" })
                 psi.ArgumentList.Add(a);
             foreach (var a in extra) psi.ArgumentList.Add(a);
-            psi.ArgumentList.Add(new Uri(System.IO.Path.GetFullPath(htmlPath)).AbsoluteUri + fragment);
+            psi.ArgumentList.Add(url);
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
             if (!p.WaitForExit(90_000))
             {
                 p.Kill(entireProcessTree: true);
-                Assert.Fail($"chromium did not finish within 90 s on {htmlPath}");
+                Assert.Fail($"chromium did not finish within 90 s on {url}");
             }
             if (p.ExitCode != 0) Assert.Fail($"chromium exited with {p.ExitCode}: {stderr.Result}");
             return stdout.Result;

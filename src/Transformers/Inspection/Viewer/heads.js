@@ -102,7 +102,8 @@
   function clip(s, n) { return s.length > n ? s.slice(0, n - 1) + '…' : s; }
   function drawHead() {
     var started = performance.now();
-    var k = D.kinds[state.ki], q = tokens(k.queries), kt = tokens(k.keys), m = map(state.ki, state.l, state.h);
+    var all = document.getElementById('avg-heads').checked;
+    var k = D.kinds[state.ki], q = tokens(k.queries), kt = tokens(k.keys), m = all ? averaged(state.ki, state.l) : map(state.ki, state.l, state.h);
     var n = Math.max(q.length, kt.length), rh = n <= 48 ? 20 : n <= 128 ? 15 : 12, font = rh <= 12 ? 10 : rh <= 15 ? 11 : 13;
     var dpr = window.devicePixelRatio || 1, W = 620, colW = 170, top = 10;
     var H = top * 2 + n * rh;
@@ -156,11 +157,11 @@
       var w = f && f.side === 'q' ? Math.pow(m[f.i * kt.length + j] / 255, 2) : 0;
       label(kt[j], xr, top + (j + 0.5) * rh, 'left', f && f.side === 'k' && f.i === j, w);
     }
-    body.setAttribute('data-selected', k.kind + '/' + state.l + '/' + state.h);
+    body.setAttribute('data-selected', k.kind + '/' + state.l + '/' + (all ? 'all' : state.h));
     body.setAttribute('data-lines-drawn', String(drawn));
     body.setAttribute('data-drawn-hash', (hash >>> 0).toString(16));
     body.setAttribute('data-head-ms', (performance.now() - started).toFixed(1));
-    document.getElementById('head-info').textContent = k.label + ' · layer ' + state.l + ' · head ' + state.h + ' · ' + drawn + ' lines' +
+    document.getElementById('head-info').textContent = k.label + ' · layer ' + state.l + (all ? ' · all heads averaged' : ' · head ' + state.h) + ' · ' + drawn + ' lines' +
       (f ? ' · focus: ' + (f.side === 'q' ? q[f.i] : kt[f.i]) : ' (p ≥ 0.025)');
   }
   headCanvas.addEventListener('mousemove', function (e) {
@@ -204,7 +205,7 @@
     var what = k.kind === 'cross' || k.kind === 'recurrent' ? 'Alignment (target rows × source columns)' : 'Matrix (query rows × key columns)';
     document.getElementById('matrix-title').textContent = what + ' · layer ' + state.l + (avg.checked ? ' · all heads' : ' · head ' + state.h);
   }
-  avg.addEventListener('change', drawMatrix);
+  avg.addEventListener('change', function () { drawHead(); drawMatrix(); });
 
   function select(ki, l, h, scroll) {
     var k = D.kinds[ki];
@@ -218,6 +219,99 @@
   selLayer.addEventListener('change', function () { select(state.ki, +selLayer.value, state.h, false); });
   selHead.addEventListener('change', function () { select(state.ki, state.l, +selHead.value, false); });
 
+  // ---------------------------------------------------------------- gates (recurrent translators)
+  // Sigmoid gates on the white -> blue ramp; tanh activations and the cell state diverging: red below 0, blue above.
+  function gateColor(q, range) {
+    if (range === 'sigmoid') return rgb(q / 255);
+    var t = (q - 127.5) / 127.5;
+    return t >= 0 ? rgb(t) : [Math.round(255 - 35 * -t), Math.round(255 - 180 * -t), Math.round(255 - 180 * -t)];
+  }
+  function gateBytes(b64) {
+    var s = atob(b64), m = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) m[i] = s.charCodeAt(i);
+    return m;
+  }
+  var selTrace = document.getElementById('sel-trace');
+  function drawGates(index) {
+    var box = document.getElementById('gate-maps');
+    if (!box || !D.gates || D.gates.length === 0) { body.setAttribute('data-gates-drawn', '0'); return; }
+    index = Math.max(0, Math.min(index, D.gates.length - 1));
+    var g = D.gates[index], tok = tokens(g.tokens), drawn = 0, hash = 2166136261 ^ index;
+    var cell = Math.max(2, Math.min(16, Math.floor(640 / g.steps))), rowH = Math.max(1, Math.min(6, Math.floor(200 / g.units)));
+    var labels = cell >= 9, lab = labels ? 70 : 0, dpr = window.devicePixelRatio || 1;
+    box.textContent = '';
+    g.gates.forEach(function (gate) {
+      var fig = document.createElement('figure'); fig.className = 'gate';
+      var cap = document.createElement('figcaption');
+      cap.textContent = gate.name + ' · ' + gate.label + ' (' + (gate.range === 'unbounded' ? '±' + gate.hi.toFixed(2) : gate.lo + '..' + gate.hi) + ')';
+      fig.appendChild(cap);
+      var canvas = document.createElement('canvas'); canvas.className = 'gate-map';
+      canvas.setAttribute('data-gate', gate.name);
+      var W = g.steps * cell, H = g.units * rowH + lab;
+      canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
+      canvas.style.width = W + 'px'; canvas.style.height = H + 'px';
+      var ctx = canvas.getContext('2d');
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      var m = gateBytes(gate.data);
+      for (var u = 0; u < g.units; u++)
+        for (var t = 0; t < g.steps; t++) {
+          var q = m[u * g.steps + t], c = gateColor(q, gate.range);
+          ctx.fillStyle = 'rgb(' + c[0] + ',' + c[1] + ',' + c[2] + ')';
+          ctx.fillRect(t * cell, u * rowH, cell, rowH);
+          hash = Math.imul(hash ^ (u * 7919 + t * 104729 + q), 16777619) >>> 0;
+        }
+      if (labels) {
+        ctx.fillStyle = '#1f2937'; ctx.font = Math.min(11, cell - 1) + 'px system-ui, "DejaVu Sans", sans-serif'; ctx.textBaseline = 'middle';
+        for (t = 0; t < g.steps && t < tok.length; t++) {
+          ctx.save(); ctx.translate((t + 0.5) * cell, g.units * rowH + 4); ctx.rotate(Math.PI / 2);
+          ctx.textAlign = 'left'; ctx.fillText(clip(tok[t], 10), 0, 0); ctx.restore();
+        }
+      }
+      fig.appendChild(canvas);
+      box.appendChild(fig);
+      drawn++;
+    });
+    drawMeans(g, tok);
+    document.getElementById('gate-info').textContent = g.cell + ' · ' + g.side + ' · layer ' + g.layer + ' · ' + g.units + ' units × ' + g.steps + ' steps';
+    body.setAttribute('data-gates-drawn', String(drawn));
+    body.setAttribute('data-gate-trace', String(index));
+    body.setAttribute('data-gate-hash', (hash >>> 0).toString(16));
+  }
+  var lineColors = ['#1d4ed8', '#dc2626', '#059669', '#d97706', '#7c3aed', '#0891b2'];
+  function drawMeans(g, tok) {
+    var canvas = document.getElementById('gate-means');
+    var shown = g.gates.filter(function (x) { return x.range !== 'unbounded'; });
+    var lo = shown.some(function (x) { return x.range === 'tanh'; }) ? -1 : 0;
+    var step = Math.max(6, Math.min(40, Math.floor(640 / g.steps))), left = 40, top = 10, plotH = 160, bottom = 70;
+    var W = left + g.steps * step + 120, H = top + plotH + bottom, dpr = window.devicePixelRatio || 1;
+    canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
+    canvas.style.width = W + 'px'; canvas.style.height = H + 'px';
+    var ctx = canvas.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, W, H);
+    function y(v) { return top + (1 - (Math.max(lo, Math.min(1, v)) - lo) / (1 - lo)) * plotH; }
+    ctx.strokeStyle = '#e5e7eb'; ctx.lineWidth = 1;
+    [lo, (lo + 1) / 2, 1].forEach(function (v) { ctx.beginPath(); ctx.moveTo(left, y(v)); ctx.lineTo(left + g.steps * step, y(v)); ctx.stroke(); });
+    ctx.fillStyle = '#6b7280'; ctx.font = '11px system-ui, "DejaVu Sans", sans-serif'; ctx.textBaseline = 'middle'; ctx.textAlign = 'right';
+    [lo, (lo + 1) / 2, 1].forEach(function (v) { ctx.fillText(String(v), left - 4, y(v)); });
+    shown.forEach(function (gate, i) {
+      ctx.strokeStyle = lineColors[i % lineColors.length]; ctx.lineWidth = 2; ctx.beginPath();
+      gate.means.forEach(function (v, t) { var x = left + (t + 0.5) * step; if (t === 0) ctx.moveTo(x, y(v)); else ctx.lineTo(x, y(v)); });
+      ctx.stroke();
+      ctx.fillStyle = ctx.strokeStyle; ctx.textAlign = 'left';
+      ctx.fillText(gate.name + ' ' + gate.label, left + g.steps * step + 8, top + 8 + 16 * i);
+    });
+    ctx.fillStyle = '#1f2937';
+    for (var t = 0; t < g.steps && t < tok.length; t++) {
+      ctx.save(); ctx.translate(left + (t + 0.5) * step, top + plotH + 6); ctx.rotate(Math.PI / 2);
+      ctx.textAlign = 'left'; ctx.fillText(clip(tok[t], 10), 0, 0); ctx.restore();
+    }
+  }
+  if (selTrace && D.gates) {
+    D.gates.forEach(function (g, i) { option(selTrace, i, g.side + ' · layer ' + g.layer); });
+    selTrace.addEventListener('change', function () { drawGates(+selTrace.value); });
+  }
+
   function initial() {
     var p = {};
     location.hash.replace(/^#/, '').split('&').forEach(function (kv) { var a = kv.split('='); if (a.length === 2) p[decodeURIComponent(a[0])] = decodeURIComponent(a[1]); });
@@ -225,7 +319,9 @@
     D.kinds.forEach(function (k, i) { if (k.kind === p.kind) ki = i; });
     var l = parseInt(p.layer, 10), h = parseInt(p.head, 10);
     var f = /^([qk])(\d+)$/.exec(p.focus || '');
-    return [ki, isNaN(l) || l < 0 ? 0 : l, isNaN(h) || h < 0 ? 0 : h, f ? { side: f[1], i: +f[2] } : null];
+    var tr = parseInt(p.trace, 10);
+    if (p.avg === '1') document.getElementById('avg-heads').checked = true;
+    return [ki, isNaN(l) || l < 0 ? 0 : l, isNaN(h) || h < 0 ? 0 : h, f ? { side: f[1], i: +f[2] } : null, isNaN(tr) || tr < 0 ? 0 : tr];
   }
   // A row of the statistics table opens its head.
   Array.prototype.forEach.call(document.querySelectorAll('#statistics tr[data-kind]'), function (tr) {
@@ -237,6 +333,8 @@
   var s0 = initial();
   select(s0[0], s0[1], s0[2], false);
   if (s0[3]) { state.focus = s0[3]; drawHead(); }          // as if that token were hovered
+  drawGates(s0[4]);
+  if (selTrace && D.gates && D.gates.length) selTrace.value = body.getAttribute('data-gate-trace');
   body.setAttribute('data-render-ms', (performance.now() - t0).toFixed(1));
   body.setAttribute('data-ready', '1');
 })();
