@@ -1,15 +1,14 @@
 using System.CommandLine;
-using TorchSharp;
 using System.Globalization;
+using TorchSharp;
 using Transformers.Bert;
-using Transformers.Bert.Classification;
 using Transformers.Bert.Pretraining;
 using Transformers.Data;
 using Transformers.Training;
 
 namespace Transformers.Cli.Commands;
 
-/// <summary>`transformers pretrain` (masked-language-model pretraining of a small BERT), `fill-mask`, `finetune` and `classify`.</summary>
+/// <summary>`transformers pretrain` (masked-language-model pretraining of a small BERT) and `fill-mask`.</summary>
 public static class BertCommands
 {
     public static Command Pretrain()
@@ -92,7 +91,7 @@ public static class BertCommands
         cmd.SetAction(parse =>
         {
             var device = runtime.Start(parse);
-            var lines = parse.GetValue(texts) is { Length: > 0 } given ? given : StandardStreams.InputLines().ToArray();
+            var lines = StandardStreams.ArgumentsOrLines(parse.GetValue(texts));
             var loaded = MlmCheckpoint.Load(parse.GetValue(model)!);
             using var m = loaded.Model;
             m.to(device);
