@@ -15,4 +15,7 @@ internal static class StandardStreams
 
     /// <summary>The lines of stdin (see <see cref="TextLines"/>: one per <c>\n</c> or <c>\r\n</c>, invalid UTF-8 as U+FFFD).</summary>
     public static IEnumerable<string> InputLines() => TextLines.Read(OpenInput());
+
+    /// <summary>The texts given as arguments, else the lines of stdin: what `translate`, `fill-mask` and `classify` read.</summary>
+    public static string[] ArgumentsOrLines(string[]? arguments) => arguments is { Length: > 0 } ? arguments : InputLines().ToArray();
 }

@@ -65,6 +65,32 @@ public class MiniLmBenchmarks
         return model.Forward(ids, mask).LastHiddenState[0, 0, 0].item<float>();
     }
 
+    /// <summary>Issue 15's lever "inference mode": no autograd bookkeeping (views, version counters) at all.</summary>
+    [Benchmark]
+    public float OursInferenceMode()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        return model.Forward(ids, mask).LastHiddenState[0, 0, 0].item<float>();
+    }
+
+    /// <summary>Issue 15's lever "threads per call size": one intra-op thread for the call (OpenMP's fork/join dominates tiny ops).</summary>
+    [Benchmark]
+    public float OursOneThread()
+    {
+        set_num_threads(1);
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var _ = inference_mode();
+            return model.Forward(ids, mask).LastHiddenState[0, 0, 0].item<float>();
+        }
+        finally
+        {
+            set_num_threads(2);
+        }
+    }
+
     [GlobalCleanup]
     public void Cleanup()
     {

@@ -1,15 +1,14 @@
 using System.CommandLine;
-using TorchSharp;
 using System.Globalization;
+using TorchSharp;
 using Transformers.Bert;
-using Transformers.Bert.Classification;
 using Transformers.Bert.Pretraining;
 using Transformers.Data;
 using Transformers.Training;
 
 namespace Transformers.Cli.Commands;
 
-/// <summary>`transformers pretrain` (masked-language-model pretraining of a small BERT), `fill-mask`, `finetune` and `classify`.</summary>
+/// <summary>`transformers pretrain` (masked-language-model pretraining of a small BERT) and `fill-mask`.</summary>
 public static class BertCommands
 {
     public static Command Pretrain()
@@ -72,7 +71,7 @@ public static class BertCommands
                         $"[{step.ElapsedSeconds / 60,6:F2} min] step {step.Step,6} ep {step.Epoch} loss {step.Loss:F3} lr {step.LearningRate:0.00e+00} {step.TokensPerSecond,6:F0} tok/s"));
                 },
                 (e, improved) => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"[{e.ElapsedSeconds / 60,6:F2} min] step {e.Step,6} held-out masked loss {e.Loss:F3} accuracy {e.Accuracy:P1} ({e.Predictions} predictions){(improved ? " *" : "")}")),
+                    $"[{e.ElapsedSeconds / 60,6:F2} min] step {e.Step,6} held-out masked loss {e.Loss:F3} accuracy {e.Accuracy:P1} ({e.Predictions} predictions), RSS {e.ResidentBytes / 1048576.0:N0} MiB{(improved ? " *" : "")}")),
                 interruption.Token);
             Console.Error.WriteLine($"{outcome}: saved in {run.Path}. Fill a mask with it: transformers fill-mask --model {run.Path} \"Impossible d'ouvrir le [MASK].\"");
             return outcome == TrainingOutcome.Interrupted ? 130 : 0;
@@ -92,7 +91,7 @@ public static class BertCommands
         cmd.SetAction(parse =>
         {
             var device = runtime.Start(parse);
-            var lines = parse.GetValue(texts) is { Length: > 0 } given ? given : StandardStreams.InputLines().ToArray();
+            var lines = StandardStreams.ArgumentsOrLines(parse.GetValue(texts));
             var loaded = MlmCheckpoint.Load(parse.GetValue(model)!);
             using var m = loaded.Model;
             m.to(device);

@@ -1,11 +1,9 @@
 using System.CommandLine;
-using TorchSharp;
 using System.Globalization;
-using Transformers.Bert;
+using TorchSharp;
 using Transformers.Bert.Classification;
 using Transformers.Bert.Pretraining;
 using Transformers.Data;
-using Transformers.Training;
 
 namespace Transformers.Cli.Commands;
 
@@ -66,7 +64,7 @@ public static class ClassifierCommands
         cmd.SetAction(parse =>
         {
             var device = runtime.Start(parse);
-            var lines = parse.GetValue(texts) is { Length: > 0 } given ? given : StandardStreams.InputLines().ToArray();
+            var lines = StandardStreams.ArgumentsOrLines(parse.GetValue(texts));
             var loaded = ClassifierTraining.Load(parse.GetValue(model)!);
             using var m = loaded.Model;
             m.to(device);

@@ -26,7 +26,7 @@ public static class TranslateCommand
             if (n > parse.GetValue(beam)) throw new ArgumentException($"--nbest {n}: must be at most --beam ({parse.GetValue(beam)}); the beam holds the candidates");
             var (m, tokenizer, spacing) = runtime.Load(parse, parse.GetValue(model)!);
             using var _ = m;
-            var input = parse.GetValue(sentences) is { Length: > 0 } given ? given : ReadLines();
+            var input = StandardStreams.ArgumentsOrLines(parse.GetValue(sentences));
             var translator = new TextTranslator(m, tokenizer)
             {
                 Spacing = spacing,
@@ -46,7 +46,4 @@ public static class TranslateCommand
     /// <summary>`--beam` of `translate` and `evaluate --model`: the same rule in both.</summary>
     public static Option<int> BeamOption() =>
         new Option<int>("--beam") { Description = $"Beam size, 1..{MaxBeam} (1: greedy).", DefaultValueFactory = _ => 5 }.Within(1, MaxBeam);
-
-    /// <summary>Stdin, one sentence per line (<see cref="TextLines"/>: lines end at \n or \r\n only, so every input line gets one output line).</summary>
-    private static string[] ReadLines() => StandardStreams.InputLines().ToArray();
 }

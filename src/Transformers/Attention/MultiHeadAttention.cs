@@ -48,12 +48,8 @@ public sealed class MultiHeadAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         CheckInput(x);
-        var w = cat([query.weight!, key.weight!, value.weight!], 0);              // [3 dModel, dModel]
-        var b = query.bias is null ? null : cat([query.bias!, key.bias!, value.bias!], 0);   // [3 dModel]
-        var qkv = nn.functional.linear(x, w, b)
-            .view(x.shape[0], x.shape[1], 3, NumHeads, HeadDim)                   // [batch, seq, 3, heads, headDim]
-            .permute(2, 0, 3, 1, 4);                                              // [3, batch, heads, seq, headDim]
-        var result = Attend(qkv[0], qkv[1], qkv[2], mask, returnProbabilities, headMask);
+        var (q, k, v) = ProjectQkv(x, FusedQkv());
+        var result = Attend(q, k, v, mask, returnProbabilities, headMask);
         return new AttentionResult(result.Output.MoveToOuterDisposeScope(), result.Probabilities?.MoveToOuterDisposeScope());
     }
 
@@ -95,6 +91,22 @@ public sealed class MultiHeadAttention : nn.Module
         var merged = heads.transpose(1, 2).reshape(heads.shape[0], heads.shape[2], DModel); // [batch, tgt, dModel]
         var y = output.forward(merged);                                           // [batch, tgt, dModel]
         return new AttentionResult(y.MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// W^Q, W^K and W^V stacked [3 dModel, dModel] (and their biases [3 dModel]), as PyTorch's in_proj_weight: one matrix
+    /// multiply projects all three. A decoder computes it once per sentence (<see cref="ProjectQkv"/> at every step).
+    /// </summary>
+    public (Tensor Weight, Tensor? Bias) FusedQkv() =>
+        (cat([query.weight!, key.weight!, value.weight!], 0), query.bias is null ? null : cat([query.bias!, key.bias!, value.bias!], 0));
+
+    /// <summary>x: [batch, seq, dModel] -> queries, keys and values [batch, heads, seq, headDim] from one product with <paramref name="fused"/> (<see cref="FusedQkv"/>).</summary>
+    public (Tensor Q, Tensor K, Tensor V) ProjectQkv(Tensor x, (Tensor Weight, Tensor? Bias) fused)
+    {
+        var qkv = nn.functional.linear(x, fused.Weight, fused.Bias)
+            .view(x.shape[0], x.shape[1], 3, NumHeads, HeadDim)                   // [batch, seq, 3, heads, headDim]
+            .permute(2, 0, 3, 1, 4);                                              // [3, batch, heads, seq, headDim]
+        return (qkv[0], qkv[1], qkv[2]);
     }
 
     /// <summary>x: [batch, seq, dModel] -> [batch, heads, seq, headDim]; the key projection, for a cache of encoder keys.</summary>

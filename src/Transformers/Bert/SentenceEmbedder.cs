@@ -30,7 +30,7 @@ public sealed class SentenceEmbedder(BertModel model, Func<string, int[]> encode
         }
         var result = new float[sentences.Count][];
         var order = Enumerable.Range(0, sentences.Count).OrderBy(i => ids[i].Length).ToArray();
-        using var _ = no_grad();
+        using var _ = no_grad();                              // inference_mode() measured no faster (MiniLmBenchmarks, 2026-12-06)
         var device = model.WordEmbeddings.device;                                              // inputs go where the model is
         foreach (var chunk in order.Chunk(batchSize))
         {

@@ -83,14 +83,20 @@ public static class AttentionJson
         w.WriteEndObject();
     }
 
-    private static void WriteGates(Utf8JsonWriter w, GateTrace g)
+    /// <summary>What identifies a gate trace, in the record's JSON and the viewer's data alike: cell, side, layer, steps, units.</summary>
+    internal static void WriteGateTraceHeader(Utf8JsonWriter w, GateTrace g)
     {
-        w.WriteStartObject();
         w.WriteString("cell", g.Cell);
         w.WriteString("side", g.Side);
         w.WriteNumber("layer", g.Layer);
         w.WriteNumber("steps", g.Steps);
         w.WriteNumber("units", g.Units);
+    }
+
+    private static void WriteGates(Utf8JsonWriter w, GateTrace g)
+    {
+        w.WriteStartObject();
+        WriteGateTraceHeader(w, g);
         w.WritePropertyName("values");
         w.WriteStartObject();
         foreach (var (gate, values) in g.Gates)

@@ -209,11 +209,7 @@ public static class HtmlReport
         foreach (var trace in record.Gates)
         {
             w.WriteStartObject();
-            w.WriteString("side", trace.Side);
-            w.WriteNumber("layer", trace.Layer);
-            w.WriteString("cell", trace.Cell);
-            w.WriteNumber("steps", trace.Steps);
-            w.WriteNumber("units", trace.Units);
+            AttentionJson.WriteGateTraceHeader(w, trace);
             w.WriteString("tokens", trace.Side.StartsWith("decoder", StringComparison.Ordinal) ? "target" : "source");
             w.WriteStartArray("gates");
             foreach (var (name, values) in trace.Gates)

@@ -180,9 +180,13 @@ public sealed class TransformerTranslator : Seq2SeqModel
         using var scope = NewDisposeScope();
         var crossK = new Tensor[decoder.Count];
         var crossV = new Tensor[decoder.Count];
+        var selfQkv = new (Tensor, Tensor?)[decoder.Count];
         for (int i = 0; i < decoder.Count; i++)
+        {
             (crossK[i], crossV[i]) = decoder[i].ProjectMemory(encoded.Memory);                   // [batch, heads, src, headDim]
-        var state = new TransformerDecoderState(crossK, crossV, AttentionMask.Padding(encoded.SourceMask));
+            selfQkv[i] = decoder[i].FusedSelfQkv();                                              // [3 dModel, dModel], once per sentence
+        }
+        var state = new TransformerDecoderState(crossK, crossV, AttentionMask.Padding(encoded.SourceMask), selfQkv);
         return state;
     }
 
@@ -244,13 +248,21 @@ internal sealed class DecoderLayer : nn.Module
     /// <summary>memory: [batch, src, dModel] -> cross-attention keys and values [batch, heads, src, headDim], computed once per sentence.</summary>
     public (Tensor K, Tensor V) ProjectMemory(Tensor memory) => (cross_attn.ProjectKeys(memory), cross_attn.ProjectValues(memory));
 
+    /// <summary>The self-attention's stacked Q/K/V projection (no gradient: decoding only), for <see cref="Step"/>.</summary>
+    public (Tensor Weight, Tensor? Bias) FusedSelfQkv()
+    {
+        var (w, b) = self_attn.FusedQkv();
+        return (w.detach(), b?.detach());
+    }
+
     /// <summary>One target position. y: [batch, 1, dModel] -> [batch, 1, dModel]; appends this position's keys and values to the state.</summary>
     public Tensor Step(Tensor y, TransformerDecoderState state, int layer)
     {
         var h = self_attn_norm.ForwardAttention(y, t =>
         {
-            var (k, v) = state.Append(layer, self_attn.ProjectKeys(t), self_attn.ProjectValues(t)); // [batch, heads, step + 1, headDim]
-            return self_attn.Attend(self_attn.ProjectQueries(t), k, v, null, false);              // every past position is visible
+            var (q, kNew, vNew) = self_attn.ProjectQkv(t, state.SelfQkv[layer]);                 // one product for the new position
+            var (k, v) = state.Append(layer, kNew, vNew);                                        // [batch, heads, step + 1, headDim]
+            return self_attn.Attend(q, k, v, null, false);                                       // every past position is visible
         }).Output;
         h = cross_attn_norm.ForwardAttention(h, t =>
             cross_attn.Attend(cross_attn.ProjectQueries(t), state.CrossK[layer], state.CrossV[layer], state.CrossMask, false)).Output;
@@ -269,12 +281,14 @@ public sealed class TransformerDecoderState : DecoderState
     internal Tensor[] CrossK { get; private set; } // [batch, heads, src, headDim]
     internal Tensor[] CrossV { get; private set; }
     internal Tensor CrossMask { get; private set; } // [batch, 1, 1, src]
+    internal (Tensor Weight, Tensor? Bias)[] SelfQkv { get; }   // per layer: stacked W^Q, W^K, W^V [3 dModel, dModel] and biases
 
-    internal TransformerDecoderState(Tensor[] crossK, Tensor[] crossV, Tensor crossMask)
+    internal TransformerDecoderState(Tensor[] crossK, Tensor[] crossV, Tensor crossMask, (Tensor Weight, Tensor? Bias)[] selfQkv)
     {
         CrossK = crossK.Select(t => t.DetachFromDisposeScope()).ToArray();
         CrossV = crossV.Select(t => t.DetachFromDisposeScope()).ToArray();
         CrossMask = crossMask.DetachFromDisposeScope();
+        SelfQkv = selfQkv.Select(p => (p.Weight.DetachFromDisposeScope(), p.Bias?.DetachFromDisposeScope())).ToArray();
         selfK = new Tensor[crossK.Length];
         selfV = new Tensor[crossK.Length];
     }
@@ -329,6 +343,11 @@ public sealed class TransformerDecoderState : DecoderState
     public override void Dispose()
     {
         foreach (var t in selfK.Concat(selfV).Concat(CrossK).Concat(CrossV)) t?.Dispose();
+        foreach (var (w, b) in SelfQkv)
+        {
+            w.Dispose();
+            b?.Dispose();
+        }
         CrossMask.Dispose();
     }
 }

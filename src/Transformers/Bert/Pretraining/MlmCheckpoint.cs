@@ -20,8 +20,11 @@ public sealed record MlmTrainerState
     public List<MlmEvaluation> History { get; set; } = [];
 }
 
-/// <summary>One evaluation on the held-out sentences: masked-token loss and accuracy (top-1 over the predicted positions).</summary>
-public sealed record MlmEvaluation(long Step, double ElapsedSeconds, long Tokens, double Loss, double Accuracy, int Predictions);
+/// <summary>
+/// One evaluation on the held-out sentences: masked-token loss and accuracy (top-1 over the predicted positions), and the
+/// process's resident memory then (what "memory stays flat over a long run" is checked on).
+/// </summary>
+public sealed record MlmEvaluation(long Step, double ElapsedSeconds, long Tokens, double Loss, double Accuracy, int Predictions, long ResidentBytes = 0);
 
 /// <summary>
 /// A BERT masked-language-model checkpoint in HF's directory layout, which <c>BertForMaskedLM.from_pretrained</c>,

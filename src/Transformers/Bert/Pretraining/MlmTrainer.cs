@@ -225,7 +225,8 @@ public sealed class MlmTrainer
                 count += (long)host[2];
             }
         if (wasTraining) model.train();
-        return new MlmEvaluation(state.Step, state.ElapsedSeconds, state.Tokens, lossSum / Math.Max(count, 1), (double)correct / Math.Max(count, 1), (int)count);
+        return new MlmEvaluation(state.Step, state.ElapsedSeconds, state.Tokens, lossSum / Math.Max(count, 1), (double)correct / Math.Max(count, 1), (int)count,
+                                 Environment.WorkingSet);
     }
 
     private void OffTheClock(Action work)

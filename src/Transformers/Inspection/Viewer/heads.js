@@ -132,10 +132,11 @@
         drawn++;
       }
     }
-    ctx.lineWidth = 1.5;
     for (b = 0; b < B; b++) {
       var list = buckets[b];
       if (!list.length) continue;
+      // Thickness and opacity both grow with the probability (bucket b holds p in [b/B, (b+1)/B)).
+      ctx.lineWidth = 0.6 + 3.4 * (b + 0.5) / B;
       ctx.strokeStyle = 'rgba(29,78,216,' + Math.min(1, 0.08 + (b + 0.5) / B).toFixed(3) + ')';
       ctx.beginPath();
       for (var t = 0; t < list.length; t += 2) {
