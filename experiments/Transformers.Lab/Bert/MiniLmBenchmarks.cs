@@ -65,6 +65,15 @@ public class MiniLmBenchmarks
         return model.Forward(ids, mask).LastHiddenState[0, 0, 0].item<float>();
     }
 
+    /// <summary>No padding mask (every token is real here): whether the boolean mask keeps attention off libtorch's fused kernel.</summary>
+    [Benchmark]
+    public float OursNoMask()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        return model.Forward(ids).LastHiddenState[0, 0, 0].item<float>();
+    }
+
     /// <summary>Issue 15's lever "inference mode": no autograd bookkeeping (views, version counters) at all.</summary>
     [Benchmark]
     public float OursInferenceMode()
