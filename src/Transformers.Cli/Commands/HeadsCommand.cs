@@ -66,13 +66,7 @@ public static class HeadsCommand
     private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) MiniLmReport(string text, bool importance, Device device)
     {
         using var bert = BertWeights.LoadMiniLm();
-        bert.to(device);
-        var input = AttentionCapture.PrepareBertText(text, MiniLm.CreateIdEncoder(), MiniLm.VocabularyLines(), bert.Config.MaxPositionEmbeddings);
-        var record = AttentionCapture.FromBert(bert, input, "all-MiniLM-L6-v2");
-        if (!importance) return (record, []);
-        using var scope = NewDisposeScope();
-        var ids = tensor(input.Ids, device: device).unsqueeze(0);                   // [1, seq], where the model is
-        return (record, [HeadImportance.ForSentenceEmbedding(bert, ids, ones_like(ids))]);
+        return BertReport(bert, MiniLm.CreateIdEncoder(), MiniLm.VocabularyLines(), "all-MiniLM-L6-v2", text, importance, device);
     }
 
     /// <summary>A BERT pretrained with `pretrain` (or any HF BertForMaskedLM directory): its self-attention on the text, as MiniLM's.</summary>
@@ -80,14 +74,22 @@ public static class HeadsCommand
     {
         var loaded = MlmCheckpoint.Load(dir);
         using var mlm = loaded.Model;
-        mlm.to(device);
         var tokenizer = loaded.Tokenizer;
-        var input = AttentionCapture.PrepareBertText(text, t => tokenizer.Encode(t).Ids, tokenizer.Vocabulary.Tokens, mlm.Config.MaxPositionEmbeddings);
-        var record = AttentionCapture.FromBert(mlm.Bert, input, $"{dir} (BERT, {mlm.Config.NumHiddenLayers} layers x {mlm.Config.NumAttentionHeads} heads)");
+        return BertReport(mlm.Bert, t => tokenizer.Encode(t).Ids, tokenizer.Vocabulary.Tokens,
+                          $"{dir} (BERT, {mlm.Config.NumHiddenLayers} layers x {mlm.Config.NumAttentionHeads} heads)", text, importance, device);
+    }
+
+    /// <summary>A BERT encoder's self-attention on one text ([CLS] text [SEP]), with sentence-embedding head importance.</summary>
+    private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) BertReport(BertModel bert, Func<string, int[]> encodeWithSpecialTokens, IReadOnlyList<string> vocabulary,
+                                                                                string name, string text, bool importance, Device device)
+    {
+        bert.to(device);
+        var input = AttentionCapture.PrepareBertText(text, encodeWithSpecialTokens, vocabulary, bert.Config.MaxPositionEmbeddings);
+        var record = AttentionCapture.FromBert(bert, input, name);
         if (!importance) return (record, []);
         using var scope = NewDisposeScope();
-        var ids = tensor(input.Ids, device: device).unsqueeze(0);                   // [1, seq]
-        return (record, [HeadImportance.ForSentenceEmbedding(mlm.Bert, ids, ones_like(ids))]);
+        var ids = tensor(input.Ids, device: device).unsqueeze(0);                   // [1, seq], where the model is
+        return (record, [HeadImportance.ForSentenceEmbedding(bert, ids, ones_like(ids))]);
     }
 
     private static (AttentionRecord, IReadOnlyList<ImportanceMatrix>) TranslatorReport(string run, string text, string? targetText, bool importance, int beam, Device device)
@@ -112,24 +114,22 @@ public static class HeadsCommand
         using var modelB = loadedB.Model;
         modelA.to(device);
         modelB.to(device);
-        var a = TranslatorInspector.Inspect(modelA, loadedA.Tokenizer(), loadedA.Spacing(), text, beam: beam, modelName: $"{runA} ({modelA.ArchitectureName})");
-        var bOwn = TranslatorInspector.Inspect(modelB, loadedB.Tokenizer(), loadedB.Spacing(), text, beam: beam, modelName: $"{runB} ({modelB.ArchitectureName})");
-        bool shared = loadedA.Vocabulary.SequenceEqual(loadedB.Vocabulary);
-        var b = shared
-            ? TranslatorInspector.Inspect(modelB, loadedB.Tokenizer(), loadedB.Spacing(), text, beam: beam, modelName: bOwn.Record.Model, targetIds: a.TargetIds)
-            : bOwn;
-        double? agreement = shared ? TranslatorInspector.Agreement(TranslatorInspector.Alignment(a.Record), TranslatorInspector.Alignment(b.Record)) : null;
+        var (tokenizerA, tokenizerB) = (loadedA.Tokenizer(), loadedB.Tokenizer());
+        var (spacingA, spacingB) = (loadedA.Spacing(), loadedB.Spacing());
+        var c = TranslatorInspector.Compare(text, loadedA.Vocabulary.SequenceEqual(loadedB.Vocabulary),
+            ids => TranslatorInspector.Inspect(modelA, tokenizerA, spacingA, text, beam: beam, modelName: $"{runA} ({modelA.ArchitectureName})", targetIds: ids),
+            ids => TranslatorInspector.Inspect(modelB, tokenizerB, spacingB, text, beam: beam, modelName: $"{runB} ({modelB.ArchitectureName})", targetIds: ids));
         Directory.CreateDirectory(dir);
         var options = png ? new PngOptions() : null;
-        var filesA = HeadsReport.Write(Path.Combine(dir, "a"), a.Record, [], options);
-        var filesB = HeadsReport.Write(Path.Combine(dir, "b"), b.Record, [], options);
+        var filesA = HeadsReport.Write(Path.Combine(dir, "a"), c.A.Inspection.Record, [], options);
+        var filesB = HeadsReport.Write(Path.Combine(dir, "b"), c.B.Inspection.Record, [], options);
         var page = Path.Combine(dir, CompareReport.FileName);
-        CompareReport.Write(page, text, new ComparedModel(a.Record.Model, a.Target, a), new ComparedModel(b.Record.Model, bOwn.Target, b), agreement);
+        CompareReport.Write(page, c);
         Console.WriteLine(page);
         Console.WriteLine(filesA.Html);
         Console.WriteLine(filesB.Html);
-        Console.WriteLine($"A: {a.Target}");
-        Console.WriteLine($"B: {bOwn.Target}");
-        Console.WriteLine(agreement is { } x ? $"agreement {x:P1} (most-attended source token, per target token of A's translation)" : "no agreement figure: the models' vocabularies differ");
+        Console.WriteLine($"A: {c.A.Translation}");
+        Console.WriteLine($"B: {c.B.Translation}");
+        Console.WriteLine(c.Agreement is { } x ? $"agreement {x:P1} (most-attended source token, per target token of A's translation)" : "no agreement figure: the models' vocabularies differ");
     }
 }

@@ -64,12 +64,8 @@ internal sealed class TranslationService(IReadOnlyList<ServedModel> models) : ID
     {
         if (Models.Count < 2) throw new ArgumentException("compare needs two models: start the server with --model twice");
         var (a, b) = (Models[0], Models[1]);
-        var ia = a.Inspect(text, beam);
-        var bOwn = b.Inspect(text, beam);
-        bool shared = a.Vocabulary.SequenceEqual(b.Vocabulary);
-        var ib = shared ? b.Inspect(text, beam, ia.TargetIds) : bOwn;
-        double? agreement = shared ? TranslatorInspector.Agreement(TranslatorInspector.Alignment(ia.Record), TranslatorInspector.Alignment(ib.Record)) : null;
-        return CompareReport.Render(text, new ComparedModel(ia.Record.Model, ia.Target, ia), new ComparedModel(ib.Record.Model, bOwn.Target, ib), agreement);
+        return CompareReport.Render(TranslatorInspector.Compare(text, a.Vocabulary.SequenceEqual(b.Vocabulary),
+                                                                ids => a.Inspect(text, beam, ids), ids => b.Inspect(text, beam, ids)));
     }
 
     public void Dispose()

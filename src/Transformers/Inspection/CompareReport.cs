@@ -7,6 +7,9 @@ namespace Transformers.Inspection;
 /// <summary>One side of a comparison: a model's name, its own translation, and the inspection its alignment is read from.</summary>
 public sealed record ComparedModel(string Name, string Translation, TranslatorInspection Inspection);
 
+/// <summary>Two translators on one sentence (<see cref="TranslatorInspector.Compare"/>); no agreement when their vocabularies differ.</summary>
+public sealed record Comparison(string Source, ComparedModel A, ComparedModel B, double? Agreement);
+
 /// <summary>
 /// Two translators on one sentence, side by side (`heads --model A --compare B`): each model's own translation, and
 /// both models' source-target alignments (<see cref="TranslatorInspector.Alignment"/>: the Transformer's cross-attention
@@ -18,9 +21,9 @@ public static class CompareReport
 {
     public const string FileName = "compare.html";
 
-    /// <param name="agreement">null when the two models cannot be compared token for token (different vocabularies)</param>
-    public static string Render(string source, ComparedModel a, ComparedModel b, double? agreement)
+    public static string Render(Comparison comparison)
     {
+        var (source, a, b, agreement) = comparison;
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
           .Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">")
@@ -51,8 +54,8 @@ public static class CompareReport
         return sb.Append("</div></body></html>").ToString();
     }
 
-    public static void Write(string path, string source, ComparedModel a, ComparedModel b, double? agreement) =>
-        AtomicFile.Write(path, tmp => File.WriteAllText(tmp, Render(source, a, b, agreement), new UTF8Encoding(false)));
+    public static void Write(string path, Comparison comparison) =>
+        AtomicFile.Write(path, tmp => File.WriteAllText(tmp, Render(comparison), new UTF8Encoding(false)));
 
     /// <summary>Rows: the decoder's inputs (what it had read when it attended); columns: source tokens; white (0) to blue (1).</summary>
     private static string AlignmentTable(float[,] alignment, IReadOnlyList<string> rows, IReadOnlyList<string> cols)

@@ -56,6 +56,22 @@ public static class TranslatorInspector
     }
 
     /// <summary>
+    /// Two translators on one sentence, for `heads --compare` and `serve`'s /compare: each one's own translation, and —
+    /// when they share a vocabulary — B run teacher-forced on A's translation, so that both alignments cover the same
+    /// target tokens and their <see cref="Agreement"/> can be taken. <paramref name="inspectA"/> and
+    /// <paramref name="inspectB"/> inspect the sentence on the target ids given (null: the model's own translation).
+    /// </summary>
+    public static Comparison Compare(string text, bool sharedVocabulary,
+                                     Func<IReadOnlyList<long>?, TranslatorInspection> inspectA, Func<IReadOnlyList<long>?, TranslatorInspection> inspectB)
+    {
+        var a = inspectA(null);
+        var bOwn = inspectB(null);
+        var b = sharedVocabulary ? inspectB(a.TargetIds) : bOwn;
+        double? agreement = sharedVocabulary ? Agreement(Alignment(a.Record), Alignment(b.Record)) : null;
+        return new Comparison(text, new ComparedModel(a.Record.Model, a.Target, a), new ComparedModel(b.Record.Model, bOwn.Target, b), agreement);
+    }
+
+    /// <summary>
     /// The target-to-source alignment [target, source] of an inspection: the recurrent attention, or the Transformer's
     /// cross-attention averaged over heads and layers. Rows are the decoder inputs (BOS + target), columns source + EOS.
     /// </summary>

@@ -293,16 +293,9 @@ public sealed class Trainer
     /// to the lines of the steps and evaluations its checkpoint holds (a kill after the checkpoint logged steps that
     /// will be trained again) and drops a line a kill cut in half, so every line is valid JSON and every step appears once.
     /// </summary>
-    private StreamWriter OpenLog()
-    {
-        bool fresh = State.Step == 0 && State.History.Count == 0;
-        if (!fresh && File.Exists(LogPath))
-        {
-            var kept = File.ReadLines(LogPath).Where(line => TrainingLogLine.Parse(line) is { } record && record.Step <= State.Step).ToList();
-            AtomicFile.Write(LogPath, tmp => File.WriteAllLines(tmp, kept));
-        }
-        return new StreamWriter(LogPath, append: !fresh) { AutoFlush = true };
-    }
+    private StreamWriter OpenLog() =>
+        RunLog.Open(LogPath, fresh: State.Step == 0 && State.History.Count == 0,
+                    line => TrainingLogLine.Parse(line) is { } record && record.Step <= State.Step);
 
     /// <summary>The step of the run's last/ checkpoint on disk, written by an earlier trainer (null: none, or unreadable).</summary>
     private long? SavedStep()
@@ -445,7 +438,7 @@ public sealed class Trainer
         bool improved = score > State.BestScore;
         if (improved) { State.BestScore = score; State.BestStep = State.Step; State.EvalsWithoutImprovement = 0; }
         else State.EvalsWithoutImprovement++;
-        log.WriteLine(TrainingLogLine.Of(record, improved, PeakResidentBytes()).ToJson());
+        log.WriteLine(TrainingLogLine.Of(record, improved, RunLog.PeakResidentBytes()).ToJson());
         OnEval?.Invoke(record, improved);
         // last/ is saved last: it commits the evaluation. A kill before it resumes from the previous last/, which trains
         // this step again and saves best/ and history/ again; a kill after it leaves them all saved.
@@ -454,13 +447,6 @@ public sealed class Trainer
         if (options.AverageLastK > 1) Checkpoint.Save(Path.Combine(runDir, "history", $"step-{State.Step:D8}"), model, vocabulary, withFiles: CheckpointFiles, tokenizer: TokenizerOptions);
         CommitLast();
         return options.Patience > 0 && State.EvalsWithoutImprovement >= options.Patience;
-    }
-
-    /// <summary>The process's peak resident set size so far (VmHWM on Linux), for memory reports.</summary>
-    private static long PeakResidentBytes()
-    {
-        using var self = Process.GetCurrentProcess();
-        return self.PeakWorkingSet64;
     }
 
     private (double Loss, double Perplexity) DevLoss()

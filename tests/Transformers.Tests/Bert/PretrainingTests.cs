@@ -130,6 +130,8 @@ public sealed class PretrainingTests : IDisposable
         }
         Assert.Equal(12, straight.Count);
         Assert.Equal(straight, resumed);                                                        // exact, not approximate
+        var logged = File.ReadLines(Path.Combine(root, "b", "train.jsonl")).Where(l => l.Contains("\"kind\":\"step\"")).ToList();
+        Assert.Equal(12, logged.Count);                                                         // the resumed log holds every step once
         Assert.True(straight.Skip(8).Average() < straight.Take(4).Average(), $"loss {string.Join(", ", straight.Select(l => l.ToString("F2")))}");
 
         var a = MlmCheckpoint.Load(Path.Combine(root, "a", "last"));

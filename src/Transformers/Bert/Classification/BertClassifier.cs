@@ -3,6 +3,7 @@ using System.Text;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.PyBridge;
+using Transformers.Bert.Pretraining;
 using Transformers.Data;
 using Transformers.Modules;
 using Transformers.Tokenizer;
@@ -88,16 +89,8 @@ public static class ClassifierTraining
     private static List<Example> Encode(WordPieceTokenizer tokenizer, IReadOnlyList<LabelledText> texts, IReadOnlyList<string> labels, int maxLength)
     {
         var index = labels.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => (long)x.i, StringComparer.Ordinal);
-        var encode = new BertEncodeOptions { AddSpecialTokens = false };
-        return texts.Select(t =>
-        {
-            var pieces = tokenizer.Encode(t.Text, null, encode).Ids;
-            var ids = new int[Math.Min(pieces.Length, maxLength - 2) + 2];
-            ids[0] = tokenizer.ClassificationId;
-            Array.Copy(pieces, 0, ids, 1, ids.Length - 2);
-            ids[^1] = tokenizer.SeparatorId;
-            return new Example(ids, index.TryGetValue(t.Label, out var label) ? label : -1);
-        }).ToList();
+        var encode = new BertEncodeOptions { MaxLength = maxLength };                        // [CLS] text [SEP], cut to fit
+        return texts.Select(t => new Example(tokenizer.Encode(t.Text, null, encode).Ids, index.TryGetValue(t.Label, out var label) ? label : -1)).ToList();
     }
 
     private static List<List<Example>> Batches(List<Example> examples, int maxTokens, Random? shuffle)
@@ -215,12 +208,8 @@ public static class ClassifierTraining
     {
         AtomicDirectory.Write(dir, tmp =>
         {
-            var config = model.Config with { ModelType = "bert", IdToLabel = labels.Select((l, i) => (l, i)).ToDictionary(x => x.i.ToString(System.Globalization.CultureInfo.InvariantCulture), x => x.l) };
-            File.WriteAllText(Path.Combine(tmp, "config.json"), config.ToJson(), new UTF8Encoding(false));
-            using (var scope = NewDisposeScope())
-                Safetensors.SaveStateDict(Path.Combine(tmp, "model.safetensors"),
-                    model.state_dict().ToDictionary(kv => BertForSequenceClassification.ToHfName(kv.Key), kv => kv.Value.detach().cpu().contiguous()));
-            tokenizer.Save(tmp);
+            var config = model.Config with { IdToLabel = labels.Select((l, i) => (l, i)).ToDictionary(x => x.i.ToString(System.Globalization.CultureInfo.InvariantCulture), x => x.l) };
+            MlmCheckpoint.WriteHfModel(tmp, model, config, BertForSequenceClassification.ToHfName, tokenizer);
             CheckpointManifest.Write(tmp);
         });
     }
@@ -238,8 +227,7 @@ public static class ClassifierTraining
             throw new InvalidDataException($"{configPath} has no id2label: it is not a sequence classifier (fine-tune one with `transformers finetune`)");
         var labels = Enumerable.Range(0, id2label.Count).Select(i => id2label.TryGetValue(i.ToString(System.Globalization.CultureInfo.InvariantCulture), out var l) ? l
             : throw new InvalidDataException($"{configPath}: id2label has no class {i}")).ToList();
-        var weightsPath = Path.Combine(dir, "model.safetensors");
-        var weights = Safetensors.LoadStateDict(weightsPath);
+        var (weightsPath, weights) = MlmCheckpoint.ReadWeights(dir);
         try
         {
             var model = new BertForSequenceClassification(config, labels.Count);

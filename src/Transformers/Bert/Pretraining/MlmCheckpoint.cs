@@ -22,9 +22,9 @@ public sealed record MlmTrainerState
 
 /// <summary>
 /// One evaluation on the held-out sentences: masked-token loss and accuracy (top-1 over the predicted positions), and the
-/// process's resident memory then (what "memory stays flat over a long run" is checked on).
+/// process's peak resident memory so far (flat over a long run when it stops growing), as the translator's log has it.
 /// </summary>
-public sealed record MlmEvaluation(long Step, double ElapsedSeconds, long Tokens, double Loss, double Accuracy, int Predictions, long ResidentBytes = 0);
+public sealed record MlmEvaluation(long Step, double ElapsedSeconds, long Tokens, double Loss, double Accuracy, int Predictions, long PeakRssBytes = 0);
 
 /// <summary>
 /// A BERT masked-language-model checkpoint in HF's directory layout, which <c>BertForMaskedLM.from_pretrained</c>,
@@ -56,18 +56,35 @@ public static class MlmCheckpoint
             throw new ArgumentException($"the tokenizer has {tokenizer.Vocabulary.Count} tokens, the model {model.Config.VocabSize}");
         AtomicDirectory.Write(dir, tmp =>
         {
-            var config = model.Config with { ModelType = "bert" };
-            File.WriteAllText(Path.Combine(tmp, ConfigFile), config.ToJson(), new UTF8Encoding(false));
-            using (var scope = NewDisposeScope())
-            {
-                var weights = model.state_dict().ToDictionary(kv => ToHfName(kv.Key), kv => kv.Value.detach().cpu().contiguous());
-                Safetensors.SaveStateDict(Path.Combine(tmp, WeightsFile), weights);
-            }
-            tokenizer.Save(tmp);
+            WriteHfModel(tmp, model, model.Config, ToHfName, tokenizer);
             optimizer?.save_state_dict(Path.Combine(tmp, OptimizerFile));
             if (state is not null) File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json), new UTF8Encoding(false));
             CheckpointManifest.Write(tmp);
         });
+    }
+
+    /// <summary>
+    /// What every BERT directory of ours holds, in HF's layout: config.json, model.safetensors (the module's state under
+    /// <paramref name="toHfName"/>), vocab.txt and tokenizer_config.json. Also the classifier's (<c>ClassifierTraining.Save</c>).
+    /// </summary>
+    internal static void WriteHfModel(string dir, nn.Module model, BertConfig config, Func<string, string> toHfName, WordPieceTokenizer tokenizer)
+    {
+        File.WriteAllText(Path.Combine(dir, ConfigFile), (config with { ModelType = "bert" }).ToJson(), new UTF8Encoding(false));
+        using (var scope = NewDisposeScope())
+            Safetensors.SaveStateDict(Path.Combine(dir, WeightsFile), model.state_dict().ToDictionary(kv => toHfName(kv.Key), kv => kv.Value.detach().cpu().contiguous()));
+        tokenizer.Save(dir);
+    }
+
+    /// <summary>model.safetensors of a BERT directory; an error names it when it is missing or unreadable (truncated).</summary>
+    internal static (string Path, Dictionary<string, Tensor> Weights) ReadWeights(string dir)
+    {
+        var weightsPath = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(weightsPath)) throw new FileNotFoundException($"{dir} has no {WeightsFile}", weightsPath);
+        try { return (weightsPath, Safetensors.LoadStateDict(weightsPath)); }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"{weightsPath}: cannot read the weights ({e.GetType().Name}: {e.Message}); is the file truncated?", e);
+        }
     }
 
     /// <summary>A loaded masked-language model (eval mode), its tokenizer, and where pretraining stood (null if not saved).</summary>
@@ -85,14 +102,7 @@ public static class MlmCheckpoint
         dir = Resolve(dir);
         CheckpointManifest.Verify(dir, withTrainerState ? null : [ConfigFile, WeightsFile, VocabFile, TokenizerConfig.FileName]);
         var config = BertConfig.Load(Path.Combine(dir, ConfigFile));
-        var weightsPath = Path.Combine(dir, WeightsFile);
-        if (!File.Exists(weightsPath)) throw new FileNotFoundException($"{dir} has no {WeightsFile}", weightsPath);
-        Dictionary<string, Tensor> weights;
-        try { weights = Safetensors.LoadStateDict(weightsPath); }
-        catch (Exception e) when (e is not InvalidDataException)
-        {
-            throw new InvalidDataException($"{weightsPath}: cannot read the weights ({e.GetType().Name}: {e.Message}); is the file truncated?", e);
-        }
+        var (weightsPath, weights) = ReadWeights(dir);
         try
         {
             if (!weights.Keys.Any(k => k.StartsWith("cls.predictions.", StringComparison.Ordinal)))

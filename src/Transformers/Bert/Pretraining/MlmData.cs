@@ -35,12 +35,12 @@ public sealed record MlmSentences(IReadOnlyList<int[]> Ids)
     public long Tokens => Ids.Sum(s => (long)s.Length);
 }
 
-/// <summary>A masked batch on the host: inputs and labels [batch, seq] row-major (labels -100 where nothing is predicted), and the attention mask.</summary>
-public sealed record MaskedBatch(long[] Inputs, long[] Labels, long[] AttentionMask, int Batch, int Length)
+/// <summary>
+/// A masked batch on the host: inputs and labels [batch, seq] row-major (labels -100 where nothing is predicted), the
+/// attention mask, and <paramref name="Predicted"/>, the positions with a label (what the loss is computed on).
+/// </summary>
+public sealed record MaskedBatch(long[] Inputs, long[] Labels, long[] AttentionMask, int Batch, int Length, int Predicted)
 {
-    /// <summary>Positions with a label: what the loss is computed on.</summary>
-    public int Predicted => Labels.Count(l => l != BertForMaskedLM.IgnoreIndex);
-
     /// <summary>Inputs, attention mask and labels as [batch, seq] int64 tensors on <paramref name="device"/>.</summary>
     public (Tensor Inputs, Tensor Mask, Tensor Labels) ToTensors(Device device) =>
         (tensor(Inputs, device: device).view(Batch, Length), tensor(AttentionMask, device: device).view(Batch, Length), tensor(Labels, device: device).view(Batch, Length));
@@ -93,21 +93,15 @@ public sealed class MlmData
         UnigramAccuracy = predicted == 0 ? 0 : (double)unigramHits / predicted;
     }
 
-    /// <summary>Sentences as [CLS] pieces [SEP], cut to <see cref="MlmDataOptions.MaxLength"/>; empty ones dropped.</summary>
+    /// <summary>Sentences as [CLS] pieces [SEP], cut to <see cref="MlmDataOptions.MaxLength"/> (the tokenizer's truncation); empty ones dropped.</summary>
     private List<int[]> Encode(IReadOnlyList<string> texts)
     {
-        var encode = new Tokenizer.Processing.BertEncodeOptions { AddSpecialTokens = false };
+        var encode = new Tokenizer.Processing.BertEncodeOptions { MaxLength = Options.MaxLength };
         var result = new List<int[]>(texts.Count);
-        int keep = Options.MaxLength - 2;
         foreach (var text in texts)
         {
-            var ids = Tokenizer.Encode(text, null, encode).Ids;
-            if (ids.Length == 0) continue;
-            var sentence = new int[Math.Min(ids.Length, keep) + 2];
-            sentence[0] = Tokenizer.ClassificationId;
-            Array.Copy(ids, 0, sentence, 1, sentence.Length - 2);
-            sentence[^1] = Tokenizer.SeparatorId;
-            result.Add(sentence);
+            var sentence = Tokenizer.Encode(text, null, encode).Ids;
+            if (sentence.Length > 2) result.Add(sentence);
         }
         return result;
     }
@@ -161,8 +155,9 @@ public sealed class MlmData
         {
             int r = random.Next(rows), t = 1 + random.Next(batch.Ids[r].Length - 2);
             Corrupt(inputs, labels, r * length + t, batch.Ids[r][t], random);
+            predicted = 1;
         }
-        return new MaskedBatch(inputs, labels, attention, rows, length);
+        return new MaskedBatch(inputs, labels, attention, rows, length, predicted);
     }
 
     /// <summary>A generator seed from the run's seed, an epoch and a batch (SplitMix64, as dropout's): the same in every process, unlike HashCode.</summary>

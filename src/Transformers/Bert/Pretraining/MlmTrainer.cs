@@ -61,6 +61,7 @@ public sealed class MlmTrainer
     private readonly OptimizerHelper optimizer;
     private readonly Stopwatch clock = new();
     private double startElapsed;
+    private StreamWriter? log;                        // train.jsonl while Run() runs
 
     public MlmTrainerState State { get; private set; } = new();
     public Action<MlmStep>? OnStep { get; init; }
@@ -108,6 +109,8 @@ public sealed class MlmTrainer
         double lastEval = State.History.Count > 0 ? State.History[^1].ElapsedSeconds : 0;
         long lastEvalStep = State.History.Count > 0 ? State.History[^1].Step : 0;
         var budget = options.Budget;
+        using var log = RunLog.Open(Path.Combine(runDir, "train.jsonl"), fresh: State.Step == 0 && State.History.Count == 0, line => LoggedStep(line) <= State.Step);
+        this.log = log;
         clock.Restart();
         try
         {
@@ -138,6 +141,7 @@ public sealed class MlmTrainer
         {
             clock.Stop();
             model.eval();
+            this.log = null;
         }
     }
 
@@ -219,14 +223,14 @@ public sealed class MlmTrainer
                 var sum = nn.functional.cross_entropy(flat, target, ignore_index: BertForMaskedLM.IgnoreIndex, reduction: nn.Reduction.Sum);
                 var predicted = target.ne(BertForMaskedLM.IgnoreIndex);
                 var hits = flat.argmax(-1).eq(target).logical_and(predicted).sum();
-                var host = stack([sum.to(ScalarType.Float64), hits.to(ScalarType.Float64), predicted.sum().to(ScalarType.Float64)]).cpu().data<double>().ToArray();
+                var host = stack([sum.to(ScalarType.Float64), hits.to(ScalarType.Float64)]).cpu().data<double>().ToArray();
                 lossSum += host[0];
                 correct += (long)host[1];
-                count += (long)host[2];
+                count += batch.Predicted;
             }
         if (wasTraining) model.train();
         return new MlmEvaluation(state.Step, state.ElapsedSeconds, state.Tokens, lossSum / Math.Max(count, 1), (double)correct / Math.Max(count, 1), (int)count,
-                                 Environment.WorkingSet);
+                                 RunLog.PeakResidentBytes());
     }
 
     private void OffTheClock(Action work)
@@ -236,10 +240,20 @@ public sealed class MlmTrainer
         finally { clock.Start(); }
     }
 
-    private void Log(object record)
+    private void Log(object record) =>
+        log?.WriteLine(JsonSerializer.Serialize(new { kind = record is MlmEvaluation ? "eval" : "step", record }));
+
+    /// <summary>The step a line of train.jsonl records; long.MaxValue for a line a kill cut short (so a resume drops it).</summary>
+    private static long LoggedStep(string line)
     {
-        var kind = record is MlmEvaluation ? "eval" : "step";
-        var line = JsonSerializer.Serialize(new { kind, record = (object)record }) + "\n";
-        File.AppendAllText(Path.Combine(runDir, "train.jsonl"), line);
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.GetProperty("record").GetProperty("Step").GetInt64();
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return long.MaxValue;
+        }
     }
 }
