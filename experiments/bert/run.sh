@@ -1,9 +1,9 @@
 #!/bin/bash
 # Issue 17's report: a small BERT pretrained with masked language modelling for 30 minutes on 2 threads on the bundled
 # corpus's sentences (French and English), fill-mask on held-out sentences, then the package classifier fine-tuned
-# from it beside the bag-of-words baseline. One step after another on a quiet machine (nothing else may run).
+# from it beside the bag-of-words baseline, and a tiny model's peak memory over 10,000 steps. One step after another on a quiet machine (nothing else may run).
 # Rerunning resumes a pretraining run that stopped (its last/ checkpoint) and skips finished steps.
-#   experiments/bert/run.sh [OUT_DIR]          (default runs/bert; about 55 minutes)
+#   experiments/bert/run.sh [OUT_DIR]          (default runs/bert; about an hour)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-runs/bert}
@@ -27,7 +27,11 @@ SENTENCE="The package could not be installed because a dependency is missing, so
 $CLI heads --model "$OUT/mlm" --text "$SENTENCE" --out "$OUT/heads-mlm" --no-png --threads 2 > /dev/null 2>> "$OUT/heads.err"
 $CLI heads --model minilm --text "$SENTENCE" --out "$OUT/heads-minilm" --no-png --threads 2 > /dev/null 2>> "$OUT/heads.err"
 echo "finetune start $(date -u +%FT%TZ)" >> "$OUT/times.txt"
-/usr/bin/time -v -o "$OUT/finetune.time" $CLI finetune --model "$OUT/mlm" --out "$OUT/cls" --minutes 20 --epochs 3 --threads 2 \
+/usr/bin/time -v -o "$OUT/finetune.time" $CLI finetune --model "$OUT/mlm" --out "$OUT/cls" --minutes 20 --epochs 3 --eval-minutes 5 --threads 2 \
   > "$OUT/finetune.out" 2> "$OUT/finetune.err"
+# Memory over a long run: the tiny preset for 10,000 steps, peak RSS logged at each held-out evaluation (every 30 s).
+echo "rss start $(date -u +%FT%TZ)" >> "$OUT/times.txt"
+/usr/bin/time -v -o "$OUT/rss-tiny.time" $CLI pretrain --data bundled --out "$OUT/rss-tiny" --preset tiny --max-steps 10000 --eval-minutes 0.5 \
+  --cased --threads 2 > "$OUT/rss-tiny.out" 2> "$OUT/rss-tiny.err"
 echo "done $(date -u +%FT%TZ)" >> "$OUT/times.txt"
 cat "$OUT/finetune.out"

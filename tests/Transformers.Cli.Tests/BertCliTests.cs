@@ -51,4 +51,35 @@ public sealed class BertCliTests(CliFiles files)
         Assert.Equal(1, both.ExitCode);
         Assert.Contains("--data and --input", both.Err);
     }
+
+    [Fact]
+    public void Finetune_SavesBestAndLast_ResumesWhenRerun_AndClassifyReadsTheRun()
+    {
+        var pretrained = Pretrained();
+        var run = files.PathOf("cls-run");
+        string[] Args(int steps, int limit = 40) =>
+            ["finetune", "--model", pretrained, "--out", run, "--max-steps", $"{steps}", "--train-limit", $"{limit}", "--threads", "1"];
+        var first = Cli.Run(Args(1));
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Contains("bag of words", first.Out);
+        foreach (var file in new[] { "config.json", "model.safetensors", "vocab.txt", "manifest.json" })
+            Assert.True(File.Exists(Path.Combine(run, "best", file)), file);
+        Assert.True(File.Exists(Path.Combine(run, "last", "trainer_state.json")));
+
+        var more = Cli.Run(Args(2));                                                             // a bigger budget continues the run
+        Assert.True(more.ExitCode == 0, more.ToString());
+        Assert.Contains("resuming", more.Err);
+        Assert.Contains("--max-steps 1 -> 2", more.Err);
+        Assert.Contains("(2 steps", more.Out);
+
+        var other = Cli.Run(Args(3, limit: 41));                                                 // other training data: not the same run
+        Assert.Equal(1, other.ExitCode);
+        Assert.Contains("--train-limit 40 -> 41", other.Err);
+        Assert.DoesNotContain("   at ", other.Err);
+
+        var classify = Cli.Run("classify", "--model", run, "--threads", "1", "Unable to open the file", "Setting up the package");
+        Assert.True(classify.ExitCode == 0, classify.ToString());
+        Assert.Equal(2, classify.OutLines.Length);
+        Assert.All(classify.OutLines, l => Assert.Matches("^[a-z0-9][a-z0-9.+-]*$", l));           // Debian package names
+    }
 }

@@ -4,6 +4,7 @@ using TorchSharp;
 using Transformers.Bert.Classification;
 using Transformers.Bert.Pretraining;
 using Transformers.Data;
+using Transformers.Training;
 
 namespace Transformers.Cli.Commands;
 
@@ -13,17 +14,19 @@ public static class ClassifierCommands
     public static Command Finetune()
     {
         var model = new Option<string>("--model") { Description = "The pretrained BERT to start from (a `pretrain` run or checkpoint).", Required = true }.ExistingModel();
-        var output = new Option<string>("--out") { Description = "Where the best classifier (by dev accuracy) is saved, in HF's layout.", Required = true }.OutputDirectory();
+        var output = new Option<string>("--out") { Description = "Run directory: best/ (the best classifier by dev accuracy, in HF's layout) and last/ (to resume: rerun the same command).", Required = true }.OutputDirectory();
         var epochs = new Option<int>("--epochs") { Description = "Epochs over the train split (the budget, unless --minutes or --max-steps ends it first).", DefaultValueFactory = _ => 3 }.Within(1, 1000);
         var minutes = new Option<double?>("--minutes") { Description = "Training-time budget in minutes." }.Within(0, 1e6, minOpen: true);
         var steps = new Option<long?>("--max-steps") { Description = "Optimizer-step budget." }.AtLeast(1);
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (10 % warmup, linear decay).", DefaultValueFactory = _ => 1e-4 }.Within(0, 1, minOpen: true);
+        var evalMinutes = new Option<double?>("--eval-minutes") { Description = "Also evaluate on dev (and checkpoint) every this many minutes of training; each epoch's end always is." }.Within(0, 1e6, minOpen: true);
         var limit = new Option<int>("--train-limit") { Description = "Use only the first N training texts (0: all).", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var runtime = new ModelRuntime();
         var cmd = new Command("finetune", "Fine-tune a pretrained BERT to tell which of the bundled corpus's 44 Debian packages an English message comes from; " +
-                                          "reports dev and test accuracy beside a bag-of-words baseline (naive Bayes) and the majority class.")
+                                          "reports dev and test accuracy beside a bag-of-words baseline (naive Bayes) and the majority class. " +
+                                          "Exit codes: 0 done, 1 error, 3 diverged, 130 interrupted (checkpoint saved; rerun to resume).")
         {
-            model, output, epochs, minutes, steps, lr, limit,
+            model, output, epochs, minutes, steps, lr, evalMinutes, limit,
         };
         runtime.AddTo(cmd);
         cmd.SetAction(parse =>
@@ -39,9 +42,22 @@ public static class ClassifierCommands
             var options = new ClassifierOptions
             {
                 LearningRate = parse.GetValue(lr), MaxEpochs = parse.GetValue(epochs), MaxSeconds = (parse.GetValue(minutes) ?? 0) * 60, MaxSteps = parse.GetValue(steps) ?? 0,
-                MaxLength = pretrained.Model.Config.MaxPositionEmbeddings,
+                MaxLength = pretrained.Model.Config.MaxPositionEmbeddings, EvalEverySeconds = (parse.GetValue(evalMinutes) ?? 0) * 60,
             };
-            var result = ClassifierTraining.Train(classifier, pretrained.Tokenizer, task, options, parse.GetValue(output)!, device, Console.Error.WriteLine);
+            var settings = new RunSettings(
+                new Dictionary<string, string> { ["--model"] = Path.GetFullPath(pretrained.Directory), ["--train-limit"] = Invariant(parse.GetValue(limit)) },
+                new Dictionary<string, string>
+                {
+                    ["--epochs"] = Invariant(options.MaxEpochs), ["--minutes"] = Invariant(options.MaxSeconds / 60), ["--max-steps"] = Invariant(options.MaxSteps),
+                    ["--lr"] = Invariant(options.LearningRate), ["--eval-minutes"] = Invariant(options.EvalEverySeconds / 60),
+                });
+            using var interruption = new Interruption();
+            var result = ClassifierTraining.Train(classifier, pretrained.Tokenizer, task, options, parse.GetValue(output)!, device, Console.Error.WriteLine, interruption.Token, settings);
+            if (result.Outcome == TrainingOutcome.Interrupted)
+            {
+                Console.Error.WriteLine($"interrupted at step {result.Steps}: checkpoint saved in {Path.Combine(parse.GetValue(output)!, "last")}; rerun the same command to resume");
+                return 130;
+            }
             var baseline = new BagOfWords(task.Train, task.Labels);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"BERT classifier: dev accuracy {result.DevAccuracy:P2}, test accuracy {result.TestAccuracy:P2} ({result.Steps} steps, {result.Epochs} epochs, {result.Seconds / 60:F1} min)"));
@@ -54,9 +70,11 @@ public static class ClassifierCommands
         return cmd;
     }
 
+    private static string Invariant(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
+
     public static Command Classify()
     {
-        var model = new Option<string>("--model") { Description = "A classifier saved by `finetune`.", Required = true }.ExistingModel();
+        var model = new Option<string>("--model") { Description = "A classifier saved by `finetune` (its run directory, or a checkpoint in it).", Required = true }.ExistingModel();
         var texts = new Argument<string[]>("texts") { Description = "Texts to classify (none: stdin lines).", Arity = ArgumentArity.ZeroOrMore };
         var runtime = new ModelRuntime();
         var cmd = new Command("classify", "Classify texts with a fine-tuned BERT: one label per input line.") { model, texts };

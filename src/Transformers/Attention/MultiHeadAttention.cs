@@ -40,7 +40,7 @@ public sealed class MultiHeadAttention : nn.Module
 
     /// <summary>
     /// Self-attention: queries, keys and values all from x [batch, seq, dModel], projected by one matrix multiply (as
-    /// PyTorch's in_proj), then split. mask: bool, broadcastable to [batch, heads, seq, seq] (padding, or causal for a
+    /// PyTorch's in_proj) when gradients are on, by three without them. mask: bool, broadcastable to [batch, heads, seq, seq] (padding, or causal for a
     /// decoder); headMask: [heads] (1 keeps a head, 0 switches it off). Returns output [batch, seq, dModel] and, if
     /// requested, probabilities [batch, heads, seq, seq].
     /// </summary>
@@ -48,7 +48,9 @@ public sealed class MultiHeadAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         CheckInput(x);
-        var (q, k, v) = ProjectQkv(x, FusedQkv());
+        // Training: one product with W^Q, W^K, W^V stacked (one GEMM forward and backward). Inference: three products,
+        // since stacking copies the three matrices at every call, which at small batches costs more than it saves.
+        var (q, k, v) = is_grad_enabled() ? ProjectQkv(x, FusedQkv()) : (ProjectQueries(x), ProjectKeys(x), ProjectValues(x));
         var result = Attend(q, k, v, mask, returnProbabilities, headMask);
         return new AttentionResult(result.Output.MoveToOuterDisposeScope(), result.Probabilities?.MoveToOuterDisposeScope());
     }

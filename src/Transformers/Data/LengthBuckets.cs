@@ -5,9 +5,10 @@ public static class LengthBuckets
 {
     /// <summary>
     /// Packs <paramref name="items"/> in <paramref name="order"/> into batches whose padded size (items × longest) stays
-    /// within <paramref name="maxTokens"/> (an item longer than the budget gets a batch of its own).
+    /// within <paramref name="maxTokens"/> (an item longer than the budget gets a batch of its own), and, if
+    /// <paramref name="maxItems"/> is positive, of at most that many items.
     /// </summary>
-    public static List<List<T>> Pack<T>(IReadOnlyList<T> items, IEnumerable<int> order, Func<T, int> length, long maxTokens)
+    public static List<List<T>> Pack<T>(IReadOnlyList<T> items, IEnumerable<int> order, Func<T, int> length, long maxTokens, int maxItems = 0)
     {
         var batches = new List<List<T>>();
         var current = new List<T>();
@@ -15,7 +16,7 @@ public static class LengthBuckets
         foreach (var i in order)
         {
             int n = length(items[i]), newLongest = Math.Max(longest, n);
-            if (current.Count > 0 && (long)(current.Count + 1) * newLongest > maxTokens)
+            if (current.Count > 0 && ((long)(current.Count + 1) * newLongest > maxTokens || current.Count == maxItems))
             {
                 batches.Add(current);
                 current = [];

@@ -81,27 +81,9 @@ public static class TokenBatcher
         if (options.Shuffle) random.Shuffle(order);
         order = order.OrderBy(i => pairs[i].Target.Length).ThenBy(i => pairs[i].Source.Length).ToArray(); // stable
 
-        var batches = new List<TranslationBatch>();
-        var current = new List<int>();
-        var longest = 0;
-        foreach (var i in order)
-        {
-            var length = Math.Max(pairs[i].Source.Length, pairs[i].Target.Length);
-            var newLongest = Math.Max(longest, length);
-            var full = (long)(current.Count + 1) * newLongest > options.MaxTokens
-                       || (options.MaxPairs > 0 && current.Count == options.MaxPairs);
-            if (current.Count > 0 && full)
-            {
-                batches.Add(Make(current, pairs));
-                current = [];
-                newLongest = length;
-            }
-            current.Add(i);
-            longest = newLongest;
-        }
-        if (current.Count > 0) batches.Add(Make(current, pairs));
-
-        var result = batches.ToArray();
+        var indices = Enumerable.Range(0, pairs.Count).ToArray();
+        var result = LengthBuckets.Pack(indices, order, i => Math.Max(pairs[i].Source.Length, pairs[i].Target.Length), options.MaxTokens, options.MaxPairs)
+            .Select(batch => Make(batch, pairs)).ToArray();
         if (options.Shuffle) random.Shuffle(result);
         return result;
     }

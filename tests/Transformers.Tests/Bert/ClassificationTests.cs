@@ -4,6 +4,7 @@ using Transformers.Bert.Pretraining;
 using Transformers.Data;
 using Transformers.Tokenizer;
 using Transformers.Tokenizer.Training;
+using Transformers.Training;
 using static TorchSharp.torch;
 
 namespace Transformers.Tests.Bert;
@@ -39,10 +40,20 @@ public sealed class ClassificationTests : IDisposable
     {
         SentencePair P(string en, string package) => new("fr", en, package, 1);
         var split = new CorpusSplit([P("a", "apt"), P("b", "apt"), P("c", "dpkg")], [P("d", "apt"), P("e", "tar")], [P("f", "dpkg"), P("g", "dpkg")]);
-        var task = ClassificationTask.Packages(split);
+        var task = ClassificationTask.Packages(split, p => p.File);
         Assert.Equal(["apt", "dpkg"], task.Labels);
         Assert.Equal([new LabelledText("d", "apt")], task.Dev);
         Assert.Equal(0.0, task.MajorityAccuracy(task.Test));                                          // the majority class is apt
+    }
+
+    [Fact]
+    public void BundledPackageTask_TakesEachPairsPackage_FromTheCorpusThirdColumn()
+    {
+        var corpus = BundledCorpus.Load();
+        Assert.Equal("apt", BundledCorpus.PackageOf(corpus.Pairs.First(p => p.Line == 1)));     // "Candidate:\tCandidat :\tapt"
+        Assert.Throws<ArgumentException>(() => BundledCorpus.PackageOf(new SentencePair("a", "b", "other.tsv", 1)));
+        var task = ClassificationTask.Packages(BundledCorpus.LoadSplit());
+        Assert.Equal(44, task.Labels.Count);                                                   // `zcat fr-en.tsv.gz | cut -f3 | sort -u | wc -l`
     }
 
     private static readonly string[] Animals = ["chat", "chien", "souris"];
@@ -73,14 +84,62 @@ public sealed class ClassificationTests : IDisposable
         using (loaded.Model)
         {
             Assert.Equal(task.Labels, loaded.Labels);
-            Assert.Contains("\"id2label\"", File.ReadAllText(Path.Combine(dir, "config.json")));
+            Assert.Contains("\"id2label\"", File.ReadAllText(Path.Combine(dir, "best", "config.json")));
             var texts = task.Test.Select(t => t.Text).ToList();
             var again = ClassifierTraining.Predict(loaded.Model, loaded.Tokenizer, texts);
             Assert.Equal(result.TestAccuracy, (double)again.Where((p, i) => loaded.Labels[p] == task.Test[i].Label).Count() / texts.Count);
         }
-        var names = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(dir, "model.safetensors")).Keys.ToHashSet();
+        var names = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(dir, "best", "model.safetensors")).Keys.ToHashSet();
         Assert.Contains("classifier.weight", names);
         Assert.Contains("bert.encoder.layer.0.attention.self.query.weight", names);
+    }
+
+    private static (BertForSequenceClassification Model, WordPieceTokenizer Tokenizer) ToyModel(ClassificationTask task)
+    {
+        var tokenizer = WordPieceTokenizer.Create(new WordPieceTrainer(new WordPieceTrainerOptions { VocabSize = 100, Tokenizer = WordPieceOptions.Cased })
+            .Train(task.Train.Select(t => t.Text)).Vocabulary, WordPieceOptions.Cased);
+        manual_seed(5);
+        return (new BertForSequenceClassification(new MlmRunSpec { Preset = MlmPreset.Tiny }.Config(tokenizer.Vocabulary.Count, tokenizer.PaddingId), task.Labels.Count), tokenizer);
+    }
+
+    [Fact]
+    public void FineTuning_StoppedMidEpoch_ResumesExactly()
+    {
+        var task = Toy();
+        var options = new ClassifierOptions { LearningRate = 1e-3, MaxEpochs = 3, MaxTokensPerBatch = 128 };
+        var straight = new List<double>();
+        var (a, tokenizer) = ToyModel(task);
+        using (a)
+            new ClassifierTrainer(a, tokenizer, task, options, Path.Combine(root, "a")) { OnStep = (_, loss) => straight.Add(loss) }.Run();
+
+        var resumed = new List<double>();
+        using var stop = new CancellationTokenSource();
+        var (b, _) = ToyModel(task);
+        using (b)
+        {
+            var first = new ClassifierTrainer(b, tokenizer, task, options, Path.Combine(root, "b"))
+            {
+                OnStep = (step, loss) => { resumed.Add(loss); if (step == 3) stop.Cancel(); }, Cancellation = stop.Token,
+            };
+            Assert.Equal(TrainingOutcome.Interrupted, first.Run());
+            Assert.Equal((3L, 0, 3), (first.State.Step, first.State.Epoch, first.State.BatchInEpoch));    // stopped inside the first epoch
+        }
+        manual_seed(999);                                                                       // the resume must not depend on the process's RNG
+        var (c, _) = ToyModel(task);                                                            // other initial weights: the checkpoint's must replace them
+        using (c)
+        {
+            var second = new ClassifierTrainer(c, tokenizer, task, options, Path.Combine(root, "b")) { OnStep = (_, loss) => resumed.Add(loss) };
+            second.Resume();
+            Assert.Equal(TrainingOutcome.Completed, second.Run());
+        }
+        Assert.True(straight.Count > 10, $"{straight.Count} steps");                            // 90 texts of ~8 tokens in 128-token batches: ~8 a epoch
+        Assert.Equal(straight, resumed);                                                        // exact, not approximate
+        var x = ClassifierTraining.Load(Path.Combine(root, "a", "last"));
+        var y = ClassifierTraining.Load(Path.Combine(root, "b", "last"));
+        using (x.Model)
+        using (y.Model)
+            foreach (var (name, t) in x.Model.state_dict())
+                Assert.True(y.Model.state_dict()[name].equal(t).all().item<bool>(), name);
     }
 
     [Fact]

@@ -144,7 +144,7 @@ public sealed class CaptureAndImportanceTests
         using var mlm = new BertForMaskedLM(BertConfig.Tiny with { HiddenDropoutProb = 0, AttentionProbsDropoutProb = 0 });
         var ids = tensor(new long[,] { { 1, 10, 11, 12, 13, 4, 2 }, { 1, 20, 21, 22, 23, 4, 2 }, { 1, 10, 21, 12, 23, 4, 2 } });
         var mask = ones_like(ids);
-        MlmPretrainer.Train(mlm, [(ids, mask)], maskId: 3, new HashSet<long> { 0, 1, 2 }, new MlmTrainingOptions { Steps = 60, LearningRate = 5e-3, WarmupSteps = 10, MaskProbability = 0.3 });
+        Transformers.Tests.Bert.ToyMlm.Train(mlm, [(ids, mask)], maskId: 3, new HashSet<long> { 0, 1, 2 }, steps: 60, learningRate: 5e-3, maskProbability: 0.3);
         var labels = full_like(ids, BertForMaskedLM.IgnoreIndex);
         labels[.., 2] = ids[.., 2];
         var input = ids.clone();

@@ -1,5 +1,6 @@
-using System.Diagnostics;
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.PyBridge;
@@ -67,40 +68,48 @@ public sealed record ClassifierOptions
     public int MaxTokensPerBatch { get; init; } = 4096;
     /// <summary>Longest text with [CLS] and [SEP]; longer ones are cut.</summary>
     public int MaxLength { get; init; } = 64;
+    /// <summary>Stop after this many optimizer steps, seconds of training or epochs (whichever first; 0 = no limit).</summary>
     public long MaxSteps { get; init; }
     public double MaxSeconds { get; init; }
     public int MaxEpochs { get; init; } = 3;
+    /// <summary>Also evaluate (and checkpoint) every this many seconds of training, besides each epoch's end (0: epochs only).</summary>
+    public double EvalEverySeconds { get; init; }
+    /// <summary>Seeds the batch order of each epoch and the dropout noise of each batch.</summary>
     public int Seed { get; init; } = 1;
+
+    public TrainingBudget Budget => new(MaxSteps, MaxSeconds, MaxEpochs);
 }
 
-/// <summary>What fine-tuning gave: the best dev accuracy, the test accuracy of that checkpoint, and the work done.</summary>
-public sealed record ClassifierResult(double DevAccuracy, double TestAccuracy, long Steps, int Epochs, double Seconds);
+/// <summary>What fine-tuning gave: the best dev accuracy, the test accuracy of that checkpoint, the work done and how the run ended.</summary>
+public sealed record ClassifierResult(double DevAccuracy, double TestAccuracy, long Steps, int Epochs, double Seconds, TrainingOutcome Outcome = TrainingOutcome.Completed);
 
 /// <summary>
-/// Fine-tuning and scoring a <see cref="BertForSequenceClassification"/>: length-bucketed batches in a seeded order per
-/// epoch, AdamW with warmup and linear decay over the budget, dropout seeded per batch; dev accuracy after each epoch
-/// (and when the budget ends), the best checkpoint saved in HF's layout (config.json with id2label, model.safetensors,
-/// vocab.txt, tokenizer_config.json).
+/// A classifier's data, scoring and directories. A classifier directory is HF's layout (config.json with id2label,
+/// model.safetensors, vocab.txt, tokenizer_config.json) plus, in a run's <c>last/</c>, optimizer.bin and
+/// trainer_state.json; a fine-tuning run directory holds <c>best/</c> and <c>last/</c> (<see cref="ClassifierTrainer"/>).
 /// </summary>
 public static class ClassifierTraining
 {
-    private sealed record Example(int[] Ids, long Label);
+    internal const string OptimizerFile = "optimizer.bin", StateFile = "trainer_state.json";
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    private static List<Example> Encode(WordPieceTokenizer tokenizer, IReadOnlyList<LabelledText> texts, IReadOnlyList<string> labels, int maxLength)
+    internal sealed record Example(int[] Ids, long Label);
+
+    internal static List<Example> Encode(WordPieceTokenizer tokenizer, IReadOnlyList<LabelledText> texts, IReadOnlyList<string> labels, int maxLength)
     {
         var index = labels.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => (long)x.i, StringComparer.Ordinal);
         var encode = new BertEncodeOptions { MaxLength = maxLength };                        // [CLS] text [SEP], cut to fit
         return texts.Select(t => new Example(tokenizer.Encode(t.Text, null, encode).Ids, index.TryGetValue(t.Label, out var label) ? label : -1)).ToList();
     }
 
-    private static List<List<Example>> Batches(List<Example> examples, int maxTokens, Random? shuffle)
+    internal static List<List<Example>> Batches(List<Example> examples, int maxTokens, Random? shuffle)
     {
         var batches = LengthBuckets.Pack(examples, LengthBuckets.ShuffledByLength(examples, e => e.Ids.Length, shuffle), e => e.Ids.Length, maxTokens).ToArray();
         shuffle?.Shuffle(batches);
         return batches.ToList();
     }
 
-    private static (Tensor Ids, Tensor Mask, Tensor Labels) Tensors(List<Example> batch, long padId, Device device)
+    internal static (Tensor Ids, Tensor Mask, Tensor Labels) Tensors(List<Example> batch, long padId, Device device)
     {
         int rows = batch.Count, length = batch.Max(e => e.Ids.Length);
         var ids = new long[rows * length];
@@ -145,93 +154,62 @@ public static class ClassifierTraining
         return (double)texts.Where((t, i) => labels[predicted[i]] == t.Label).Count() / texts.Count;
     }
 
-    /// <summary>Fine-tunes <paramref name="model"/> on the task's train texts; the best dev checkpoint goes to <paramref name="outDir"/> and is scored on test.</summary>
+    /// <summary>
+    /// Fine-tunes <paramref name="model"/> in run directory <paramref name="runDir"/> (taking its lock): resumes from its
+    /// <c>last/</c> if it has one, else starts fresh; returns the best dev checkpoint's scores (<c>best/</c>). The
+    /// <paramref name="settings"/> a run started with (the command's options) must match on resume.
+    /// </summary>
     public static ClassifierResult Train(BertForSequenceClassification model, WordPieceTokenizer tokenizer, ClassificationTask task, ClassifierOptions options,
-                                         string outDir, Device device, Action<string>? log = null)
+                                         string runDir, Device device, Action<string>? log = null, CancellationToken cancellation = default, RunSettings? settings = null)
     {
-        var budget = new TrainingBudget(options.MaxSteps, options.MaxSeconds, options.MaxEpochs);
-        if (!budget.IsBounded) throw new ArgumentException("fine-tuning needs a budget: minutes, steps or epochs");
-        var schedule = new LearningRateSchedule { PeakLearningRate = options.LearningRate, WarmupFraction = options.WarmupFraction, Decay = LearningRateDecay.Linear }.Validate();
-        var train = Encode(tokenizer, task.Train, task.Labels, options.MaxLength);
-        model.to(device);
-        var optimizer = optim.AdamW(model.parameters(), options.LearningRate, 0.9, 0.999, 1e-8, 0.01);
-        var clock = Stopwatch.StartNew();
-        long step = 0;
-        int epoch = 0;
-        double bestDev = double.NegativeInfinity;
-        bool spent = false;
-        while (!spent)
+        using var run = RunDirectory.Open(runDir);
+        foreach (var repair in run.Repairs) log?.Invoke($"note: {repair}");
+        if (settings is not null)
+            foreach (var change in run.CheckAndSaveSettings(settings)) log?.Invoke($"note: changed on resume: {change}");
+        var trainer = new ClassifierTrainer(model, tokenizer, task, options, runDir, device) { Log = log, Cancellation = cancellation };
+        if (run.CanResume)
         {
-            var batches = Batches(train, options.MaxTokensPerBatch, new Random((int)(DropoutNoise.BatchSeed(options.Seed, epoch, -1) & 0x7FFFFFFF)));
-            model.train();
-            for (int b = 0; b < batches.Count && !spent; b++)
-            {
-                double progress = budget.Progress(step, clock.Elapsed.TotalSeconds, epoch + (double)b / batches.Count) ?? 0;
-                using (var scope = NewDisposeScope())
-                using (DropoutNoise.Use(DropoutNoise.BatchSeed(options.Seed, epoch, b), device))
-                {
-                    var (ids, mask, labels) = Tensors(batches[b], tokenizer.PaddingId, device);
-                    optimizer.zero_grad();
-                    var loss = nn.functional.cross_entropy(model.Forward(ids, mask), labels);
-                    loss.backward();
-                    nn.utils.clip_grad_norm_(model.parameters(), 1.0);
-                    foreach (var g in optimizer.ParamGroups) g.LearningRate = schedule.At(step + 1, progress);
-                    optimizer.step();
-                }
-                step++;
-                spent = (options.MaxSteps > 0 && step >= options.MaxSteps) || (options.MaxSeconds > 0 && clock.Elapsed.TotalSeconds >= options.MaxSeconds);
-            }
-            epoch++;
-            spent |= options.MaxEpochs > 0 && epoch >= options.MaxEpochs;
-            clock.Stop();
-            double dev = Accuracy(model, tokenizer, task.Dev, task.Labels, options.MaxLength);
-            log?.Invoke($"epoch {epoch}, step {step}, {clock.Elapsed.TotalMinutes:F1} min: dev accuracy {dev:P2}{(dev > bestDev ? " *" : "")}");
-            if (dev > bestDev)
-            {
-                bestDev = dev;
-                Save(outDir, model, tokenizer, task.Labels);
-            }
-            clock.Start();
+            trainer.Resume();
+            log?.Invoke($"resuming {trainer.LastDir} at step {trainer.State.Step}");
         }
-        clock.Stop();
-        var best = Load(outDir);
-        using (best.Model)
-        {
-            best.Model.to(device);
-            double test = Accuracy(best.Model, best.Tokenizer, task.Test, best.Labels, options.MaxLength);
-            return new ClassifierResult(bestDev, test, step, epoch, clock.Elapsed.TotalSeconds);
-        }
+        else run.CheckFreshStart();
+        return trainer.Result(trainer.Run());
     }
 
-    /// <summary>HF's layout: config.json (with id2label), model.safetensors, vocab.txt, tokenizer_config.json, manifest.json.</summary>
-    public static void Save(string dir, BertForSequenceClassification model, WordPieceTokenizer tokenizer, IReadOnlyList<string> labels)
+    /// <summary>Saves a classifier in HF's layout; with <paramref name="optimizer"/> and <paramref name="state"/>, resumable.</summary>
+    public static void Save(string dir, BertForSequenceClassification model, WordPieceTokenizer tokenizer, IReadOnlyList<string> labels,
+                            OptimizerHelper? optimizer = null, ClassifierTrainerState? state = null)
     {
         AtomicDirectory.Write(dir, tmp =>
         {
-            var config = model.Config with { IdToLabel = labels.Select((l, i) => (l, i)).ToDictionary(x => x.i.ToString(System.Globalization.CultureInfo.InvariantCulture), x => x.l) };
+            var config = model.Config with { IdToLabel = labels.Select((l, i) => (l, i)).ToDictionary(x => x.i.ToString(CultureInfo.InvariantCulture), x => x.l) };
             MlmCheckpoint.WriteHfModel(tmp, model, config, BertForSequenceClassification.ToHfName, tokenizer);
+            optimizer?.save_state_dict(Path.Combine(tmp, OptimizerFile));
+            if (state is not null) File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json), new UTF8Encoding(false));
             CheckpointManifest.Write(tmp);
         });
     }
 
     public sealed record Loaded(BertForSequenceClassification Model, WordPieceTokenizer Tokenizer, IReadOnlyList<string> Labels);
 
-    /// <summary>Loads a classifier directory; errors name the file (no labels in config.json: not a classifier).</summary>
+    /// <summary>A fine-tuning run directory resolves to its best/, else its last/; a classifier directory to itself.</summary>
+    public static string Resolve(string dir)
+    {
+        if (File.Exists(Path.Combine(dir, "config.json"))) return dir;
+        foreach (var sub in new[] { "best", "last" })
+            if (File.Exists(Path.Combine(dir, sub, "config.json"))) return Path.Combine(dir, sub);
+        throw new FileNotFoundException($"{dir} is not a classifier (no config.json in it, nor in best/ or last/)");
+    }
+
+    /// <summary>Loads a classifier (or a fine-tuning run's best); errors name the file (no labels in config.json: not a classifier).</summary>
     public static Loaded Load(string dir)
     {
-        var configPath = Path.Combine(dir, "config.json");
-        if (!File.Exists(configPath)) throw new FileNotFoundException($"{dir} is not a classifier (no config.json)", configPath);
-        CheckpointManifest.Verify(dir);
-        var config = BertConfig.Load(configPath);
-        if (config.IdToLabel is not { Count: >= 2 } id2label)
-            throw new InvalidDataException($"{configPath} has no id2label: it is not a sequence classifier (fine-tune one with `transformers finetune`)");
-        var labels = Enumerable.Range(0, id2label.Count).Select(i => id2label.TryGetValue(i.ToString(System.Globalization.CultureInfo.InvariantCulture), out var l) ? l
-            : throw new InvalidDataException($"{configPath}: id2label has no class {i}")).ToList();
-        var (weightsPath, weights) = MlmCheckpoint.ReadWeights(dir);
+        var (weightsPath, weights) = ReadCheckpoint(dir = Resolve(dir), out var labels, out _);
         try
         {
+            var config = BertConfig.Load(Path.Combine(dir, "config.json"));
             var model = new BertForSequenceClassification(config, labels.Count);
-            StateDicts.LoadStrict(model, weights, weightsPath, BertForSequenceClassification.ToHfName, describe: $"BERT classifier config in {configPath}");
+            StateDicts.LoadStrict(model, weights, weightsPath, BertForSequenceClassification.ToHfName, describe: $"BERT classifier config in {Path.Combine(dir, "config.json")}");
             model.eval();
             return new Loaded(model, WordPieceTokenizer.FromDirectory(dir), labels);
         }
@@ -239,5 +217,22 @@ public static class ClassifierTraining
         {
             foreach (var t in weights.Values) t.Dispose();
         }
+    }
+
+    /// <summary>A classifier directory's verified weights, labels and (if saved) trainer state.</summary>
+    internal static (string Path, Dictionary<string, Tensor> Weights) ReadCheckpoint(string dir, out IReadOnlyList<string> labels, out ClassifierTrainerState? state)
+    {
+        var configPath = Path.Combine(dir, "config.json");
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"{dir} is not a classifier (no config.json)", configPath);
+        CheckpointManifest.Verify(dir);
+        var config = BertConfig.Load(configPath);
+        if (config.IdToLabel is not { Count: >= 2 } id2label)
+            throw new InvalidDataException($"{configPath} has no id2label: it is not a sequence classifier (fine-tune one with `transformers finetune`)");
+        labels = Enumerable.Range(0, id2label.Count).Select(i => id2label.TryGetValue(i.ToString(CultureInfo.InvariantCulture), out var l) ? l
+            : throw new InvalidDataException($"{configPath}: id2label has no class {i}")).ToList();
+        var statePath = Path.Combine(dir, StateFile);
+        try { state = File.Exists(statePath) ? JsonSerializer.Deserialize<ClassifierTrainerState>(File.ReadAllText(statePath), Json) : null; }
+        catch (JsonException e) { throw new InvalidDataException($"{statePath}: not a trainer state ({e.Message})", e); }
+        return MlmCheckpoint.ReadWeights(dir);
     }
 }

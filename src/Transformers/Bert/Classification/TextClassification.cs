@@ -15,9 +15,12 @@ public sealed record ClassificationTask(string Name, IReadOnlyList<LabelledText>
     /// train / dev / test split: a task the bundled data labels by itself. Texts of classes that train does not have are
     /// dropped from dev and test.
     /// </summary>
-    public static ClassificationTask Packages(CorpusSplit split)
+    public static ClassificationTask Packages(CorpusSplit split) => Packages(split, BundledCorpus.PackageOf);
+
+    /// <summary>The same task with each pair's package given by <paramref name="packageOf"/>.</summary>
+    public static ClassificationTask Packages(CorpusSplit split, Func<SentencePair, string> packageOf)
     {
-        static List<LabelledText> Texts(IEnumerable<SentencePair> pairs) => pairs.Select(p => new LabelledText(p.Target, p.File)).ToList();
+        List<LabelledText> Texts(IEnumerable<SentencePair> pairs) => pairs.Select(p => new LabelledText(p.Target, packageOf(p))).ToList();
         var train = Texts(split.Train);
         var labels = train.Select(t => t.Label).Distinct().Order(StringComparer.Ordinal).ToList();
         var known = labels.ToHashSet(StringComparer.Ordinal);

@@ -97,9 +97,12 @@ public sealed class MlmRun : IDisposable
     /// <summary>Whether the run continues from its last checkpoint.</summary>
     public bool Resumed => resumed is not null;
 
-    private MlmRun(RunDirectory directory, MlmText text, MlmRunSpec spec, Device device, Action<string> log)
+    private MlmRun(RunDirectory directory, MlmText text, MlmRunSpec spec, Device device, Action<string> log, RunSettings? settings)
     {
         this.directory = directory;
+        foreach (var repair in directory.Repairs) log($"note: {repair}");
+        if (settings is not null)
+            foreach (var change in directory.CheckAndSaveSettings(settings)) log($"note: changed on resume: {change}");
         Spec = spec;
         Device = device;
         WordPieceTokenizer tokenizer;
@@ -112,6 +115,7 @@ public sealed class MlmRun : IDisposable
         }
         else
         {
+            directory.CheckFreshStart();
             var trainer = new WordPieceTrainer(new WordPieceTrainerOptions { VocabSize = spec.VocabSize, Tokenizer = spec.Cased ? WordPieceOptions.Cased : WordPieceOptions.Uncased });
             tokenizer = WordPieceTokenizer.Create(trainer.Train(text.Train).Vocabulary, spec.Cased ? WordPieceOptions.Cased : WordPieceOptions.Uncased);
             manual_seed(spec.Trainer.Seed);
@@ -123,13 +127,16 @@ public sealed class MlmRun : IDisposable
             $"always guessing the most frequent piece ('{tokenizer.IdToToken(Data.MostFrequentToken)}') gets {Data.UnigramAccuracy:P1} of the held-out masks");
     }
 
-    /// <summary>Opens (or creates) the run at <paramref name="path"/>; errors name the directory (locked by another process, not a run).</summary>
-    public static MlmRun Open(string path, MlmText text, MlmRunSpec spec, string device = "cpu", Action<string>? log = null)
+    /// <summary>
+    /// Opens (or creates) the run at <paramref name="path"/>; errors name the directory (locked by another process, not a
+    /// run). <paramref name="settings"/> (the command's options) are saved in run.json; a resume with other fixed ones is refused.
+    /// </summary>
+    public static MlmRun Open(string path, MlmText text, MlmRunSpec spec, string device = "cpu", Action<string>? log = null, RunSettings? settings = null)
     {
         var held = RunDirectory.Open(path);
         try
         {
-            return new MlmRun(held, text, spec, TorchRuntime.Device(device), log ?? (_ => { }));
+            return new MlmRun(held, text, spec, TorchRuntime.Device(device), log ?? (_ => { }), settings);
         }
         catch
         {

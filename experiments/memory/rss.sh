@@ -1,0 +1,44 @@
+#!/bin/bash
+# Issue 15 item 5: where a `small` Transformer run's peak resident memory comes from. The same short run (the default
+# recipe of `train --arch transformer`, bundled data, 2 threads, 2 minutes of training then one dev evaluation) under
+# five settings, one after another on a quiet machine: as shipped; without the data-parallel GC fence
+# (TRANSFORMERS_GC_FENCE=0); glibc limited to 2 malloc arenas (MALLOC_ARENA_MAX=2); glibc's mmap threshold fixed at
+# 64 KiB (MALLOC_MMAP_THRESHOLD_, which turns off its dynamic growth, so large blocks go back to the kernel when freed);
+# one worker instead of two. Prints peak RSS (time -v) and target tokens per second of each.
+#   experiments/memory/rss.sh [OUT_DIR] [MINUTES]      (defaults: runs/rss, 2; about 15 minutes)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${1:-runs/rss}
+MINUTES=${2:-2}
+mkdir -p "$OUT"
+if [ -z "${CLI:-}" ]; then
+  dotnet build -c Release src/Transformers.Cli >/dev/null
+  CLI=src/Transformers.Cli/bin/Release/net10.0/Transformers.Cli
+fi
+run() {  # name, env assignments..., -- extra train options...
+  local name=$1; shift
+  local envs=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  [ -f "$OUT/$name.time" ] && return 0
+  rm -rf "$OUT/$name"
+  env "${envs[@]}" /usr/bin/time -v -o "$OUT/$name.time.tmp" $CLI train --arch transformer --out "$OUT/$name" --minutes "$MINUTES" \
+    --eval-minutes "$MINUTES" --patience 0 --threads 2 "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
+  mv "$OUT/$name.time.tmp" "$OUT/$name.time"
+}
+run default --
+run no-gc-fence TRANSFORMERS_GC_FENCE=0 --
+run arena-max-2 MALLOC_ARENA_MAX=2 --
+run mmap-64k MALLOC_MMAP_THRESHOLD_=65536 --
+run one-worker -- --workers 1
+printf '| setting | peak RSS (MiB) | steps | target tokens/s |\n|---|--:|--:|--:|\n' | tee "$OUT/table.md"
+for name in default no-gc-fence arena-max-2 mmap-64k one-worker; do
+  rss=$(awk -F': ' '/Maximum resident/ { printf "%.0f", $2 / 1024 }' "$OUT/$name.time")
+  last=$(grep '"type":"eval"' "$OUT/$name/train.jsonl" | tail -1)
+  python3 - "$name" "$rss" "$last" <<'PY'
+import json, sys
+name, rss, line = sys.argv[1], sys.argv[2], sys.argv[3]
+r = json.loads(line)
+print(f"| {name} | {rss} | {r['Step']} | {r['TargetTokens'] / r['ElapsedSeconds']:,.0f} |")
+PY
+done | tee -a "$OUT/table.md"
