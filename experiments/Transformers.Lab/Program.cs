@@ -50,6 +50,7 @@ public static class Program
         root.Subcommands.Add(ScalarGc());
         root.Subcommands.Add(ReferenceWorkloadsCommand());
         root.Subcommands.Add(MiniLmProfileCommand());
+        root.Subcommands.Add(GemmPathsCommand());
         root.Subcommands.Add(Bench());
         return root;
     }
@@ -224,6 +225,18 @@ public static class Program
             threads, output,
         };
         cmd.SetAction(parse => Guarded(() => Transformers.Lab.Bert.MiniLmProfile.Run(parse.GetValue(threads), parse.GetValue(output))));
+        return cmd;
+    }
+
+    private static Command GemmPathsCommand()
+    {
+        var threads = ThreadsOption("Intra-op threads.", 2);
+        var output = new Option<string?>("--out") { Description = "Also write the report (markdown) to this file." };
+        var cmd = new Command("gemm-paths", "One float32 linear layer at MiniLM's shapes through libtorch's CPU routes: oneMKL (the default), oneDNN's layout, oneDNN with the weight packed once.")
+        {
+            threads, output,
+        };
+        cmd.SetAction(parse => Guarded(() => Transformers.Lab.Bert.GemmPaths.Run(parse.GetValue(threads), parse.GetValue(output))));
         return cmd;
     }
 

@@ -29,9 +29,9 @@ $CLI heads --model minilm --text "$SENTENCE" --out "$OUT/heads-minilm" --no-png 
 echo "finetune start $(date -u +%FT%TZ)" >> "$OUT/times.txt"
 /usr/bin/time -v -o "$OUT/finetune.time" $CLI finetune --model "$OUT/mlm" --out "$OUT/cls" --minutes 20 --epochs 3 --eval-minutes 5 --threads 2 \
   > "$OUT/finetune.out" 2> "$OUT/finetune.err"
-# Memory over a long run: the tiny preset for 10,000 steps, peak RSS logged at each held-out evaluation (every 30 s).
+# Memory over a long run: the tiny preset for 10,000 steps of 512-token batches, peak RSS at each held-out evaluation (every 30 s).
 echo "rss start $(date -u +%FT%TZ)" >> "$OUT/times.txt"
-/usr/bin/time -v -o "$OUT/rss-tiny.time" $CLI pretrain --data bundled --out "$OUT/rss-tiny" --preset tiny --max-steps 10000 --eval-minutes 0.5 \
+/usr/bin/time -v -o "$OUT/rss-tiny.time" $CLI pretrain --data bundled --out "$OUT/rss-tiny" --preset tiny --max-steps 10000 --batch-tokens 512 --eval-minutes 0.5 \
   --cased --threads 2 > "$OUT/rss-tiny.out" 2> "$OUT/rss-tiny.err"
 echo "done $(date -u +%FT%TZ)" >> "$OUT/times.txt"
 cat "$OUT/finetune.out"

@@ -1,10 +1,10 @@
 #!/bin/bash
 # Issue 15 item 5: where a `small` Transformer run's peak resident memory comes from. The same short run (the default
 # recipe of `train --arch transformer`, bundled data, 2 threads, 2 minutes of training then one dev evaluation) under
-# five settings, one after another on a quiet machine: as shipped; without the data-parallel GC fence
-# (TRANSFORMERS_GC_FENCE=0); glibc limited to 2 malloc arenas (MALLOC_ARENA_MAX=2); glibc's mmap threshold fixed at
-# 64 KiB (MALLOC_MMAP_THRESHOLD_, which turns off its dynamic growth, so large blocks go back to the kernel when freed);
-# one worker instead of two. Prints peak RSS (time -v) and target tokens per second of each.
+# five settings, one after another on a quiet machine: as shipped (TorchRuntime keeps freed memory in the process:
+# glibc's mmap threshold 1 GiB, no trimming, heap grown 256 MiB at a time); without the data-parallel GC fence
+# (TRANSFORMERS_GC_FENCE=0); as shipped but glibc limited to 2 malloc arenas (MALLOC_ARENA_MAX=2); glibc's own defaults
+# (TRANSFORMERS_KEEP_FREED_MEMORY=0); one worker instead of two. Prints peak RSS (time -v) and target tokens per second.
 #   experiments/memory/rss.sh [OUT_DIR] [MINUTES]      (defaults: runs/rss, 2; about 15 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,10 +29,10 @@ run() {  # name, env assignments..., -- extra train options...
 run default --
 run no-gc-fence TRANSFORMERS_GC_FENCE=0 --
 run arena-max-2 MALLOC_ARENA_MAX=2 --
-run mmap-64k MALLOC_MMAP_THRESHOLD_=65536 --
+run glibc-defaults TRANSFORMERS_KEEP_FREED_MEMORY=0 --
 run one-worker -- --workers 1
 printf '| setting | peak RSS (MiB) | steps | target tokens/s |\n|---|--:|--:|--:|\n' | tee "$OUT/table.md"
-for name in default no-gc-fence arena-max-2 mmap-64k one-worker; do
+for name in default no-gc-fence arena-max-2 glibc-defaults one-worker; do
   rss=$(awk -F': ' '/Maximum resident/ { printf "%.0f", $2 / 1024 }' "$OUT/$name.time")
   last=$(grep '"type":"eval"' "$OUT/$name/train.jsonl" | tail -1)
   python3 - "$name" "$rss" "$last" <<'PY'

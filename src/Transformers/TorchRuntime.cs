@@ -59,10 +59,12 @@ public static class TorchRuntime
     /// time). Measured on a Small Transformer step, 2 threads: 1.23× the tokens per second (experiments/results/
     /// translation/speed). The cost is that the resident size stays at its peak. The same settings as the environment
     /// variables MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_, which PyTorch users set for the same reason.
+    /// TRANSFORMERS_KEEP_FREED_MEMORY=0 leaves glibc's defaults (or those environment variables) in force: for measuring
+    /// what the settings cost in memory (experiments/memory/rss.sh).
     /// </summary>
     private static void KeepFreedMemory()
     {
-        if (!OperatingSystem.IsLinux()) return;
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("TRANSFORMERS_KEEP_FREED_MEMORY") == "0") return;
         try
         {
             const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3;

@@ -83,7 +83,7 @@ public static class BertCommands
                         $"[{step.ElapsedSeconds / 60,6:F2} min] step {step.Step,6} ep {step.Epoch} loss {step.Loss:F3} lr {step.LearningRate:0.00e+00} {step.TokensPerSecond,6:F0} tok/s"));
                 },
                 (e, improved) => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"[{e.ElapsedSeconds / 60,6:F2} min] step {e.Step,6} held-out masked loss {e.Loss:F3} accuracy {e.Accuracy:P1} ({e.Predictions} predictions), peak RSS {e.PeakRssBytes / 1048576.0:N0} MiB{(improved ? " *" : "")}")),
+                    $"[{e.ElapsedSeconds / 60,6:F2} min] step {e.Step,6} held-out masked loss {e.Loss:F3} accuracy {e.Accuracy:P1} ({e.Predictions} predictions), RSS {e.RssBytes / 1048576.0:N0} MiB (peak {e.PeakRssBytes / 1048576.0:N0}){(improved ? " *" : "")}")),
                 interruption.Token);
             Console.Error.WriteLine($"{outcome}: saved in {run.Path}. Fill a mask with it: transformers fill-mask --model {run.Path} \"Impossible d'ouvrir le [MASK].\"");
             return outcome == TrainingOutcome.Interrupted ? 130 : 0;

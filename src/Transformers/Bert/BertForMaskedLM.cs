@@ -37,17 +37,30 @@ public sealed class BertForMaskedLM : nn.Module
     {
         using var scope = NewDisposeScope();
         var h = bert.Forward(inputIds, attentionMask, tokenTypeIds, headMask: headMask).LastHiddenState;   // [batch, seq, hidden]
-        var t = transform_norm.forward(FeedForward.Activate(transform.forward(h), Config.HiddenAct));         // [batch, seq, hidden]
-        var logits = matmul(t, bert.WordEmbeddings.t()) + decoder_bias;                                   // [batch, seq, vocab]
+        return Head(h).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The prediction head (HF's cls.predictions): hidden states [..., hidden] -> logits [..., vocab].</summary>
+    public Tensor Head(Tensor hidden)
+    {
+        using var scope = NewDisposeScope();
+        var t = transform_norm.forward(FeedForward.Activate(transform.forward(hidden), Config.HiddenAct));    // [..., hidden]
+        var logits = matmul(t, bert.WordEmbeddings.t()) + decoder_bias;                                   // [..., vocab]
         return logits.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Mean cross-entropy over positions whose label is not <see cref="IgnoreIndex"/>. labels: [batch, seq].</summary>
+    /// <summary>
+    /// Mean cross-entropy over positions whose label is not <see cref="IgnoreIndex"/>. labels: [batch, seq]. The head
+    /// runs on those positions only (about 15 % of the tokens in pretraining): its vocabulary-sized product and the
+    /// softmax over it are the largest part of a small model's step, and the other positions' logits would be discarded.
+    /// </summary>
     public Tensor Loss(Tensor inputIds, Tensor? attentionMask, Tensor labels, Tensor? headMask = null)
     {
         using var scope = NewDisposeScope();
-        var logits = Forward(inputIds, attentionMask, headMask: headMask);
-        var loss = nn.functional.cross_entropy(logits.view(-1, Config.VocabSize), labels.view(-1), ignore_index: IgnoreIndex);
+        var hidden = bert.Forward(inputIds, attentionMask, headMask: headMask).LastHiddenState;         // [batch, seq, hidden]
+        var predicted = labels.ne(IgnoreIndex);                                                        // [batch, seq]
+        var selected = hidden.masked_select(predicted.unsqueeze(-1)).view(-1, Config.HiddenSize);        // [predictions, hidden], in row order
+        var loss = nn.functional.cross_entropy(Head(selected), labels.masked_select(predicted));
         return loss.MoveToOuterDisposeScope();
     }
 }

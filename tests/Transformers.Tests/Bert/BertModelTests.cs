@@ -150,6 +150,27 @@ public sealed class BertModelTests
     }
 
     [Fact]
+    public void MlmLoss_OnThePredictedPositionsOnly_EqualsTheCrossEntropyOfTheFullLogits()
+    {
+        manual_seed(3);
+        using var m = new BertForMaskedLM(BertConfig.Tiny with { HiddenDropoutProb = 0, AttentionProbsDropoutProb = 0 });
+        var ids = tensor(new long[,] { { 2, 10, 11, 12, 3, 0 }, { 2, 20, 21, 3, 0, 0 } });
+        var mask = ids.ne(0).to(ScalarType.Int64);
+        var labels = full_like(ids, BertForMaskedLM.IgnoreIndex);
+        labels[0, 2] = tensor(11L);
+        labels[0, 3] = tensor(12L);
+        labels[1, 1] = tensor(20L);
+        var logits = m.Forward(ids, mask);                                                     // [2, 6, vocab]: every position
+        var full = nn.functional.cross_entropy(logits.view(-1, m.Config.VocabSize), labels.view(-1), ignore_index: BertForMaskedLM.IgnoreIndex);
+        var gathered = m.Loss(ids, mask, labels);
+        Assert.Equal(full.item<float>(), gathered.item<float>(), 5);
+        gathered.backward();                                                                   // the gather passes gradients to the encoder
+        var grad = m.Bert.WordEmbeddings.grad;
+        Assert.NotNull(grad);
+        Assert.True(grad!.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
     public void Mlm_TinyBertLearnsAFewSentences()
     {
         manual_seed(7);

@@ -22,9 +22,9 @@ public sealed record MlmTrainerState
 
 /// <summary>
 /// One evaluation on the held-out sentences: masked-token loss and accuracy (top-1 over the predicted positions), and the
-/// process's peak resident memory so far (flat over a long run when it stops growing), as the translator's log has it.
+/// process's resident memory now and at its peak so far (the peak includes the vocabulary training of a fresh run).
 /// </summary>
-public sealed record MlmEvaluation(long Step, double ElapsedSeconds, long Tokens, double Loss, double Accuracy, int Predictions, long PeakRssBytes = 0);
+public sealed record MlmEvaluation(long Step, double ElapsedSeconds, long Tokens, double Loss, double Accuracy, int Predictions, long PeakRssBytes = 0, long RssBytes = 0);
 
 /// <summary>
 /// A BERT masked-language-model checkpoint in HF's directory layout, which <c>BertForMaskedLM.from_pretrained</c>,

@@ -230,7 +230,7 @@ public sealed class MlmTrainer
             }
         if (wasTraining) model.train();
         return new MlmEvaluation(state.Step, state.ElapsedSeconds, state.Tokens, lossSum / Math.Max(count, 1), (double)correct / Math.Max(count, 1), (int)count,
-                                 RunLog.PeakResidentBytes());
+                                 RunLog.PeakResidentBytes(), RunLog.ResidentBytes());
     }
 
     private void OffTheClock(Action work)
