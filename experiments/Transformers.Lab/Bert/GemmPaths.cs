@@ -20,13 +20,14 @@ public static class GemmPaths
     private static readonly (string Name, string Source)[] Scripts =
     [
         ("mkldnn_weight", "def mkldnn_weight(w: Tensor) -> Tensor:\n    return w.to_mkldnn()\n"),
-        ("mkldnn_linear", "def mkldnn_linear(x: Tensor, w: Tensor, b: Tensor) -> Tensor:\n    return torch._C._nn.mkldnn_linear(x.to_mkldnn(), w, b).to_dense()\n"),
+        ("mkldnn_linear", "def mkldnn_linear(x: Tensor, w: Tensor, b: Tensor) -> Tensor:\n    return torch.mkldnn_linear(x.to_mkldnn(), w, b).to_dense()\n"),
         ("packed_weight", "def packed_weight(w: Tensor, rows: int) -> Tensor:\n    return torch.ops.mkldnn._reorder_linear_weight(w, rows)\n"),
         ("packed_linear", "def packed_linear(x: Tensor, w: Tensor, b: Tensor) -> Tensor:\n    return torch.ops.mkldnn._linear_pointwise(x, w, b, \"none\", [None], \"\")\n"),
         ("packed_linear2", "def packed_linear2(x: Tensor, w: Tensor, b: Tensor) -> Tensor:\n    s: List[Optional[float]] = []\n    return torch.ops.mkldnn._linear_pointwise(x, w, b, \"none\", s, \"\")\n"),
     ];
 
-    public static int Run(int threads, string? output)
+    /// <param name="only">compile only these routes' scripts (a script libtorch cannot compile ends the process: TorchSharp 0.107 does not catch the error)</param>
+    public static int Run(int threads, string? output, IReadOnlyCollection<string>? only = null)
     {
         TorchRuntime.EnsureLoaded();
         set_num_threads(threads);
@@ -37,7 +38,7 @@ public static class GemmPaths
         report.AppendLine("| rows × in → out | route | ms per call (median) | GFLOP/s | max abs difference to the default |");
         report.AppendLine("|---|---|--:|--:|--:|");
         var units = new Dictionary<string, jit.CompilationUnit>();
-        foreach (var (name, source) in Scripts)
+        foreach (var (name, source) in Scripts.Where(s => only is null || only.Contains(s.Name)))
             try { units[name] = jit.compile(source); }
             catch (Exception e) { report.AppendLine(CultureInfo.InvariantCulture, $"({name}: the TorchScript does not compile here: {e.Message.Split('\n')[0]})").AppendLine(); }
         Tensor Invoke(string name, params object[] args) =>
