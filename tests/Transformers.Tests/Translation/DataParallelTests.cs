@@ -99,7 +99,7 @@ public sealed class DataParallelTests
 
     /// <summary>
     /// Every tensor a step makes is disposed by the step (dispose scopes), none left to the garbage collector: the number
-    /// of live tensors is the same after step 4 as after step 12. A tensor left to the finalizer holds its native memory
+    /// of live tensors does not grow from step 4 to step 12. A tensor left to the finalizer holds its native memory
     /// until a collection, which the data-parallel fence (GcFence) postpones: that is how peak memory grows.
     /// </summary>
     [Theory]
@@ -117,7 +117,8 @@ public sealed class DataParallelTests
             var options = Options(12, workers, accumulate: 1) with { EvalEverySteps = 1000 };           // no evaluation between the samples
             new Trainer(m, new ReverseTask(400, seed: 3), ReverseTask.Vocabulary, options, run) { OnStep = (r, _) => live[r.Step] = Tensor.TotalCount }.Run();
             Assert.Equal(12, live.Count);
-            Assert.True(live[12] == live[4], $"live tensors after each step: {string.Join(", ", live.OrderBy(kv => kv.Key).Select(kv => kv.Value))}");
+            // The count is the process's: a collection may finalize other tests' garbage meanwhile and lower it, never raise it.
+            Assert.True(live[12] <= live[4], $"live tensors after each step: {string.Join(", ", live.OrderBy(kv => kv.Key).Select(kv => kv.Value))}");
         }
         finally
         {
