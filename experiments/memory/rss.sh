@@ -5,7 +5,9 @@
 # glibc's mmap threshold 1 GiB, no trimming, heap grown 256 MiB at a time); without the data-parallel GC fence
 # (TRANSFORMERS_GC_FENCE=0); as shipped but glibc limited to 2 malloc arenas (MALLOC_ARENA_MAX=2); glibc's own defaults
 # (TRANSFORMERS_KEEP_FREED_MEMORY=0); one worker instead of two. Prints peak RSS (time -v) and target tokens per second.
-#   experiments/memory/rss.sh [OUT_DIR] [MINUTES]      (defaults: runs/rss, 2; about 15 minutes)
+# A sixth setting, the fence with an 8 MiB budget instead of 64 (TRANSFORMERS_GC_FENCE_MB=8), collects more often.
+#   experiments/memory/rss.sh [OUT_DIR] [MINUTES]      (defaults: runs/rss, 2; about 18 minutes)
+#   ONLY="default fence-8mb" experiments/memory/rss.sh ...   runs only the named settings
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-runs/rss}
@@ -21,6 +23,7 @@ run() {  # name, env assignments..., -- extra train options...
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
   [ $# -gt 0 ] && shift
   [ -f "$OUT/$name.time" ] && return 0
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
   rm -rf "$OUT/$name"
   env "${envs[@]}" /usr/bin/time -v -o "$OUT/$name.time.tmp" $CLI train --arch transformer --out "$OUT/$name" --minutes "$MINUTES" \
     --eval-minutes "$MINUTES" --patience 0 --threads 2 "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
@@ -28,11 +31,13 @@ run() {  # name, env assignments..., -- extra train options...
 }
 run default --
 run no-gc-fence TRANSFORMERS_GC_FENCE=0 --
+run fence-8mb TRANSFORMERS_GC_FENCE_MB=8 --
 run arena-max-2 MALLOC_ARENA_MAX=2 --
 run glibc-defaults TRANSFORMERS_KEEP_FREED_MEMORY=0 --
 run one-worker -- --workers 1
 printf '| setting | peak RSS (MiB) | steps | target tokens/s |\n|---|--:|--:|--:|\n' | tee "$OUT/table.md"
-for name in default no-gc-fence arena-max-2 glibc-defaults one-worker; do
+for name in default no-gc-fence fence-8mb arena-max-2 glibc-defaults one-worker; do
+  [ -f "$OUT/$name.time" ] || continue
   rss=$(awk -F': ' '/Maximum resident/ { printf "%.0f", $2 / 1024 }' "$OUT/$name.time")
   last=$(grep '"type":"eval"' "$OUT/$name/train.jsonl" | tail -1)
   python3 - "$name" "$rss" "$last" <<'PY'

@@ -22,15 +22,23 @@ namespace Transformers.Training;
 /// is unfenced (counted in <see cref="Overruns"/>), the next <see cref="Hold"/> opens a new region.
 /// </para>
 /// </summary>
-public sealed class GcFence(long budget = GcFence.DefaultBudget) : IDisposable
+public sealed class GcFence(long budget = 0) : IDisposable
 {
     /// <summary>64 MiB of managed garbage at most (a step of the Small models allocates well under a megabyte).</summary>
     public const long DefaultBudget = 64L << 20;
 
+    /// <summary>
+    /// The budget a fence built without one gets: <see cref="DefaultBudget"/>, or TRANSFORMERS_GC_FENCE_MB (MiB, for
+    /// measuring what the budget costs in memory: a smaller one collects more often, experiments/memory/rss.sh).
+    /// </summary>
+    public static long ConfiguredBudget { get; } =
+        long.TryParse(Environment.GetEnvironmentVariable("TRANSFORMERS_GC_FENCE_MB"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mb) && mb >= 1
+            ? mb << 20 : DefaultBudget;
+
     private long openedAt;
     private bool open;
 
-    public long Budget { get; private set; } = budget;
+    public long Budget { get; private set; } = budget > 0 ? budget : ConfiguredBudget;
     /// <summary>Regions the runtime left because a step allocated past the budget.</summary>
     public int Overruns { get; private set; }
     /// <summary>Regions opened (each with one full collection).</summary>
