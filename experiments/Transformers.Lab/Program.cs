@@ -232,12 +232,11 @@ public static class Program
     {
         var threads = ThreadsOption("Intra-op threads.", 2);
         var output = new Option<string?>("--out") { Description = "Also write the report (markdown) to this file." };
-        var only = new Option<string[]>("--only") { Description = "Compile only these TorchScript routes (mkldnn_weight, mkldnn_linear, packed_weight, packed_linear, packed_linear2).", AllowMultipleArgumentsPerToken = true };
-        var cmd = new Command("gemm-paths", "One float32 linear layer at MiniLM's shapes through libtorch's CPU routes: oneMKL (the default), oneDNN's layout, oneDNN with the weight packed once.")
+        var cmd = new Command("gemm-paths", "One float32 linear layer at MiniLM's shapes through libtorch's CPU routes: oneMKL (the default) and oneDNN.")
         {
-            threads, output, only,
+            threads, output,
         };
-        cmd.SetAction(parse => Guarded(() => Transformers.Lab.Bert.GemmPaths.Run(parse.GetValue(threads), parse.GetValue(output), parse.GetValue(only) is { Length: > 0 } o ? o : null)));
+        cmd.SetAction(parse => Guarded(() => Transformers.Lab.Bert.GemmPaths.Run(parse.GetValue(threads), parse.GetValue(output))));
         return cmd;
     }
 

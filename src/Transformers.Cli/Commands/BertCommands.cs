@@ -58,17 +58,16 @@ public static class BertCommands
                     MaxSteps = maxSteps, MaxSeconds = seconds, EvalEverySeconds = parse.GetValue(evalMinutes) * 60, Seed = parse.GetValue(seed),
                 },
             };
-            static string Invariant(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
             var settings = new RunSettings(
                 new Dictionary<string, string>
                 {
-                    ["--input"] = files.Length > 0 ? string.Join(" ", files.Select(Path.GetFullPath)) : BundledCorpus.Name, ["--preset"] = OptionRules.EnumName(spec.Preset),
-                    ["--vocab-size"] = Invariant(spec.VocabSize), ["--cased"] = spec.Cased ? "true" : "false", ["--whole-word-mask"] = spec.Data.WholeWordMask ? "true" : "false",
-                    ["--batch-tokens"] = Invariant(spec.Data.MaxTokensPerBatch), ["--max-length"] = Invariant(spec.Data.MaxLength), ["--seed"] = Invariant(spec.Data.Seed),
+                    ["--input"] = files.Length > 0 ? string.Join(" ", files.Select(Path.GetFullPath)) : BundledCorpus.Name, ["--preset"] = RunSettings.Format(spec.Preset),
+                    ["--vocab-size"] = RunSettings.Format(spec.VocabSize), ["--cased"] = RunSettings.Format(spec.Cased), ["--whole-word-mask"] = RunSettings.Format(spec.Data.WholeWordMask),
+                    ["--batch-tokens"] = RunSettings.Format(spec.Data.MaxTokensPerBatch), ["--max-length"] = RunSettings.Format(spec.Data.MaxLength), ["--seed"] = RunSettings.Format(spec.Data.Seed),
                 },
                 new Dictionary<string, string>
                 {
-                    ["--minutes"] = Invariant(seconds / 60), ["--max-steps"] = Invariant(maxSteps), ["--lr"] = Invariant(parse.GetValue(lr)), ["--eval-minutes"] = Invariant(parse.GetValue(evalMinutes)),
+                    ["--minutes"] = RunSettings.Format(seconds / 60), ["--max-steps"] = RunSettings.Format(maxSteps), ["--lr"] = RunSettings.Format(parse.GetValue(lr)), ["--eval-minutes"] = RunSettings.Format(parse.GetValue(evalMinutes)),
                 });
             runtime.Start(parse);
             using var run = MlmRun.Open(parse.GetValue(output)!, text, spec, parse.GetValue(runtime.Device)!, Console.Error.WriteLine, settings);

@@ -45,11 +45,11 @@ public static class ClassifierCommands
                 MaxLength = pretrained.Model.Config.MaxPositionEmbeddings, EvalEverySeconds = (parse.GetValue(evalMinutes) ?? 0) * 60,
             };
             var settings = new RunSettings(
-                new Dictionary<string, string> { ["--model"] = Path.GetFullPath(pretrained.Directory), ["--train-limit"] = Invariant(parse.GetValue(limit)) },
+                new Dictionary<string, string> { ["--model"] = Path.GetFullPath(pretrained.Directory), ["--train-limit"] = RunSettings.Format(parse.GetValue(limit)) },
                 new Dictionary<string, string>
                 {
-                    ["--epochs"] = Invariant(options.MaxEpochs), ["--minutes"] = Invariant(options.MaxSeconds / 60), ["--max-steps"] = Invariant(options.MaxSteps),
-                    ["--lr"] = Invariant(options.LearningRate), ["--eval-minutes"] = Invariant(options.EvalEverySeconds / 60),
+                    ["--epochs"] = RunSettings.Format(options.MaxEpochs), ["--minutes"] = RunSettings.Format(options.MaxSeconds / 60), ["--max-steps"] = RunSettings.Format(options.MaxSteps),
+                    ["--lr"] = RunSettings.Format(options.LearningRate), ["--eval-minutes"] = RunSettings.Format(options.EvalEverySeconds / 60),
                 });
             using var interruption = new Interruption();
             var result = ClassifierTraining.Train(classifier, pretrained.Tokenizer, task, options, parse.GetValue(output)!, device, Console.Error.WriteLine, interruption.Token, settings);
@@ -69,8 +69,6 @@ public static class ClassifierCommands
         });
         return cmd;
     }
-
-    private static string Invariant(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
 
     public static Command Classify()
     {

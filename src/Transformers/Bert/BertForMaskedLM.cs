@@ -57,10 +57,20 @@ public sealed class BertForMaskedLM : nn.Module
     public Tensor Loss(Tensor inputIds, Tensor? attentionMask, Tensor labels, Tensor? headMask = null)
     {
         using var scope = NewDisposeScope();
+        var (logits, targets) = PredictedLogits(inputIds, attentionMask, labels, headMask);
+        return nn.functional.cross_entropy(logits, targets).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The logits [predictions, vocab] of the positions whose label is not <see cref="IgnoreIndex"/> (row order), and
+    /// their labels [predictions]: the head runs on those positions only. For the loss and for held-out accuracy.
+    /// </summary>
+    public (Tensor Logits, Tensor Targets) PredictedLogits(Tensor inputIds, Tensor? attentionMask, Tensor labels, Tensor? headMask = null)
+    {
+        using var scope = NewDisposeScope();
         var hidden = bert.Forward(inputIds, attentionMask, headMask: headMask).LastHiddenState;         // [batch, seq, hidden]
         var predicted = labels.ne(IgnoreIndex);                                                        // [batch, seq]
-        var selected = hidden.masked_select(predicted.unsqueeze(-1)).view(-1, Config.HiddenSize);        // [predictions, hidden], in row order
-        var loss = nn.functional.cross_entropy(Head(selected), labels.masked_select(predicted));
-        return loss.MoveToOuterDisposeScope();
+        var selected = hidden.masked_select(predicted.unsqueeze(-1)).view(-1, Config.HiddenSize);        // [predictions, hidden]
+        return (Head(selected).MoveToOuterDisposeScope(), labels.masked_select(predicted).MoveToOuterDisposeScope());
     }
 }

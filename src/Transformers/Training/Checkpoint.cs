@@ -283,13 +283,30 @@ public static class Checkpoint
     /// the built-in translator's directory (<see cref="BuiltInTranslatorMissingException"/> when this build has none; a
     /// folder that happens to be called builtin is reached as <c>./builtin</c>).
     /// </summary>
-    public static string Resolve(string dir)
+    public static string Resolve(string dir) =>
+        BuiltInTranslator.IsBuiltIn(dir) ? BuiltInTranslator.Directory() : ResolveIn(dir, ModelFile, "a checkpoint");
+
+    /// <summary>
+    /// A checkpoint directory (one that holds <paramref name="marker"/>) is itself; a run directory is its best/, else its
+    /// last/. Otherwise the error says <paramref name="dir"/> is not <paramref name="what"/>. Shared by every kind of run.
+    /// </summary>
+    public static string ResolveIn(string dir, string marker, string what)
     {
-        if (BuiltInTranslator.IsBuiltIn(dir)) return BuiltInTranslator.Directory();
-        if (File.Exists(Path.Combine(dir, ModelFile))) return dir;
+        if (File.Exists(Path.Combine(dir, marker))) return dir;
         foreach (var sub in new[] { "best", "last" })
-            if (File.Exists(Path.Combine(dir, sub, ModelFile))) return Path.Combine(dir, sub);
-        throw new FileNotFoundException($"{dir} is not a checkpoint (no {ModelFile} in it, nor in best/ or last/)");
+            if (File.Exists(Path.Combine(dir, sub, marker))) return Path.Combine(dir, sub);
+        throw new FileNotFoundException($"{dir} is not {what} (no {marker} in it, nor in best/ or last/)");
+    }
+
+    /// <summary>Loads an optimizer's saved state into <paramref name="optimizer"/>; a missing or unreadable file is named.</summary>
+    public static void LoadOptimizerState(TorchSharp.Modules.OptimizerHelper optimizer, string path, string checkpointDir)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{checkpointDir} has no optimizer state", path);
+        try { optimizer.load_state_dict(path); }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"{path}: cannot read the optimizer state ({e.Message}); is the file truncated?", e);
+        }
     }
 
     internal static string EncodeRng() => Convert.ToBase64String(random.get_rng_state().data<byte>().ToArray());

@@ -111,6 +111,13 @@ public sealed record TrainingBudget(long MaxSteps, double MaxSeconds, int MaxEpo
 {
     public bool IsBounded => MaxSteps > 0 || MaxSeconds > 0 || MaxEpochs > 0;
 
+    /// <summary>The limit a run has reached after <paramref name="step"/> steps, <paramref name="seconds"/> of training and <paramref name="epochs"/> complete epochs; null if none.</summary>
+    public TrainingOutcome? Reached(long step, double seconds, int epochs) =>
+        MaxSteps > 0 && step >= MaxSteps ? TrainingOutcome.StepLimit
+        : MaxSeconds > 0 && seconds >= MaxSeconds ? TrainingOutcome.TimeLimit
+        : MaxEpochs > 0 && epochs >= MaxEpochs ? TrainingOutcome.Completed
+        : null;
+
     /// <param name="step">optimizer steps taken</param>
     /// <param name="seconds">training seconds so far</param>
     /// <param name="epochs">epochs completed, with the current one's fraction (e.g. 1.25)</param>

@@ -14,6 +14,16 @@ public sealed record RunSettings(IReadOnlyDictionary<string, string> Fixed, IRea
     /// <summary>An enum value as the command line and run.json write it: LuongGeneral -> luong-general.</summary>
     public static string OptionName(Enum value) => System.Text.RegularExpressions.Regex.Replace(value.ToString(), "(?<=[a-z0-9])(?=[A-Z])", "-").ToLowerInvariant();
 
+    /// <summary>A setting's value as run.json keeps it: enums as typed (luong-general), numbers invariant and round-trip, bools lower case; null is "default".</summary>
+    public static string Format(object? value) => value switch
+    {
+        null => "default",
+        Enum e => OptionName(e),
+        double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString()!.ToLowerInvariant(),
+    };
+
     /// <summary>The settings saved in run directory <paramref name="runDir"/> (null: it has no run.json), read without taking the run.</summary>
     public static RunSettings? Read(string runDir)
     {

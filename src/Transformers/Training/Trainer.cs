@@ -172,15 +172,7 @@ public sealed class Trainer
     {
         if (checkpoint.State is null)
             throw new InvalidDataException($"{checkpoint.Directory}: no trainer state was loaded (a checkpoint written for inference, or loaded without withTrainerState); it cannot be resumed");
-        if (!File.Exists(checkpoint.OptimizerPath)) throw new FileNotFoundException($"{checkpoint.Directory} has no optimizer state", checkpoint.OptimizerPath);
-        try
-        {
-            optimizer.load_state_dict(checkpoint.OptimizerPath);
-        }
-        catch (Exception e) when (e is not InvalidDataException)
-        {
-            throw new InvalidDataException($"{checkpoint.OptimizerPath}: cannot read the optimizer state ({e.Message}); is the file truncated?", e);
-        }
+        Checkpoint.LoadOptimizerState(optimizer, checkpoint.OptimizerPath, checkpoint.Directory);
         State = checkpoint.State;
         savedStep = State.Step;
         Checkpoint.RestoreRng(State.RngState);

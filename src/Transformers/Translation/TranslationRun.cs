@@ -181,14 +181,7 @@ public sealed class TranslationRun : IDisposable
     /// </summary>
     public static RunSettings SettingsOf(TranslatorSpec spec, IReadOnlyList<string> corpus, TranslationRecipe recipe)
     {
-        static string S(object? value) => value switch
-        {
-            null => "default",
-            Enum e => RunSettings.OptionName(e),                                                   // as typed: luong-general
-            double d => d.ToString("R", CultureInfo.InvariantCulture),
-            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-            _ => value.ToString()!.ToLowerInvariant(),
-        };
+        static string S(object? value) => RunSettings.Format(value);
         var (t, d) = (recipe.Trainer, recipe.Data);
         var data = string.Join(" ", corpus.Select(a => a == BundledCorpus.Name ? a : System.IO.Path.GetFullPath(a)));
         var fixedSettings = new SortedDictionary<string, string>(StringComparer.Ordinal)

@@ -193,13 +193,7 @@ public static class ClassifierTraining
     public sealed record Loaded(BertForSequenceClassification Model, WordPieceTokenizer Tokenizer, IReadOnlyList<string> Labels);
 
     /// <summary>A fine-tuning run directory resolves to its best/, else its last/; a classifier directory to itself.</summary>
-    public static string Resolve(string dir)
-    {
-        if (File.Exists(Path.Combine(dir, "config.json"))) return dir;
-        foreach (var sub in new[] { "best", "last" })
-            if (File.Exists(Path.Combine(dir, sub, "config.json"))) return Path.Combine(dir, sub);
-        throw new FileNotFoundException($"{dir} is not a classifier (no config.json in it, nor in best/ or last/)");
-    }
+    public static string Resolve(string dir) => Checkpoint.ResolveIn(dir, "config.json", "a classifier");
 
     /// <summary>Loads a classifier (or a fine-tuning run's best); errors name the file (no labels in config.json: not a classifier).</summary>
     public static Loaded Load(string dir)

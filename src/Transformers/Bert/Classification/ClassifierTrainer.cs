@@ -86,13 +86,7 @@ public sealed class ClassifierTrainer
             foreach (var t in weights.Values) t.Dispose();
         }
         State = state ?? throw new InvalidDataException($"{LastDir} has no trainer state: it cannot be resumed");
-        var optimizerPath = Path.Combine(LastDir, ClassifierTraining.OptimizerFile);
-        if (!File.Exists(optimizerPath)) throw new FileNotFoundException($"{LastDir} has no optimizer state", optimizerPath);
-        try { optimizer.load_state_dict(optimizerPath); }
-        catch (Exception e) when (e is not InvalidDataException)
-        {
-            throw new InvalidDataException($"{optimizerPath}: cannot read the optimizer state ({e.Message}); is the file truncated?", e);
-        }
+        Checkpoint.LoadOptimizerState(optimizer, Path.Combine(LastDir, ClassifierTraining.OptimizerFile), LastDir);
     }
 
     /// <summary>Trains until the budget is spent (or cancellation); returns how it ended.</summary>
@@ -147,14 +141,7 @@ public sealed class ClassifierTrainer
         }
     }
 
-    private TrainingOutcome? Spent()
-    {
-        var budget = options.Budget;
-        return budget.MaxSteps > 0 && State.Step >= budget.MaxSteps ? TrainingOutcome.StepLimit
-             : budget.MaxSeconds > 0 && Elapsed >= budget.MaxSeconds ? TrainingOutcome.TimeLimit
-             : budget.MaxEpochs > 0 && State.Epoch >= budget.MaxEpochs ? TrainingOutcome.Completed
-             : null;
-    }
+    private TrainingOutcome? Spent() => options.Budget.Reached(State.Step, Elapsed, State.Epoch);
 
     /// <summary>Evaluates (and checkpoints) unless the last evaluation was at this very step.</summary>
     private TrainingOutcome Finish(TrainingOutcome outcome)

@@ -140,13 +140,7 @@ public static class MlmCheckpoint
     }
 
     /// <summary>A run directory resolves to its best checkpoint, else its last; a checkpoint directory to itself.</summary>
-    public static string Resolve(string dir)
-    {
-        if (File.Exists(Path.Combine(dir, ConfigFile))) return dir;
-        foreach (var sub in new[] { "best", "last" })
-            if (File.Exists(Path.Combine(dir, sub, ConfigFile))) return Path.Combine(dir, sub);
-        throw new FileNotFoundException($"{dir} is not a BERT checkpoint (no {ConfigFile} in it, nor in best/ or last/)");
-    }
+    public static string Resolve(string dir) => Checkpoint.ResolveIn(dir, ConfigFile, "a BERT checkpoint");
 
     /// <summary>Whether <paramref name="dir"/> holds a BERT checkpoint (config.json, here or in best/ or last/).</summary>
     public static bool IsCheckpoint(string dir)

@@ -90,12 +90,7 @@ public sealed class MlmTrainer
     public void Resume(MlmCheckpoint.Loaded checkpoint)
     {
         var state = checkpoint.State ?? throw new InvalidDataException($"{checkpoint.Directory} has no trainer state: it cannot be resumed");
-        if (!File.Exists(checkpoint.OptimizerPath)) throw new FileNotFoundException($"{checkpoint.Directory} has no optimizer state", checkpoint.OptimizerPath);
-        try { optimizer.load_state_dict(checkpoint.OptimizerPath); }
-        catch (Exception e) when (e is not InvalidDataException)
-        {
-            throw new InvalidDataException($"{checkpoint.OptimizerPath}: cannot read the optimizer state ({e.Message}); is the file truncated?", e);
-        }
+        Checkpoint.LoadOptimizerState(optimizer, checkpoint.OptimizerPath, checkpoint.Directory);
         State = state;
     }
 
@@ -146,11 +141,7 @@ public sealed class MlmTrainer
     }
 
     /// <summary>The limit the run has reached, if any.</summary>
-    private TrainingOutcome? Spent(TrainingBudget budget) =>
-        budget.MaxSteps > 0 && State.Step >= budget.MaxSteps ? TrainingOutcome.StepLimit
-        : budget.MaxSeconds > 0 && Elapsed >= budget.MaxSeconds ? TrainingOutcome.TimeLimit
-        : budget.MaxEpochs > 0 && State.Epoch >= budget.MaxEpochs ? TrainingOutcome.Completed
-        : null;
+    private TrainingOutcome? Spent(TrainingBudget budget) => budget.Reached(State.Step, Elapsed, State.Epoch);
 
     private TrainingOutcome Finish(TrainingOutcome outcome)
     {
@@ -217,12 +208,9 @@ public sealed class MlmTrainer
             {
                 using var scope = NewDisposeScope();
                 var (inputs, mask, labels) = batch.ToTensors(device);
-                var logits = model.Forward(inputs, mask);                                        // [batch, seq, vocab]
-                var flat = logits.view(-1, logits.shape[2]);
-                var target = labels.view(-1);
-                var sum = nn.functional.cross_entropy(flat, target, ignore_index: BertForMaskedLM.IgnoreIndex, reduction: nn.Reduction.Sum);
-                var predicted = target.ne(BertForMaskedLM.IgnoreIndex);
-                var hits = flat.argmax(-1).eq(target).logical_and(predicted).sum();
+                var (logits, targets) = model.PredictedLogits(inputs, mask, labels);                 // [predictions, vocab], [predictions]
+                var sum = nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum);
+                var hits = logits.argmax(-1).eq(targets).sum();
                 var host = stack([sum.to(ScalarType.Float64), hits.to(ScalarType.Float64)]).cpu().data<double>().ToArray();
                 lossSum += host[0];
                 correct += (long)host[1];
