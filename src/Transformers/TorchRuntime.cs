@@ -16,8 +16,9 @@ public static class TorchRuntime
         if (loaded) return;
         try
         {
-            PreloadNativeLibrary();
+            var native = PreloadNativeLibrary();
             KeepFreedMemory();
+            MklIntelPaths = UnlockMklCodePaths(native);
             using var probe = torch.zeros(1);
             loaded = true;
         }
@@ -41,15 +42,52 @@ public static class TorchRuntime
     /// copy ~480 MB of libtorch into a "cpu" sub-folder and print a long trace before failing the same way; we stop here
     /// with the loader's own reason instead.
     /// </summary>
-    private static void PreloadNativeLibrary()
+    private static string? PreloadNativeLibrary()
     {
-        if (!OperatingSystem.IsLinux()) return;
+        if (!OperatingSystem.IsLinux()) return null;
         var dir = AppContext.BaseDirectory;
         var candidates = new[] { Path.Combine(dir, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"), Path.Combine(dir, "libLibTorchSharp.so") };
         var path = candidates.FirstOrDefault(File.Exists);
         if (path is null)
             throw new DllNotFoundException($"libLibTorchSharp.so is not in {dir} (nor in its runtimes/linux-x64/native folder)");
         System.Runtime.InteropServices.NativeLibrary.Load(path); // throws DllNotFoundException with dlopen's message
+        return Path.GetDirectoryName(path);
+    }
+
+    /// <summary>Whether oneMKL takes the code paths it takes on Intel processors in this process (see <see cref="UnlockMklCodePaths"/>).</summary>
+    public static bool MklIntelPaths { get; private set; }
+
+    /// <summary>
+    /// The BLAS inside libtorch (oneMKL) picks its matrix-product kernels by CPU vendor before CPU features: on AMD
+    /// processors it never takes its AVX-512 kernels, even where the processor has AVX-512 (Zen 4, Zen 5). On this
+    /// project's machine (Zen 5, 2 threads) float32 products then run at ~160 GFLOP/s instead of ~320, forward and
+    /// backward (experiments/results/speed/mkl-vendor.md). oneMKL asks once, in <c>mkl_serv_intel_cpu_true</c>, and keeps
+    /// the answer in a variable of its own (initially -1, "not asked yet"); setting that variable to 1 before the first
+    /// product makes it choose its kernels by the CPU's features, as on Intel processors — the same effect as the
+    /// LD_PRELOAD shim users of MKL on AMD commonly use, without a native library. Done only on x64 Linux with a non-Intel
+    /// CPU that has AVX2, only if the function's first instruction is the expected load of that variable (so another
+    /// libtorch build is left alone), and not with TRANSFORMERS_MKL_VENDOR_CHECK=1. Returns whether it was done.
+    /// </summary>
+    private static unsafe bool UnlockMklCodePaths(string? nativeDirectory)
+    {
+        if (nativeDirectory is null || Environment.GetEnvironmentVariable("TRANSFORMERS_MKL_VENDOR_CHECK") == "1") return false;
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || IsIntel()) return false;
+        var library = Path.Combine(nativeDirectory, "libtorch_cpu.so");
+        if (!File.Exists(library) || !System.Runtime.InteropServices.NativeLibrary.TryLoad(library, out var handle)) return false;
+        if (!System.Runtime.InteropServices.NativeLibrary.TryGetExport(handle, "mkl_serv_intel_cpu_true", out var function)) return false;
+        byte* code = (byte*)function;
+        if (code[0] != 0x8B || code[1] != 0x05) return false;                       // mov eax, [rip + disp32]: the cached answer
+        int* cached = (int*)(code + 6 + *(int*)(code + 2));                          // rip-relative: from the end of the 6-byte instruction
+        if (*cached != -1) return *cached == 1;                                      // already asked (or not the variable we expect): leave it
+        *cached = 1;
+        return true;
+    }
+
+    private static bool IsIntel()
+    {
+        if (!System.Runtime.Intrinsics.X86.X86Base.IsSupported) return false;
+        var (_, ebx, ecx, edx) = System.Runtime.Intrinsics.X86.X86Base.CpuId(0, 0);  // vendor: ebx, edx, ecx = "GenuineIntel"
+        return ebx == 0x756E6547 && edx == 0x49656E69 && ecx == 0x6C65746E;
     }
 
     /// <summary>

@@ -29,18 +29,25 @@ public static class GemmPaths
         var stamp = MachineStamp.Take(threads);
         var report = new StringBuilder();
         report.AppendLine("# One float32 linear layer through libtorch's CPU routes (issue 15 item 4)").AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"{stamp.Cpu}, {stamp.Cores} cores, {threads} threads; {stamp.DateUtc:yyyy-MM-dd HH:mm} UTC, commit {stamp.Commit}, load {stamp.LoadAverage}.").AppendLine();
+        report.AppendLine(CultureInfo.InvariantCulture, $"{stamp.Cpu}, {stamp.Cores} cores, {threads} threads; {stamp.DateUtc:yyyy-MM-dd HH:mm} UTC, commit {stamp.Commit}, load {stamp.LoadAverage}.");
+        report.AppendLine(TorchRuntime.MklIntelPaths
+            ? "oneMKL chooses its kernels by the CPU's features (TorchRuntime's vendor unlock on; TRANSFORMERS_MKL_VENDOR_CHECK=1 turns it off)."
+            : "oneMKL chooses its kernels as it does by default (on a non-Intel CPU: without its AVX-512 kernels).").AppendLine();
         report.AppendLine("| rows × in → out | route | ms per call (median) | GFLOP/s | max abs difference to the default |");
         report.AppendLine("|---|---|--:|--:|--:|");
         using var unit = jit.compile(Script);
-        foreach (var (rows, inputs, outputs) in new[] { (16, 384, 384), (16, 384, 1536), (4096, 384, 384), (4096, 384, 1536), (4096, 1536, 384) })
+        var shapes = new List<(int, int, int)>();
+        foreach (var rows in new[] { 16, 64, 256, 1024, 4096 })
+            shapes.AddRange([(rows, 384, 384), (rows, 384, 1536), (rows, 1536, 384)]);
+        shapes.Add((300, 64, 64));                                   // an output width oneDNN 3.7.1's brgemm splits into blocks of 48 (see the difference column)
+        foreach (var (rows, inputs, outputs) in shapes)
         {
             manual_seed(1);
             var x = randn(rows, inputs);
             var w = randn(outputs, inputs) * 0.05;
             var b = randn(outputs);
             double flops = 2.0 * rows * inputs * outputs;
-            int runs = rows <= 16 ? 400 : 20, warmup = rows <= 16 ? 50 : 3;
+            int runs = rows <= 256 ? 200 : 20, warmup = rows <= 256 ? 30 : 3;
             Tensor reference;
             using (no_grad()) reference = nn.functional.linear(x, w, b);
             void Row(string route, Func<Tensor> call)
@@ -63,9 +70,30 @@ public static class GemmPaths
                     report.AppendLine(CultureInfo.InvariantCulture, $"| {rows} × {inputs} → {outputs} | {route} | failed: {e.Message.Split('\n')[0]} | | |");
                 }
             }
+            void Train(string route, Func<Tensor, Tensor, Tensor, Tensor> call)
+            {
+                var (xg, wg, bg) = (x.detach().requires_grad_(), w.detach().requires_grad_(), b.detach().requires_grad_());
+                try
+                {
+                    var t = TimingStats.Measure(() =>
+                    {
+                        using var scope = NewDisposeScope();
+                        call(xg, wg, bg).sum().backward();
+                        xg.grad!.zero_(); wg.grad!.zero_(); bg.grad!.zero_();
+                    }, warmup, runs);
+                    report.AppendLine(CultureInfo.InvariantCulture, $"| {rows} × {inputs} → {outputs} | forward + backward: {route} | {t.MedianMs:F4} | {3 * flops / (t.MedianMs * 1e6):F1} | |");
+                }
+                catch (Exception e)
+                {
+                    report.AppendLine(CultureInfo.InvariantCulture, $"| {rows} × {inputs} → {outputs} | forward + backward: {route} | failed: {e.Message.Split('\n')[0]} | | |");
+                }
+            }
             Row("nn.functional.linear (oneMKL)", () => nn.functional.linear(x, w, b));
             var (mw, mb) = (unit.invoke<Tensor>("mkldnn_weight", w), unit.invoke<Tensor>("mkldnn_weight", b));      // converted once, as a model would
             Row("mkldnn_linear (oneDNN layout)", () => unit.invoke<Tensor>("mkldnn_linear", x, mw, mb));
+            Row("mkldnn_linear (dense weight)", () => unit.invoke<Tensor>("mkldnn_linear", x, w, b));
+            Train("nn.functional.linear (oneMKL)", (xg, wg, bg) => nn.functional.linear(xg, wg, bg));
+            Train("mkldnn_linear (dense weight)", (xg, wg, bg) => unit.invoke<Tensor>("mkldnn_linear", xg, wg, bg));
         }
         Console.Write(report);
         if (output is not null)
