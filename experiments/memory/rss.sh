@@ -8,9 +8,12 @@
 # A sixth setting, the fence with an 8 MiB budget instead of 64 (TRANSFORMERS_GC_FENCE_MB=8), collects more often.
 #   experiments/memory/rss.sh [OUT_DIR] [MINUTES]      (defaults: runs/rss, 2; about 18 minutes)
 #   ONLY="default fence-8mb" experiments/memory/rss.sh ...   runs only the named settings
+#   MEMORY_LOG=10 experiments/memory/rss.sh ...   each run also writes memory.jsonl every 10 steps (TRANSFORMERS_MEMORY_LOG:
+#                                                 resident size, .NET heap, collections, live tensors, glibc's malloc heap)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-runs/rss}
+export TRANSFORMERS_MEMORY_LOG="${MEMORY_LOG:-}"
 MINUTES=${2:-2}
 mkdir -p "$OUT"
 if [ -z "${CLI:-}" ]; then

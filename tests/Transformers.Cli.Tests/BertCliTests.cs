@@ -77,6 +77,10 @@ public sealed class BertCliTests(CliFiles files)
         Assert.Contains("--train-limit 40 -> 41", other.Err);
         Assert.DoesNotContain("   at ", other.Err);
 
+        var reseeded = Cli.Run([.. Args(3), "--seed", "2"]);                                    // another seed: another run (seed 1, the default, is not recorded)
+        Assert.Equal(1, reseeded.ExitCode);
+        Assert.Contains("--seed (unset) -> 2", reseeded.Err);
+
         var classify = Cli.Run("classify", "--model", run, "--threads", "1", "Unable to open the file", "Setting up the package");
         Assert.True(classify.ExitCode == 0, classify.ToString());
         Assert.Equal(2, classify.OutLines.Length);

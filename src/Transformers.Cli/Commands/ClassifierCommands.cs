@@ -18,15 +18,16 @@ public static class ClassifierCommands
         var epochs = new Option<int>("--epochs") { Description = "Epochs over the train split (the budget, unless --minutes or --max-steps ends it first).", DefaultValueFactory = _ => 3 }.Within(1, 1000);
         var minutes = new Option<double?>("--minutes") { Description = "Training-time budget in minutes." }.Within(0, 1e6, minOpen: true);
         var steps = new Option<long?>("--max-steps") { Description = "Optimizer-step budget." }.AtLeast(1);
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate (10 % warmup, linear decay).", DefaultValueFactory = _ => 1e-4 }.Within(0, 1, minOpen: true);
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate (10 % warmup, linear decay).", DefaultValueFactory = _ => ClassifierOptions.DefaultLearningRate }.Within(0, 1, minOpen: true);
         var evalMinutes = new Option<double?>("--eval-minutes") { Description = "Also evaluate on dev (and checkpoint) every this many minutes of training; each epoch's end always is." }.Within(0, 1e6, minOpen: true);
         var limit = new Option<int>("--train-limit") { Description = "Use only the first N training texts (0: all).", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var seed = new Option<int>("--seed") { Description = "Seeds the classifier layer's initial weights, the batch order and dropout.", DefaultValueFactory = _ => 1 };
         var runtime = new ModelRuntime();
         var cmd = new Command("finetune", "Fine-tune a pretrained BERT to tell which of the bundled corpus's 44 Debian packages an English message comes from; " +
                                           "reports dev and test accuracy beside a bag-of-words baseline (naive Bayes) and the majority class. " +
                                           "Exit codes: 0 done, 1 error, 3 diverged, 130 interrupted (checkpoint saved; rerun to resume).")
         {
-            model, output, epochs, minutes, steps, lr, evalMinutes, limit,
+            model, output, epochs, minutes, steps, lr, evalMinutes, limit, seed,
         };
         runtime.AddTo(cmd);
         cmd.SetAction(parse =>
@@ -35,6 +36,7 @@ public static class ClassifierCommands
             var task = ClassificationTask.Packages(BundledCorpus.LoadSplit());
             if (parse.GetValue(limit) is > 0 and var n) task = task with { Train = task.Train.Take(n).ToList() };
             var pretrained = MlmCheckpoint.Load(parse.GetValue(model)!);
+            TorchSharp.torch.manual_seed(parse.GetValue(seed));
             using var classifier = new BertForSequenceClassification(pretrained.Model.Config, task.Labels.Count);
             classifier.LoadEncoder(pretrained.Model.Bert);
             pretrained.Model.Dispose();
@@ -42,10 +44,12 @@ public static class ClassifierCommands
             var options = new ClassifierOptions
             {
                 LearningRate = parse.GetValue(lr), MaxEpochs = parse.GetValue(epochs), MaxSeconds = (parse.GetValue(minutes) ?? 0) * 60, MaxSteps = parse.GetValue(steps) ?? 0,
-                MaxLength = pretrained.Model.Config.MaxPositionEmbeddings, EvalEverySeconds = (parse.GetValue(evalMinutes) ?? 0) * 60,
+                MaxLength = pretrained.Model.Config.MaxPositionEmbeddings, EvalEverySeconds = (parse.GetValue(evalMinutes) ?? 0) * 60, Seed = parse.GetValue(seed),
             };
+            var fixedSettings = new Dictionary<string, string> { ["--model"] = Path.GetFullPath(pretrained.Directory), ["--train-limit"] = RunSettings.Format(parse.GetValue(limit)) };
+            if (options.Seed != 1) fixedSettings["--seed"] = RunSettings.Format(options.Seed);     // the default is not recorded: runs made before --seed resume
             var settings = new RunSettings(
-                new Dictionary<string, string> { ["--model"] = Path.GetFullPath(pretrained.Directory), ["--train-limit"] = RunSettings.Format(parse.GetValue(limit)) },
+                fixedSettings,
                 new Dictionary<string, string>
                 {
                     ["--epochs"] = RunSettings.Format(options.MaxEpochs), ["--minutes"] = RunSettings.Format(options.MaxSeconds / 60), ["--max-steps"] = RunSettings.Format(options.MaxSteps),

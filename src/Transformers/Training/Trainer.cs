@@ -237,6 +237,7 @@ public sealed class Trainer
         }
         startElapsed = State.ElapsedSeconds;
         using var log = OpenLog();
+        using var memoryLog = MemoryLog.FromEnvironment(runDir);                  // TRANSFORMERS_MEMORY_LOG=N: for measuring memory
         // A fresh run commits its starting point: from the first step on there is always a last/ to resume from, so a kill
         // during the first evaluation's saves (best/ before last/) leaves nothing that looks like another run's checkpoints.
         if (State.Step == 0 && State.History.Count == 0 && !Directory.Exists(LastDir)) SaveLast();
@@ -268,7 +269,9 @@ public sealed class Trainer
 
                 bool evalNow = (options.EvalEverySteps > 0 && State.Step % options.EvalEverySteps == 0)
                                || (options.EvalEverySeconds > 0 && State.ElapsedSeconds - LastEvalSeconds >= options.EvalEverySeconds);
+                memoryLog?.Step(State.Step);
                 if (evalNow && EvaluateAndSave(log)) return Finish(TrainingOutcome.EarlyStopped);
+                if (evalNow) memoryLog?.Step(State.Step, "after-eval", force: true);
                 if (Cancellation.IsCancellationRequested) { OffTheClock(SaveLast); return TrainingOutcome.Interrupted; }
                 if (options.MaxSteps > 0 && State.Step >= options.MaxSteps) { if (!evalNow) EvaluateAndSave(log); return Finish(TrainingOutcome.StepLimit); }
                 if (options.MaxSeconds > 0 && State.ElapsedSeconds >= options.MaxSeconds) { if (!evalNow) EvaluateAndSave(log); return Finish(TrainingOutcome.TimeLimit); }

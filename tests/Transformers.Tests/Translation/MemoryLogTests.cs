@@ -1,0 +1,38 @@
+using System.Text.Json;
+using Transformers.Training;
+
+namespace Transformers.Tests.Translation;
+
+public sealed class MemoryLogTests
+{
+    [Fact]
+    public void WritesOneJsonLinePerInterval_WithTheProcessMemory_AndOnForce()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "memory-log-" + Guid.NewGuid().ToString("N") + ".jsonl");
+        try
+        {
+            using (var log = MemoryLog.Open(path, every: 3))
+            {
+                using var big = TorchSharp.torch.zeros(8L << 20);                         // 32 MiB held by libtorch's allocator
+                for (long step = 1; step <= 7; step++) log.Step(step);                  // lines at 3 and 6
+                log.Step(7, "after-eval", force: true);
+            }
+            var lines = File.ReadAllLines(path).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.Equal([3L, 6L, 7L], lines.Select(l => l.GetProperty("step").GetInt64()));
+            Assert.Equal("after-eval", lines[2].GetProperty("phase").GetString());
+            foreach (var l in lines)
+            {
+                Assert.True(l.GetProperty("rss_mib").GetDouble() > 32, "the resident size includes the 32 MiB tensor");
+                Assert.True(l.GetProperty("malloc_in_use_mib").GetDouble() >= 32, "glibc's heap holds the 32 MiB tensor");
+                Assert.True(l.GetProperty("tensors").GetInt64() >= 1);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Interval_BelowOne_IsRefused() => Assert.Throws<ArgumentOutOfRangeException>(() => MemoryLog.Open("unused", 0));
+}
