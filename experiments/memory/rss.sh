@@ -5,7 +5,9 @@
 # glibc's mmap threshold 1 GiB, no trimming, heap grown 256 MiB at a time); without the data-parallel GC fence
 # (TRANSFORMERS_GC_FENCE=0); as shipped but glibc limited to 2 malloc arenas (MALLOC_ARENA_MAX=2); glibc's own defaults
 # (TRANSFORMERS_KEEP_FREED_MEMORY=0); one worker instead of two. Prints peak RSS (time -v) and target tokens per second.
-# A sixth setting, the fence with an 8 MiB budget instead of 64 (TRANSFORMERS_GC_FENCE_MB=8), collects more often.
+# A sixth setting, the fence with an 8 MiB budget instead of 64 (TRANSFORMERS_GC_FENCE_MB=8), collects more often; a seventh
+# gives the memory freed inside glibc's heaps back every 50 steps (TRANSFORMERS_RELEASE_MEMORY_EVERY=50; as shipped only
+# around evaluations).
 #   experiments/memory/rss.sh [OUT_DIR] [MINUTES]      (defaults: runs/rss, 2; about 18 minutes)
 #   ONLY="default fence-8mb" experiments/memory/rss.sh ...   runs only the named settings
 #   MEMORY_LOG=10 experiments/memory/rss.sh ...   each run also writes memory.jsonl every 10 steps (TRANSFORMERS_MEMORY_LOG:
@@ -38,8 +40,9 @@ run fence-8mb TRANSFORMERS_GC_FENCE_MB=8 --
 run arena-max-2 MALLOC_ARENA_MAX=2 --
 run glibc-defaults TRANSFORMERS_KEEP_FREED_MEMORY=0 --
 run one-worker -- --workers 1
+run release-50 TRANSFORMERS_RELEASE_MEMORY_EVERY=50 --
 printf '| setting | peak RSS (MiB) | steps | target tokens/s |\n|---|--:|--:|--:|\n' | tee "$OUT/table.md"
-for name in default no-gc-fence fence-8mb arena-max-2 glibc-defaults one-worker; do
+for name in default no-gc-fence fence-8mb arena-max-2 glibc-defaults one-worker release-50; do
   [ -f "$OUT/$name.time" ] || continue
   rss=$(awk -F': ' '/Maximum resident/ { printf "%.0f", $2 / 1024 }' "$OUT/$name.time")
   last=$(grep '"type":"eval"' "$OUT/$name/train.jsonl" | tail -1)

@@ -6,7 +6,7 @@ namespace Transformers.Training;
 /// <summary>
 /// Where a training process's memory is, every N steps, for measuring (issue 15 item 5; experiments/memory/rss.sh):
 /// TRANSFORMERS_MEMORY_LOG=N makes the trainer append one JSON line per N steps to memory.jsonl in the run directory
-/// with the resident size, the .NET heap (its live size after the last collection, and what it has committed), the
+/// with the resident size (now and its peak so far), the .NET heap (its live size after the last collection, and what it has committed), the
 /// number of collections so far, the tensors TorchSharp still tracks, and glibc's malloc heap (bytes in use, bytes
 /// free inside it). Off by default; reading these costs a few microseconds.
 /// </summary>
@@ -43,7 +43,7 @@ public sealed class MemoryLog : IDisposable
         var gc = GC.GetGCMemoryInfo();
         var (inUse, free) = MallocHeap();
         writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{{\"step\":{step},\"phase\":\"{phase}\",\"rss_mib\":{Mib(ResidentBytes())},\"managed_heap_mib\":{Mib(gc.HeapSizeBytes)},\"managed_committed_mib\":{Mib(gc.TotalCommittedBytes)}," +
+            $"{{\"step\":{step},\"phase\":\"{phase}\",\"rss_mib\":{Mib(ResidentBytes())},\"peak_rss_mib\":{Mib(PeakResidentBytes())},\"managed_heap_mib\":{Mib(gc.HeapSizeBytes)},\"managed_committed_mib\":{Mib(gc.TotalCommittedBytes)}," +
             $"\"allocated_mib\":{Mib(GC.GetTotalAllocatedBytes())},\"gc0\":{GC.CollectionCount(0)},\"gc1\":{GC.CollectionCount(1)},\"gc2\":{GC.CollectionCount(2)}," +
             $"\"tensors\":{TorchSharp.torch.Tensor.TotalCount},\"malloc_in_use_mib\":{Mib(inUse)},\"malloc_free_mib\":{Mib(free)}}}"));
     }
@@ -59,6 +59,22 @@ public sealed class MemoryLog : IDisposable
             return long.Parse(fields[1], CultureInfo.InvariantCulture) * Environment.SystemPageSize;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>The process's peak resident bytes so far (VmHWM in /proc/self/status, Linux); -1 elsewhere.</summary>
+    private static long PeakResidentBytes()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;   // "VmHWM:   123456 kB"
+            return -1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
             return -1;
         }

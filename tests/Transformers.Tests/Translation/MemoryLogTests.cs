@@ -23,6 +23,7 @@ public sealed class MemoryLogTests
             foreach (var l in lines)
             {
                 Assert.True(l.GetProperty("rss_mib").GetDouble() > 32, "the resident size includes the 32 MiB tensor");
+                Assert.True(l.GetProperty("peak_rss_mib").GetDouble() >= l.GetProperty("rss_mib").GetDouble(), "the peak is at least the resident size");
                 Assert.True(l.GetProperty("malloc_in_use_mib").GetDouble() >= 32, "glibc's heap holds the 32 MiB tensor");
                 Assert.True(l.GetProperty("tensors").GetInt64() >= 1);
             }
@@ -35,4 +36,26 @@ public sealed class MemoryLogTests
 
     [Fact]
     public void Interval_BelowOne_IsRefused() => Assert.Throws<ArgumentOutOfRangeException>(() => MemoryLog.Open("unused", 0));
+}
+
+/// <summary>Resident size is process-wide: run alone.</summary>
+[Collection(SerialCollection.Name)]
+public sealed class ReleaseFreedMemoryTests
+{
+    private static long ResidentMib() => long.Parse(File.ReadAllText("/proc/self/statm").Split(' ')[1]) * Environment.SystemPageSize >> 20;
+
+    [Fact]
+    public void AFreedTensorsPages_LeaveTheProcess_OnRelease()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        TorchRuntime.EnsureLoaded();                                      // keeps freed memory in the heap (mmap threshold 1 GiB, no trim)
+        // 16 tensors of 16 MiB (a thread's arena takes at most 64 MiB per chunk; larger ones are mmapped and unmapped on free)
+        var tensors = Enumerable.Range(0, 16).Select(_ => TorchSharp.torch.ones(4L << 20)).ToList();      // every page written
+        Assert.Equal(16f * (4L << 20), tensors.Sum(t => t.sum().item<float>()));
+        tensors.ForEach(t => t.Dispose());
+        long kept = ResidentMib();
+        Assert.True(TorchRuntime.ReleaseFreedMemory(), "malloc_trim released nothing");
+        long released = kept - ResidentMib();
+        Assert.True(released >= 200, $"the resident size fell by {released} MiB, not by the freed tensors' 256");
+    }
 }
