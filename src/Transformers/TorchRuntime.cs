@@ -136,6 +136,12 @@ public static class TorchRuntime
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
     }
 
+    /// <summary>The trainers' periodic release: <see cref="ReleaseFreedMemory"/> at every <paramref name="every"/>-th step (0: never).</summary>
+    public static void ReleaseFreedMemoryEvery(int every, long step)
+    {
+        if (every > 0 && step % every == 0) ReleaseFreedMemory();
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
     private static extern int malloc_trim(nuint pad);
 

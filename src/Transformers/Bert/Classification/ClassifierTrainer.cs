@@ -174,7 +174,7 @@ public sealed class ClassifierTrainer
         State.BatchInEpoch = index + 1;
         State.ElapsedSeconds = Elapsed;
         OnStep?.Invoke(State.Step, loss);
-        if (TrainerOptions.ConfiguredReleaseInterval > 0 && State.Step % TrainerOptions.ConfiguredReleaseInterval == 0) TorchRuntime.ReleaseFreedMemory();
+        TorchRuntime.ReleaseFreedMemoryEvery(TrainerOptions.ConfiguredReleaseInterval, State.Step);
     }
 
     /// <summary>Dev accuracy (no dropout), then last/ and, if the accuracy is the best so far, best/.</summary>

@@ -119,7 +119,7 @@ public sealed class MlmTrainer
                     var step = TrainStep(batches[b], b, budget, batches.Count);
                     OnStep?.Invoke(step);
                     Log(step);
-                    if (TrainerOptions.ConfiguredReleaseInterval > 0 && State.Step % TrainerOptions.ConfiguredReleaseInterval == 0) TorchRuntime.ReleaseFreedMemory();
+                    TorchRuntime.ReleaseFreedMemoryEvery(TrainerOptions.ConfiguredReleaseInterval, State.Step);
                     bool dueBySteps = options.EvalEverySteps > 0 && State.Step - lastEvalStep >= options.EvalEverySteps;
                     bool dueBySeconds = options.EvalEverySeconds > 0 && Elapsed - lastEval >= options.EvalEverySeconds;
                     if (dueBySteps || dueBySeconds)
