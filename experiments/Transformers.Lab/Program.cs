@@ -51,6 +51,7 @@ public static class Program
         root.Subcommands.Add(ReferenceWorkloadsCommand());
         root.Subcommands.Add(MiniLmProfileCommand());
         root.Subcommands.Add(GemmPathsCommand());
+        root.Subcommands.Add(LstmPathsCommand());
         root.Subcommands.Add(Bench());
         return root;
     }
@@ -137,11 +138,12 @@ public static class Program
         });
         var output = new Option<string>("--out") { Description = "The PNG to write.", Required = true }.OutputFile();
         var title = new Option<string?>("--title") { Description = "The plot's title." };
-        var cmd = new Command("curves", "Draw dev BLEU over training time of finished runs (ours and the reference's) as one PNG.") { series, output, title };
+        var table = new Option<string?>("--table") { Description = "Also write a markdown table of the runs (steps, tokens, speed, dev BLEU at each evaluation, peak RSS) to this file." };
+        var cmd = new Command("curves", "Draw dev BLEU over training time of finished runs (ours and the reference's) as one PNG.") { series, output, title, table };
         cmd.SetAction(parse => Guarded(() =>
         {
             var named = parse.GetValue(series)!.Select(s => (Name: s[..s.IndexOf('=')], Path: s[(s.IndexOf('=') + 1)..])).ToList();
-            DevBleuCurves.Run(parse.GetValue(output)!, parse.GetValue(title), named);
+            DevBleuCurves.Run(parse.GetValue(output)!, parse.GetValue(title), named, parse.GetValue(table));
             return 0;
         }));
         return cmd;
@@ -216,27 +218,25 @@ public static class Program
         return cmd;
     }
 
-    private static Command MiniLmProfileCommand()
-    {
-        var threads = ThreadsOption("Intra-op threads of both ours and ONNX Runtime.", 2);
-        var output = new Option<string?>("--out") { Description = "Also write the report (markdown) to this file." };
-        var cmd = new Command("minilm-profile", "Where a MiniLM forward spends its time: each operation of a layer timed alone at 1 × 16 and 32 × 128, beside the whole forward and ONNX Runtime's.")
-        {
-            threads, output,
-        };
-        cmd.SetAction(parse => Guarded(() => Transformers.Lab.Bert.MiniLmProfile.Run(parse.GetValue(threads), parse.GetValue(output))));
-        return cmd;
-    }
+    private static Command MiniLmProfileCommand() => ProbeCommand("minilm-profile",
+        "Where a MiniLM forward spends its time: each operation of a layer timed alone at 1 × 16 and 32 × 128, beside the whole forward and ONNX Runtime's.",
+        "Intra-op threads of both ours and ONNX Runtime.", Transformers.Lab.Bert.MiniLmProfile.Run);
 
-    private static Command GemmPathsCommand()
+    private static Command GemmPathsCommand() => ProbeCommand("gemm-paths",
+        "One float32 linear layer at MiniLM's shapes through libtorch's CPU routes: oneMKL (the default) and oneDNN.",
+        "Intra-op threads.", Transformers.Lab.Bert.GemmPaths.Run);
+
+    private static Command LstmPathsCommand() => ProbeCommand("lstm-paths",
+        "A recurrent decoding step and a recurrent sequence (LSTM, GRU) through libtorch's CPU routes: nn.LSTM with and without oneDNN, and the cell equations.",
+        "Intra-op threads.", Transformers.Lab.Recurrent.LstmPaths.Run);
+
+    /// <summary>A measurement that prints a markdown report: <c>NAME [--threads N] [--out FILE]</c>.</summary>
+    private static Command ProbeCommand(string name, string description, string threadsDescription, Func<int, string?, int> run)
     {
-        var threads = ThreadsOption("Intra-op threads.", 2);
+        var threads = ThreadsOption(threadsDescription, 2);
         var output = new Option<string?>("--out") { Description = "Also write the report (markdown) to this file." };
-        var cmd = new Command("gemm-paths", "One float32 linear layer at MiniLM's shapes through libtorch's CPU routes: oneMKL (the default) and oneDNN.")
-        {
-            threads, output,
-        };
-        cmd.SetAction(parse => Guarded(() => Transformers.Lab.Bert.GemmPaths.Run(parse.GetValue(threads), parse.GetValue(output))));
+        var cmd = new Command(name, description) { threads, output };
+        cmd.SetAction(parse => Guarded(() => run(parse.GetValue(threads), parse.GetValue(output))));
         return cmd;
     }
 

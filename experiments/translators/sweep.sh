@@ -5,7 +5,7 @@
 # two at a time, nothing else beside them). Dev BLEU (greedy, first 500 dev pairs) every 5 minutes; the lab draws each
 # architecture's curves on one plot. The default should be the run with the best dev BLEU per CPU-minute.
 #
-# The whole sweep is ~32 runs of ~32 minutes: it takes several sessions. Each run resumes where it stopped and a
+# The whole sweep is ~37 runs of ~32 minutes: it takes several sessions. Each run resumes where it stopped and a
 # finished run is skipped, so rerun the script (or one architecture of it) until it is done:
 #   experiments/translators/sweep.sh [RUNS_DIR] [ARCHS] [MINUTES]     (defaults: runs/sweep, "transformer gru lstm rnn", 30)
 # The default recipe of each architecture is also item 7's run (experiments/translators/run.sh): link it instead of
@@ -16,10 +16,13 @@ RUNS=${1:-runs/sweep}
 ARCHS=${2:-transformer gru lstm rnn}
 MINUTES=${3:-30}
 mkdir -p "$RUNS"
-dotnet build -c Release src/Transformers.Cli >/dev/null || exit 1
-dotnet build -c Release experiments/Transformers.Lab >/dev/null || exit 1
-CLI=src/Transformers.Cli/bin/Release/net10.0/Transformers.Cli
-LAB=experiments/Transformers.Lab/bin/Release/net10.0/Transformers.Lab
+# CLI=... LAB=...: prebuilt binaries (e.g. copies of the bin directories, so a rebuild during a long sweep changes nothing).
+if [ -z "${CLI:-}" ] || [ -z "${LAB:-}" ]; then
+  dotnet build -c Release src/Transformers.Cli >/dev/null || exit 1
+  dotnet build -c Release experiments/Transformers.Lab >/dev/null || exit 1
+fi
+CLI=${CLI:-src/Transformers.Cli/bin/Release/net10.0/Transformers.Cli}
+LAB=${LAB:-experiments/Transformers.Lab/bin/Release/net10.0/Transformers.Lab}
 
 # One variant per line: NAME|OPTIONS (the default recipe's values are in TranslationRecipe.For).
 variants() {
@@ -34,6 +37,7 @@ warmup-15|--warmup-fraction 0.15
 cosine|--lr-decay cosine
 vocab-16k|--vocab-size 16000
 dropout-0.1|--dropout 0.1
+base|--preset base
 EOF
     ;;
     *) cat <<'EOF'
@@ -64,5 +68,5 @@ for arch in $ARCHS; do
       echo "sweep.sh: attempt $attempt of $run failed; resuming" >> "$run.err"
     done
   done < <(variants "$arch")
-  $LAB curves --out "$RUNS/$arch-sweep.png" --title "$arch: one knob at a time around the default recipe, $MINUTES minutes on 2 threads" "${curves[@]}"
+  $LAB curves --out "$RUNS/$arch-sweep.png" --table "$RUNS/$arch-sweep.md" --title "$arch: one knob at a time around the default recipe, $MINUTES minutes on 2 threads" "${curves[@]}"
 done

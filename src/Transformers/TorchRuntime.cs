@@ -19,6 +19,14 @@ public static class TorchRuntime
             var native = PreloadNativeLibrary();
             KeepFreedMemory();
             MklIntelPaths = UnlockMklCodePaths(native);
+            libtorchCpu = OpenLibtorchCpu(native);
+            if (Environment.GetEnvironmentVariable(OneDnnVariable) is { } oneDnn)
+                SetOneDnn(oneDnn switch
+                {
+                    "1" => true,
+                    "0" => false,
+                    _ => throw new TorchRuntimeException($"{OneDnnVariable}={oneDnn}: use 1 (libtorch's default: oneDNN where it applies) or 0 (never oneDNN)"),
+                });
             using var probe = torch.zeros(1);
             loaded = true;
         }
@@ -81,6 +89,59 @@ public static class TorchRuntime
         if (*cached != -1) return *cached == 1;                                      // already asked (or not the variable we expect): leave it
         *cached = 1;
         return true;
+    }
+
+    /// <summary>The environment variable that sets <see cref="OneDnnEnabled"/> when libtorch is loaded: 1 or 0.</summary>
+    public const string OneDnnVariable = "TRANSFORMERS_ONEDNN";
+
+    private static nint libtorchCpu;
+
+    private static nint OpenLibtorchCpu(string? nativeDirectory)
+    {
+        var library = nativeDirectory is null ? null : Path.Combine(nativeDirectory, "libtorch_cpu.so");
+        return library is not null && File.Exists(library) && System.Runtime.InteropServices.NativeLibrary.TryLoad(library, out var handle) ? handle : 0;
+    }
+
+    /// <summary>
+    /// Whether libtorch may run an operation through oneDNN (mkldnn) where it would: PyTorch's
+    /// <c>torch.backends.mkldnn.enabled</c>, on by default. On the CPU in float32 it decides one thing this project runs:
+    /// <c>nn.LSTM</c> (the fused recurrent path) calls oneDNN's LSTM primitive when on, libtorch's own cell loop when off
+    /// (GRU and RNN always take libtorch's loop; products always go to oneMKL). Set by <see cref="OneDnnVariable"/> at load
+    /// time, or here. Read and written through libtorch's <c>at::Context</c>; on a platform where it cannot be reached
+    /// (not Linux, another libtorch build) it reads true and setting it throws <see cref="TorchRuntimeException"/>.
+    /// </summary>
+    public static unsafe bool OneDnnEnabled
+    {
+        get
+        {
+            EnsureLoaded();
+            var (context, get, _) = OneDnnSwitch();
+            return context == 0 || ((delegate* unmanaged<nint, byte>)get)(context) != 0;
+        }
+        set
+        {
+            EnsureLoaded();
+            SetOneDnn(value);
+        }
+    }
+
+    private static unsafe void SetOneDnn(bool enabled)
+    {
+        var (context, _, set) = OneDnnSwitch();
+        if (context == 0) throw new TorchRuntimeException($"oneDNN cannot be switched on or off here ({OneDnnVariable}, TorchRuntime.OneDnnEnabled): this libtorch build does not export at::Context::setUserEnabledMkldnn");
+        ((delegate* unmanaged<nint, byte, void>)set)(context, enabled ? (byte)1 : (byte)0);
+    }
+
+    // at::globalContext(), at::Context::userEnabledMkldnn() const, at::Context::setUserEnabledMkldnn(bool) (Itanium C++ ABI:
+    // `this` is the first argument); (0, 0, 0) where one is missing.
+    private static unsafe (nint Context, nint Get, nint Set) OneDnnSwitch()
+    {
+        if (libtorchCpu == 0
+            || !System.Runtime.InteropServices.NativeLibrary.TryGetExport(libtorchCpu, "_ZN2at13globalContextEv", out var globalContext)
+            || !System.Runtime.InteropServices.NativeLibrary.TryGetExport(libtorchCpu, "_ZNK2at7Context17userEnabledMkldnnEv", out var get)
+            || !System.Runtime.InteropServices.NativeLibrary.TryGetExport(libtorchCpu, "_ZN2at7Context20setUserEnabledMkldnnEb", out var set))
+            return (0, 0, 0);
+        return (((delegate* unmanaged<nint>)globalContext)(), get, set);
     }
 
     private static bool IsIntel()

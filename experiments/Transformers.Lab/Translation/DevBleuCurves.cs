@@ -6,7 +6,7 @@ namespace Transformers.Lab.Translation;
 
 /// <summary>
 /// Dev BLEU over training time from finished runs, as one PNG: our runs' evaluations (RUN/train.jsonl) and the plain
-/// PyTorch reference's (its --out JSON, "bleu_over_time"). `Transformers.Lab curves --out FILE.png [--title T] NAME=PATH...`
+/// PyTorch reference's (its --out JSON, "bleu_over_time"). `Transformers.Lab curves --out FILE.png [--title T] [--table FILE.md] NAME=PATH...`
 /// </summary>
 public static class DevBleuCurves
 {
@@ -30,8 +30,12 @@ public static class DevBleuCurves
         TrainingLogLine.ReadAll(path).Evals.Where(e => e.Eval.DevBleu.HasValue)
             .Select(e => new Point(e.Eval.ElapsedSeconds / 60, e.Eval.DevBleu!.Value, e.Eval.Step)).ToList();
 
-    /// <summary>Draws <paramref name="named"/> (NAME, run directory or reference JSON) into <paramref name="output"/> and prints each curve.</summary>
-    public static void Run(string output, string? title, IReadOnlyList<(string Name, string Path)> named)
+    /// <summary>
+    /// Draws <paramref name="named"/> (NAME, run directory or reference JSON) into <paramref name="output"/> and prints each
+    /// curve; with <paramref name="table"/>, also writes a markdown table of the runs (ours: steps, target tokens and
+    /// tokens per second of training, peak RSS).
+    /// </summary>
+    public static void Run(string output, string? title, IReadOnlyList<(string Name, string Path)> named, string? table = null)
     {
         var series = named.Select(n =>
         {
@@ -44,5 +48,36 @@ public static class DevBleuCurves
         foreach (var s in series)
             Console.WriteLine($"{s.Name}: {string.Join(" ", s.X.Zip(s.Y, (x, y) => $"{x:F1}min:{y:F2}"))}");
         Console.WriteLine($"wrote {output}");
+        if (table is null) return;
+        AtomicFile.Write(table, tmp => File.WriteAllText(tmp, Table(named)));
+        Console.WriteLine($"wrote {table}");
+    }
+
+    /// <summary>One row per run: its size in steps and tokens, its speed, its dev BLEU at each evaluation and its best.</summary>
+    public static string Table(IReadOnlyList<(string Name, string Path)> named)
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine("| run | steps | target tokens | target tokens/s | dev BLEU at each evaluation (minute: BLEU) | best dev BLEU (minute) | peak RSS GiB |");
+        text.AppendLine("|---|--:|--:|--:|---|--:|--:|");
+        foreach (var (name, path) in named)
+        {
+            var points = Read(path);
+            var best = points.Count == 0 ? null : points.MaxBy(p => p.DevBleu);
+            var curve = string.Join(", ", points.Select(p => FormattableString.Invariant($"{p.Minutes:F0}: {p.DevBleu:F2}")));
+            var bestText = best is null ? "—" : FormattableString.Invariant($"{best.DevBleu:F2} ({best.Minutes:F0})");
+            var log = Directory.Exists(path) ? Path.Combine(path, "train.jsonl") : path;
+            if (log.EndsWith(".jsonl", StringComparison.Ordinal))
+            {
+                var evals = TrainingLogLine.ReadAll(log).Evals;
+                var last = evals.Count == 0 ? default : evals[^1];
+                double tokensPerSecond = evals.Count == 0 || last.Eval.ElapsedSeconds <= 0 ? 0 : last.Eval.TargetTokens / last.Eval.ElapsedSeconds;
+                long peak = evals.Select(e => e.PeakRssBytes ?? 0).DefaultIfEmpty(0).Max();
+                text.AppendLine(FormattableString.Invariant(
+                    $"| {name} | {last.Eval?.Step ?? 0:N0} | {last.Eval?.TargetTokens ?? 0:N0} | {tokensPerSecond:N0} | {curve} | {bestText} | {peak / (double)(1L << 30):F2} |"));
+            }
+            else
+                text.AppendLine($"| {name} | — | — | — | {curve} | {bestText} | — |");
+        }
+        return text.ToString();
     }
 }

@@ -180,7 +180,10 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
     /// <summary>
     /// One time step of a unidirectional stack, for decoding: x <c>[batch, inputSize]</c>, state
     /// <c>[numLayers, batch, hidden]</c> (null for zeros) -> the top layer's h_t <c>[batch, hidden]</c> and the new state.
-    /// Runs the fused path.
+    /// GRU and RNN run the fused path. The LSTM runs one cell per layer here (<see cref="LstmStep"/>, what PyTorch's
+    /// <c>nn.LSTMCell</c> computes): libtorch sends even a one-step sequence of <c>nn.LSTM</c> through oneDNN's LSTM
+    /// primitive on the CPU, which reorders its weights at every call and so costs 3× the step at batch 1
+    /// (experiments/results/speed/lstm-paths.md); over whole sequences oneDNN is the faster route, and the fused path keeps it.
     /// </summary>
     public RecurrentStepOutput Step(Tensor x, RecurrentState? state)
     {
@@ -190,9 +193,40 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
         if (x.dim() != 2)
             throw new ArgumentException($"x must be [batch, {Config.InputSize}], got [{string.Join(", ", x.shape)}]", nameof(x));
         using var scope = torch.NewDisposeScope();
+        if (Config.Cell == RecurrentCellKind.Lstm)
+        {
+            if (x.shape[1] != Config.InputSize)
+                throw new ArgumentException($"x must be [batch, {Config.InputSize}], got [{string.Join(", ", x.shape)}]", nameof(x));
+            var (top, next) = LstmStep(x, state is null ? ZeroState(x.shape[0], x) : CheckState(state, x.shape[0]));
+            return new RecurrentStepOutput(top.MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
+        }
         var result = Run(x.unsqueeze(1), lengths: null, state); // x: [batch, 1, inputSize]
         var output = result.Output.squeeze(1);                    // [batch, hidden]
         return new RecurrentStepOutput(output.MoveToOuterDisposeScope(), result.State.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// One LSTM step through every layer on the fused module's parameters (d2l.ai §10.1; PyTorch's gate order i, f, g, o):
+    /// gates = W_ih x + b_ih + W_hh h + b_hh; c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g); h' = σ(o) ⊙ tanh(c'); dropout between layers
+    /// in training, as the gate-level path. The same function as <see cref="LstmCell.Step"/> in fewer operations.
+    /// </summary>
+    private (Tensor Top, RecurrentState State) LstmStep(Tensor x, RecurrentState state)
+    {
+        // x: [batch, inputSize]; state: [numLayers, batch, hidden] (hidden and cell)
+        var parameters = fused.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var hidden = new Tensor[Config.NumLayers];
+        var cell = new Tensor[Config.NumLayers];
+        var input = x;
+        for (var layer = 0; layer < Config.NumLayers; layer++)
+        {
+            var gates = nn.functional.linear(input, parameters[$"weight_ih_l{layer}"], parameters[$"bias_ih_l{layer}"])
+                .add_(nn.functional.linear(state.Hidden[layer], parameters[$"weight_hh_l{layer}"], parameters[$"bias_hh_l{layer}"])); // [batch, 4 * hidden]
+            var ifgo = gates.chunk(4, 1);                                                                    // 4 × [batch, hidden]
+            cell[layer] = ifgo[1].sigmoid() * state.Cell![layer] + ifgo[0].sigmoid() * ifgo[2].tanh();     // c'
+            hidden[layer] = ifgo[3].sigmoid() * cell[layer].tanh();                                          // h'
+            input = layer < Config.NumLayers - 1 && Config.Dropout > 0 ? DropoutNoise.Apply(hidden[layer], Config.Dropout, training) : hidden[layer];
+        }
+        return (hidden[^1], new RecurrentState(torch.stack(hidden, 0), torch.stack(cell, 0))); // [batch, hidden]; [numLayers, batch, hidden]
     }
 
     /// <summary>
@@ -215,6 +249,12 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
     private RecurrentOutput RunFused(Tensor input, long[]? lengths, RecurrentState h0)
     {
         // input: [batch, seq, inputSize]; h0: [numLayers * numDirections, batch, hidden]
+        // libtorch runs nn.LSTM over an unpacked batch through oneDNN (TorchRuntime.OneDnnEnabled), whose inference kernel
+        // (oneDNN 3.7.1: without gradients, in eval or training mode) returns wrong outputs on this project's machine (Zen 5,
+        // AVX-512) when hidden mod 32 is 1..16; its training kernel is right, and a packed batch takes libtorch's own loop.
+        // So an LSTM packs unless it is training with gradients.
+        if (lengths is null && Config.Cell == RecurrentCellKind.Lstm && !(training && torch.is_grad_enabled()))
+            lengths = Enumerable.Repeat(input.shape[1], (int)input.shape[0]).ToArray();
         if (lengths is null)
         {
             var (output, state) = DrawsGlobalNoise ? DropoutNoise.WithGlobalGenerator(() => CallFused(input, h0)) : CallFused(input, h0);

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -12,17 +11,10 @@ using static TorchSharp.torch;
 namespace Transformers.Training;
 
 /// <summary>Where the trainer is: enough to continue bit-identically after a restart.</summary>
-public sealed record TrainerState
+public sealed record TrainerState : TrainingPosition
 {
-    /// <summary>Optimizer steps taken.</summary>
-    public long Step { get; set; }
-    /// <summary>Current epoch (0-based) and the index of the next batch in it.</summary>
-    public int Epoch { get; set; }
-    public int BatchInEpoch { get; set; }
     /// <summary>Target tokens trained on so far.</summary>
     public long TargetTokens { get; set; }
-    /// <summary>Wall-clock seconds of training so far (across resumes).</summary>
-    public double ElapsedSeconds { get; set; }
     /// <summary>
     /// The best evaluation's score, which best/ and early stopping follow: its dev BLEU, or minus its dev loss in a run
     /// that computes no BLEU (<see cref="Trainer.DevBleu"/> unset).
@@ -53,7 +45,7 @@ public sealed record EvalRecord(long Step, int Epoch, double ElapsedSeconds, lon
 public static class Checkpoint
 {
     private const string ModelFile = "model.json", WeightsFile = "model.safetensors", VocabFile = "vocab.txt",
-                         OptimizerFile = "optimizer.bin", StateFile = "trainer_state.json";
+                         OptimizerFile = "optimizer.bin";
     /// <summary>
     /// A buffer that recurrent models trained with scheduled sampling saved before 2026-12-06 (batches seen); the trainer
     /// counts steps now (<see cref="TeacherForcing"/>), and loading drops it.
@@ -77,7 +69,7 @@ public static class Checkpoint
             WriteModel(tmp, model, vocabulary, tokenizer, WeightPrecision.Float32);
             optimizer?.save_state_dict(Path.Combine(tmp, OptimizerFile));
             if (state is not null)
-                File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json), new UTF8Encoding(false));
+                state.WriteTo(tmp);
             foreach (var file in withFiles ?? [])
                 if (File.Exists(file)) File.Copy(file, Path.Combine(tmp, Path.GetFileName(file)));
             CheckpointManifest.Write(tmp);                                                     // last: its presence marks the directory complete
@@ -219,26 +211,15 @@ public static class Checkpoint
     }
 
     /// <summary>The trainer state saved in checkpoint <paramref name="dir"/>; null if it has none.</summary>
-    internal static TrainerState? ReadState(string dir)
+    internal static TrainerState? ReadState(string dir) => TrainingPosition.ReadFrom<TrainerState>(dir, json =>
     {
-        var statePath = Path.Combine(dir, StateFile);
-        if (!File.Exists(statePath)) return null;
-        try
+        // Written before 2026-12-06, the score was called BestDevBleu (and held minus the dev loss in a run without BLEU).
+        if (!json.ContainsKey(nameof(TrainerState.BestScore)) && json["BestDevBleu"] is { } legacy)
         {
-            var json = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new InvalidDataException($"{statePath}: empty");
-            // Written before 2026-12-06, the score was called BestDevBleu (and held minus the dev loss in a run without BLEU).
-            if (!json.ContainsKey(nameof(TrainerState.BestScore)) && json["BestDevBleu"] is { } legacy)
-            {
-                json.Remove("BestDevBleu");
-                json[nameof(TrainerState.BestScore)] = legacy.DeepClone();
-            }
-            return json.Deserialize<TrainerState>(Json) ?? throw new InvalidDataException($"{statePath}: empty");
+            json.Remove("BestDevBleu");
+            json[nameof(TrainerState.BestScore)] = legacy.DeepClone();
         }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{statePath}: not a trainer state ({e.Message})", e);
-        }
-    }
+    });
 
     /// <summary>Whether <paramref name="dir"/> is a complete checkpoint: its manifest is there and every file matches it.</summary>
     public static bool IsComplete(string dir)

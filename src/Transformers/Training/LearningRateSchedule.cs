@@ -3,17 +3,17 @@ using System.Text.Json.Serialization;
 namespace Transformers.Training;
 
 /// <summary>How the learning rate falls after warmup.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<LearningRateDecay>))]
+[JsonConverter(typeof(KebabCaseEnumConverter<LearningRateDecay>))]
 public enum LearningRateDecay
 {
     /// <summary>Straight line from the peak to <see cref="LearningRateSchedule.FinalFraction"/> · peak at the end of the budget.</summary>
-    [JsonStringEnumMemberName("linear")] Linear,
+    Linear,
     /// <summary>Half a cosine from the peak to <see cref="LearningRateSchedule.FinalFraction"/> · peak at the end of the budget (Loshchilov &amp; Hutter 2017).</summary>
-    [JsonStringEnumMemberName("cosine")] Cosine,
+    Cosine,
     /// <summary>peak · √(w / t) after a warmup of w (Vaswani et al. 2017 §5.3; fairseq's inverse_sqrt). Needs no budget.</summary>
-    [JsonStringEnumMemberName("inverse-sqrt")] InverseSqrt,
+    InverseSqrt,
     /// <summary>The peak for the whole run (after warmup, if any).</summary>
-    [JsonStringEnumMemberName("constant")] Constant,
+    Constant,
 }
 
 /// <summary>

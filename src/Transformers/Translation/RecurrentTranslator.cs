@@ -27,7 +27,7 @@ namespace Transformers.Translation;
 /// Attention probabilities are returned as a single "layer" and "head": <see cref="TranslationAttention.Cross"/> holds one
 /// tensor [batch, 1, tgt, src]; EncoderSelf and DecoderSelf are empty (a recurrent model has no self-attention).
 /// </summary>
-public sealed class RecurrentTranslator : Seq2SeqModel
+public sealed class RecurrentTranslator : Seq2SeqModel<RecurrentTranslatorConfig>
 {
     private readonly Embedding embedding;           // target (and, tied, source and output) embedding [vocab, embedding]
     private readonly Embedding? source_embedding;   // untied only
@@ -40,18 +40,10 @@ public sealed class RecurrentTranslator : Seq2SeqModel
     private readonly Linear attentional;            // W_c: [c_t; s_t] (or s_t) -> h̃_t
     private readonly SeededDropout dropout;
 
-    public RecurrentTranslatorConfig Config { get; }
-    public override int VocabSize => Config.VocabSize;
-    public override SpecialTokens Special { get; }
-    public override int MaxLength => Config.MaxLength;
-    public override TranslatorArchitecture Architecture => Config.Architecture;
-    public override string ConfigJson() => Config.ToJson();
     public override bool HasAttention => Config.Attention != RecurrentAttention.None;
 
-    public RecurrentTranslator(RecurrentTranslatorConfig config) : base(nameof(RecurrentTranslator))
+    public RecurrentTranslator(RecurrentTranslatorConfig config) : base(nameof(RecurrentTranslator), config.Validate())
     {
-        Config = config.Validate();
-        Special = new SpecialTokens(config.PadId, config.BosId, config.EosId, config.UnkId);
         int e = config.EmbeddingSize, h = config.HiddenSize, decoderLayers = config.DecoderLayerCount;
         int m = config.EncoderOutputSize;                                                     // width of h̄_s (both directions)
         embedding = nn.Embedding(config.VocabSize, e, padding_idx: config.PadId);

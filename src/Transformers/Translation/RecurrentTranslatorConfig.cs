@@ -1,32 +1,31 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Transformers.Recurrent;
 
 namespace Transformers.Translation;
 
 /// <summary>How the recurrent decoder looks at the encoder outputs (written by its CLI name in JSON configs).</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<RecurrentAttention>))]
+[JsonConverter(typeof(KebabCaseEnumConverter<RecurrentAttention>))]
 public enum RecurrentAttention
 {
     /// <summary>No attention: the source reaches the decoder only through its initial state (Sutskever et al. 2014).</summary>
-    [JsonStringEnumMemberName("none")] None,
+    None,
     /// <summary>Additive: score(s, h) = vᵀ tanh(W_q s + W_k h + b) (Bahdanau et al. 2015, eq. 6 and App. A.1.2).</summary>
-    [JsonStringEnumMemberName("bahdanau")] Bahdanau,
+    Bahdanau,
     /// <summary>Dot product: score(s, h) = sᵀ h (Luong et al. 2015, eq. 8, "dot").</summary>
-    [JsonStringEnumMemberName("luong-dot")] LuongDot,
+    LuongDot,
     /// <summary>Bilinear: score(s, h) = sᵀ W_a h (Luong et al. 2015, eq. 8, "general").</summary>
-    [JsonStringEnumMemberName("luong-general")] LuongGeneral,
+    LuongGeneral,
 }
 
 /// <summary>How a <see cref="RecurrentTranslator"/> draws its parameters (written by name in JSON configs).</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<RecurrentInitialization>))]
+[JsonConverter(typeof(KebabCaseEnumConverter<RecurrentInitialization>))]
 public enum RecurrentInitialization
 {
     /// <summary>
     /// Every parameter U(-0.1, 0.1) (Luong et al. 2015 §4.1; Sutskever et al. 2014 use ±0.08): 1.6x PyTorch's bound for
     /// the recurrent weights of a 256-wide stack, 2.2x for a 496-wide one. The default.
     /// </summary>
-    [JsonStringEnumMemberName("uniform")] Uniform,
+    Uniform,
     /// <summary>
     /// Embeddings U(-0.1, 0.1); recurrent layers U(-1/√hidden, 1/√hidden) and linear layers U(-1/√fan_in, 1/√fan_in), as
     /// nn.GRU/nn.LSTM/nn.Linear draw them (the plain PyTorch reference's initialisation).
@@ -35,10 +34,8 @@ public enum RecurrentInitialization
 }
 
 /// <summary>Hyper-parameters of <see cref="RecurrentTranslator"/> (saved as JSON beside every checkpoint).</summary>
-public sealed record RecurrentTranslatorConfig
+public sealed record RecurrentTranslatorConfig : TranslatorConfig
 {
-    /// <summary>Size of the shared source/target vocabulary.</summary>
-    public int VocabSize { get; init; }
     /// <summary>The cell of encoder and decoder; also the architecture name ("rnn", "lstm", "gru").</summary>
     public RecurrentCellKind Cell { get; init; } = RecurrentCellKind.Lstm;
     /// <summary>How the decoder attends to the encoder outputs.</summary>
@@ -80,12 +77,7 @@ public sealed record RecurrentTranslatorConfig
     /// Longest source accepted and cap on decoded length. There is no positional table: this costs no memory and may be
     /// raised freely.
     /// </summary>
-    public int MaxLength { get; init; } = 1024;
-    /// <summary>Special token ids of the vocabulary.</summary>
-    public long PadId { get; init; }
-    public long BosId { get; init; } = 1;
-    public long EosId { get; init; } = 2;
-    public long UnkId { get; init; } = 3;
+    public override int MaxLength { get; init; } = 1024;
 
     /// <summary>For tests: embeddings 16, hidden 16 (8 per encoder direction), 2 layers, no dropout.</summary>
     public static RecurrentTranslatorConfig Tiny(int vocabSize, RecurrentCellKind cell, RecurrentAttention attention) => new()
@@ -140,13 +132,12 @@ public sealed record RecurrentTranslatorConfig
     [JsonIgnore] public int DecoderLayerCount => DecoderLayers ?? NumLayers;
 
     /// <summary>The architecture of the cell: rnn, lstm or gru.</summary>
-    [JsonIgnore] public TranslatorArchitecture Architecture => TranslatorFactory.ArchitectureOf(Cell);
+    [JsonIgnore] public override TranslatorArchitecture Architecture => TranslatorFactory.ArchitectureOf(Cell);
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first field out of range.</summary>
     public RecurrentTranslatorConfig Validate()
     {
-        static void Require(bool ok, string message) { if (!ok) throw new ArgumentException("RecurrentTranslatorConfig: " + message); }
-        Require(VocabSize > 0, $"VocabSize = {VocabSize} must be > 0");
+        ValidateVocabulary();
         Require(Enum.IsDefined(Cell), $"Cell = {Cell} is not a cell kind");
         Require(Enum.IsDefined(Attention), $"Attention = {Attention} is not an attention kind");
         Require(EmbeddingSize > 0, $"EmbeddingSize = {EmbeddingSize} must be > 0");
@@ -161,13 +152,8 @@ public sealed record RecurrentTranslatorConfig
         Require(AttentionSize > 0, $"AttentionSize = {AttentionSize} must be > 0");
         Require(Dropout is >= 0 and < 1, $"Dropout = {Dropout} must be in [0, 1)");
         Require(MaxLength > 0, $"MaxLength = {MaxLength} must be > 0");
-        foreach (var (name, id) in new[] { ("PadId", PadId), ("BosId", BosId), ("EosId", EosId), ("UnkId", UnkId) })
-            Require(id >= 0 && id < VocabSize, $"{name} = {id} must be in [0, VocabSize {VocabSize})");
         return this;
     }
-
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>
     /// Reads a config saved for <paramref name="architecture"/>; the cell in the JSON must match it. Configs written
@@ -176,7 +162,7 @@ public sealed record RecurrentTranslatorConfig
     /// </summary>
     public static RecurrentTranslatorConfig FromJson(string json, string source, TranslatorArchitecture architecture)
     {
-        var config = (JsonSerializer.Deserialize<RecurrentTranslatorConfig>(json, Json) ?? throw new InvalidDataException($"{source}: empty config")).Validate();
+        var config = Read<RecurrentTranslatorConfig>(json, source).Validate();
         if (config.Architecture != architecture)
             throw new ArgumentException($"the config's cell is {config.Cell} ('{TranslatorFactory.NameOf(config.Architecture)}'), but the checkpoint says '{TranslatorFactory.NameOf(architecture)}'");
         return config;

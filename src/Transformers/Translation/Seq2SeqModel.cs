@@ -98,3 +98,18 @@ public abstract class Seq2SeqModel : nn.Module
         if (min < 0 || max >= VocabSize) throw new ArgumentException($"{what} id {(min < 0 ? min : max)} is outside the vocabulary of {VocabSize}");
     }
 }
+
+/// <summary>
+/// A translator built from a <see cref="TranslatorConfig"/>: its vocabulary, special ids, length limit, architecture
+/// and saved config come from <see cref="Config"/>.
+/// </summary>
+public abstract class Seq2SeqModel<TConfig>(string name, TConfig config) : Seq2SeqModel(name) where TConfig : TranslatorConfig
+{
+    /// <summary>The config the model was built from (validated by the derived constructor).</summary>
+    public TConfig Config { get; } = config;
+    public override int VocabSize => Config.VocabSize;
+    public override SpecialTokens Special => Config.Special;
+    public override int MaxLength => Config.MaxLength;
+    public override TranslatorArchitecture Architecture => Config.Architecture;
+    public override string ConfigJson() => Config.ToJson();
+}

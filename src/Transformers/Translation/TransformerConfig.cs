@@ -1,23 +1,20 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Transformers.Translation;
 
 /// <summary>Where LayerNorm sits in a residual block.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<NormPosition>))]
+[JsonConverter(typeof(KebabCaseEnumConverter<NormPosition>))]
 public enum NormPosition
 {
     /// <summary>x + Sublayer(LayerNorm(x)), with a final LayerNorm (Xiong et al. 2020): stable without long warmup.</summary>
-    [JsonStringEnumMemberName("pre")] Pre,
+    Pre,
     /// <summary>LayerNorm(x + Sublayer(x)), as in Vaswani et al. 2017.</summary>
-    [JsonStringEnumMemberName("post")] Post,
+    Post,
 }
 
 /// <summary>Hyper-parameters of the encoder-decoder Transformer translator (saved as JSON beside every checkpoint).</summary>
-public sealed record TransformerConfig
+public sealed record TransformerConfig : TranslatorConfig
 {
-    /// <summary>Size of the shared source/target vocabulary.</summary>
-    public int VocabSize { get; init; }
     /// <summary>dModel: width of every hidden state and embedding.</summary>
     public int DModel { get; init; } = 512;
     /// <summary>numHeads of every attention; must divide dModel.</summary>
@@ -37,12 +34,9 @@ public sealed record TransformerConfig
     /// <summary>One embedding table for source, target and the output projection (Press &amp; Wolf 2017; Vaswani et al. §3.4).</summary>
     public bool TieEmbeddings { get; init; } = true;
     /// <summary>Longest source or target sequence (size of the sinusoidal table).</summary>
-    public int MaxLength { get; init; } = 256;
-    /// <summary>Special token ids of the vocabulary.</summary>
-    public long PadId { get; init; }
-    public long BosId { get; init; } = 1;
-    public long EosId { get; init; } = 2;
-    public long UnkId { get; init; } = 3;
+    public override int MaxLength { get; init; } = 256;
+    /// <summary>Always <see cref="TranslatorArchitecture.Transformer"/>.</summary>
+    [JsonIgnore] public override TranslatorArchitecture Architecture => TranslatorArchitecture.Transformer;
 
     /// <summary>For tests: dModel 32, 2 heads, 2+2 layers, dFf 64.</summary>
     public static TransformerConfig Tiny(int vocabSize) => new()
@@ -67,8 +61,7 @@ public sealed record TransformerConfig
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first field out of range.</summary>
     public TransformerConfig Validate()
     {
-        static void Require(bool ok, string message) { if (!ok) throw new ArgumentException("TransformerConfig: " + message); }
-        Require(VocabSize > 0, $"VocabSize = {VocabSize} must be > 0");
+        ValidateVocabulary();
         Require(DModel > 0 && NumHeads > 0 && DModel % NumHeads == 0, $"DModel ({DModel}) must be a positive multiple of NumHeads ({NumHeads})");
         Require(DModel % 2 == 0, $"DModel ({DModel}) must be even (sinusoidal positions)");
         Require(EncoderLayers > 0, $"EncoderLayers = {EncoderLayers} must be > 0");
@@ -77,13 +70,9 @@ public sealed record TransformerConfig
         Require(Dropout is >= 0 and < 1, $"Dropout = {Dropout} must be in [0, 1)");
         Require(AttentionDropout is >= 0 and < 1, $"AttentionDropout = {AttentionDropout} must be in [0, 1)");
         Require(MaxLength > 0, $"MaxLength = {MaxLength} must be > 0");
-        foreach (var (name, id) in new[] { ("PadId", PadId), ("BosId", BosId), ("EosId", EosId), ("UnkId", UnkId) })
-            Require(id >= 0 && id < VocabSize, $"{name} = {id} must be in [0, VocabSize {VocabSize})");
         return this;
     }
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
-    public static TransformerConfig FromJson(string json, string source) =>
-        (JsonSerializer.Deserialize<TransformerConfig>(json, Json) ?? throw new InvalidDataException($"{source}: empty config")).Validate();
+    /// <summary>Reads and validates a config saved by <see cref="TranslatorConfig.ToJson"/>.</summary>
+    public static TransformerConfig FromJson(string json, string source) => Read<TransformerConfig>(json, source).Validate();
 }

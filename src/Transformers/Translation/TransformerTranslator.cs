@@ -23,7 +23,7 @@ public sealed record TranslatorOutput(Tensor Logits, TranslationAttention? Atten
 /// three-way tying of source, target and output embeddings, pre-LN or post-LN blocks. Decoding is incremental: the
 /// state keeps each decoder layer's keys and values and the cross-attention keys and values of the source.
 /// </summary>
-public sealed class TransformerTranslator : Seq2SeqModel
+public sealed class TransformerTranslator : Seq2SeqModel<TransformerConfig>
 {
     private readonly Embedding embedding;                 // target (and, tied, source and output) embedding
     private readonly Embedding? source_embedding;         // untied only
@@ -36,18 +36,10 @@ public sealed class TransformerTranslator : Seq2SeqModel
     private readonly Tensor positions;                    // [maxLength, dModel] sinusoids (a buffer)
     private readonly double embedScale;
 
-    public TransformerConfig Config { get; }
-    public override int VocabSize => Config.VocabSize;
-    public override SpecialTokens Special { get; }
-    public override int MaxLength => Config.MaxLength;
-    public override TranslatorArchitecture Architecture => TranslatorArchitecture.Transformer;
-    public override string ConfigJson() => Config.ToJson();
     public override bool HasAttention => true;
 
-    public TransformerTranslator(TransformerConfig config) : base(nameof(TransformerTranslator))
+    public TransformerTranslator(TransformerConfig config) : base(nameof(TransformerTranslator), config.Validate())
     {
-        Config = config.Validate();
-        Special = new SpecialTokens(config.PadId, config.BosId, config.EosId, config.UnkId);
         embedding = nn.Embedding(config.VocabSize, config.DModel, padding_idx: config.PadId);
         if (!config.TieEmbeddings)
         {

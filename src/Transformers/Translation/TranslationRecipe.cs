@@ -139,7 +139,7 @@ public static class TranslatorFactory
                 ModelPreset.Small or ModelPreset.Matched => TransformerConfig.Small(vocab),
                 _ => TransformerConfig.Base(vocab),
             };
-            config = config with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, MaxLength = Math.Max(config.MaxLength, 128) };
+            config = config with { Special = special, MaxLength = Math.Max(config.MaxLength, 128) };
             if (dropout is { } d) config = config with { Dropout = d };
             return new TransformerTranslator(config);
         }
@@ -153,7 +153,7 @@ public static class TranslatorFactory
             ModelPreset.Matched => RecurrentTranslatorConfig.Small(vocab, cell, attention ?? RecurrentAttention.Bahdanau),
             _ => RecurrentTranslatorConfig.Base(vocab, cell, attention ?? RecurrentAttention.Bahdanau),
         };
-        rc = rc with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, BidirectionalEncoder = bidirectional };
+        rc = rc with { Special = special, BidirectionalEncoder = bidirectional };
         if (dropout is { } rd) rc = rc with { Dropout = rd };
         return new RecurrentTranslator(rc);
     }

@@ -26,8 +26,8 @@ public sealed class TranslatorComparisonTests
             int vocab = tokenizer.Vocabulary.Count;
             var models = new (string Name, Func<Seq2SeqModel> Build)[]
             {
-                ("transformer", () => new TransformerTranslator(TransformerConfig.Tiny(vocab) with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk })),
-                ("gru", () => new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(vocab, RecurrentCellKind.Gru, RecurrentAttention.Bahdanau) with { PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk })),
+                ("transformer", () => new TransformerTranslator(TransformerConfig.Tiny(vocab) with { Special = special })),
+                ("gru", () => new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(vocab, RecurrentCellKind.Gru, RecurrentAttention.Bahdanau) with { Special = special })),
             };
             var runs = new List<string>();
             foreach (var (name, build) in models)

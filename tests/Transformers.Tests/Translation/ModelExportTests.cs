@@ -58,8 +58,8 @@ public sealed class ModelExportTests : IDisposable
         manual_seed(42);
         return architecture switch
         {
-            "transformer" => new TransformerTranslator(TransformerConfig.Tiny(vocab) with { PadId = s.Pad, BosId = s.Bos, EosId = s.Eos, UnkId = s.Unk, MaxLength = 24 }),
-            _ => new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(vocab, RecurrentCellKind.Gru, RecurrentAttention.Bahdanau) with { PadId = s.Pad, BosId = s.Bos, EosId = s.Eos, UnkId = s.Unk }),
+            "transformer" => new TransformerTranslator(TransformerConfig.Tiny(vocab) with { Special = s, MaxLength = 24 }),
+            _ => new RecurrentTranslator(RecurrentTranslatorConfig.Tiny(vocab, RecurrentCellKind.Gru, RecurrentAttention.Bahdanau) with { Special = s }),
         };
     }
 

@@ -43,7 +43,7 @@ public sealed class PipelineTests
         manual_seed(1);
         using var model = new TransformerTranslator(TransformerConfig.Tiny(tokenizer.Vocabulary.Count) with
         {
-            PadId = special.Pad, BosId = special.Bos, EosId = special.Eos, UnkId = special.Unk, MaxLength = 16,
+            Special = special, MaxLength = 16,
         });
         var warnings = new List<(int, int, int)>();
         var translator = new TextTranslator(model, tokenizer) { Truncated = (i, n, kept) => warnings.Add((i, n, kept)) };

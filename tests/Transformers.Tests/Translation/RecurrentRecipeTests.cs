@@ -138,6 +138,20 @@ public sealed class RecurrentRecipeTests
         TensorAssert.Close(m.Forward(src[1..2, ..3], mask[1..2, ..3], tgt[1..2]), m.Forward(src, mask, tgt)[1..2], 1e-5, "first logits");
     }
 
+    [Fact]
+    public void ConfigJson_NamesEnumsAsTheCommandLineDoes_VocabularyFirstAndSpecialIdsLast()
+    {
+        // The names configs were written with before one converter derived them from the members (and the CLI's names).
+        var recurrent = (RecurrentTranslatorConfig.Tiny(Vocab, RecurrentCellKind.Lstm, RecurrentAttention.LuongGeneral)
+                         with { Initialization = RecurrentInitialization.PyTorch }).ToJson().ReplaceLineEndings("\n");
+        Assert.Contains("\"Attention\": \"luong-general\"", recurrent);
+        Assert.Contains("\"Initialization\": \"pytorch\"", recurrent);
+        Assert.Contains("\"Norm\": \"post\"", (TransformerConfig.Tiny(Vocab) with { Norm = NormPosition.Post }).ToJson());
+        Assert.Equal("\"inverse-sqrt\"", System.Text.Json.JsonSerializer.Serialize(Transformers.Training.LearningRateDecay.InverseSqrt));
+        Assert.StartsWith("{\n  \"VocabSize\": 20,\n  \"Cell\": \"Lstm\"", recurrent);
+        Assert.EndsWith("\"PadId\": 0,\n  \"BosId\": 1,\n  \"EosId\": 2,\n  \"UnkId\": 3\n}", recurrent);
+    }
+
     /// <summary>A <see cref="RecurrentTranslatorConfig.Tiny"/> GRU/Bahdanau config as written before EncoderHiddenSize, DecoderLayers and Initialization existed.</summary>
     private const string SavedBeforeTheNewFields = """
         {

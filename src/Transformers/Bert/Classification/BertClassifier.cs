@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.PyBridge;
@@ -97,8 +96,7 @@ public sealed record ClassifierResult(double DevAccuracy, double TestAccuracy, l
 /// </summary>
 public static class ClassifierTraining
 {
-    internal const string OptimizerFile = "optimizer.bin", StateFile = "trainer_state.json";
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    internal const string OptimizerFile = "optimizer.bin";
 
     internal sealed record Example(int[] Ids, long Label);
 
@@ -192,7 +190,7 @@ public static class ClassifierTraining
             var config = model.Config with { IdToLabel = labels.Select((l, i) => (l, i)).ToDictionary(x => x.i.ToString(CultureInfo.InvariantCulture), x => x.l) };
             MlmCheckpoint.WriteHfModel(tmp, model, config, BertForSequenceClassification.ToHfName, tokenizer);
             optimizer?.save_state_dict(Path.Combine(tmp, OptimizerFile));
-            if (state is not null) File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json), new UTF8Encoding(false));
+            state?.WriteTo(tmp);
             CheckpointManifest.Write(tmp);
         });
     }
@@ -231,9 +229,7 @@ public static class ClassifierTraining
             throw new InvalidDataException($"{configPath} has no id2label: it is not a sequence classifier (fine-tune one with `transformers finetune`)");
         labels = Enumerable.Range(0, id2label.Count).Select(i => id2label.TryGetValue(i.ToString(CultureInfo.InvariantCulture), out var l) ? l
             : throw new InvalidDataException($"{configPath}: id2label has no class {i}")).ToList();
-        var statePath = Path.Combine(dir, StateFile);
-        try { state = File.Exists(statePath) ? JsonSerializer.Deserialize<ClassifierTrainerState>(File.ReadAllText(statePath), Json) : null; }
-        catch (JsonException e) { throw new InvalidDataException($"{statePath}: not a trainer state ({e.Message})", e); }
+        state = TrainingPosition.ReadFrom<ClassifierTrainerState>(dir);
         return MlmCheckpoint.ReadWeights(dir);
     }
 }

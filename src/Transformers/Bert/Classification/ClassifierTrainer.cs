@@ -10,12 +10,8 @@ using static TorchSharp.torch;
 namespace Transformers.Bert.Classification;
 
 /// <summary>Where a fine-tuning run stands: enough to continue exactly after a restart (<c>trainer_state.json</c>).</summary>
-public sealed record ClassifierTrainerState
+public sealed record ClassifierTrainerState : TrainingPosition
 {
-    public long Step { get; set; }
-    public int Epoch { get; set; }
-    public int BatchInEpoch { get; set; }
-    public double ElapsedSeconds { get; set; }
     public List<ClassifierEvaluation> History { get; set; } = [];
 }
 

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.PyBridge;
@@ -10,13 +9,10 @@ using static TorchSharp.torch;
 namespace Transformers.Bert.Pretraining;
 
 /// <summary>Where a pretraining run stands: enough to continue exactly after a restart.</summary>
-public sealed record MlmTrainerState
+public sealed record MlmTrainerState : TrainingPosition
 {
-    public long Step { get; set; }
-    public int Epoch { get; set; }
-    public int BatchInEpoch { get; set; }
+    /// <summary>Tokens trained on so far (padding excluded).</summary>
     public long Tokens { get; set; }
-    public double ElapsedSeconds { get; set; }
     public List<MlmEvaluation> History { get; set; } = [];
 }
 
@@ -37,8 +33,7 @@ public sealed record MlmEvaluation(long Step, double ElapsedSeconds, long Tokens
 public static class MlmCheckpoint
 {
     private const string ConfigFile = "config.json", WeightsFile = "model.safetensors", VocabFile = "vocab.txt",
-                         OptimizerFile = "optimizer.bin", StateFile = "trainer_state.json";
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+                         OptimizerFile = "optimizer.bin";
 
     /// <summary>Our parameter name -> HF's BertForMaskedLM name.</summary>
     public static string ToHfName(string ours) => ours switch
@@ -58,7 +53,7 @@ public static class MlmCheckpoint
         {
             WriteHfModel(tmp, model, model.Config, ToHfName, tokenizer);
             optimizer?.save_state_dict(Path.Combine(tmp, OptimizerFile));
-            if (state is not null) File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json), new UTF8Encoding(false));
+            state?.WriteTo(tmp);
             CheckpointManifest.Write(tmp);
         });
     }
@@ -131,13 +126,7 @@ public static class MlmCheckpoint
         }
     }
 
-    private static MlmTrainerState? ReadState(string dir)
-    {
-        var path = Path.Combine(dir, StateFile);
-        if (!File.Exists(path)) return null;
-        try { return JsonSerializer.Deserialize<MlmTrainerState>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path}: empty"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: not a trainer state ({e.Message})", e); }
-    }
+    private static MlmTrainerState? ReadState(string dir) => TrainingPosition.ReadFrom<MlmTrainerState>(dir);
 
     /// <summary>A run directory resolves to its best checkpoint, else its last; a checkpoint directory to itself.</summary>
     public static string Resolve(string dir) => Checkpoint.ResolveIn(dir, ConfigFile, "a BERT checkpoint");

@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Text;
+using Transformers.Lab.Runner;
+using Transformers.Recurrent;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace Transformers.Lab.Recurrent;
+
+/// <summary>
+/// Issue 15 item 3: where a recurrent step's time goes. The reference workloads' step-loop decoder (2 layers of 256,
+/// input 512 = embedding + input feeding) and their encoder (2 layers of 256 over L = 32 tokens), run through each route
+/// libtorch offers: the fused <c>nn.LSTM</c>/<c>nn.GRU</c> with oneDNN on (libtorch's default) and off
+/// (<see cref="TorchRuntime.OneDnnEnabled"/>), the cell equations in our own code (<see cref="RecurrentPath.GateLevel"/>,
+/// as PyTorch's <c>nn.LSTMCell</c> computes them) and <see cref="RecurrentStack.Step"/>; and a sequence's forward in eval
+/// mode (where an LSTM packs its batch, off oneDNN's inference kernel) against oneDNN's training kernel. Every route's
+/// result is compared with the first one's.
+/// <c>lstm-paths [--threads N] [--out FILE]</c>
+/// </summary>
+public static class LstmPaths
+{
+    public static int Run(int threads, string? output)
+    {
+        TorchRuntime.EnsureLoaded();
+        set_num_threads(threads);
+        var stamp = MachineStamp.Take(threads);
+        bool oneDnnBefore = TorchRuntime.OneDnnEnabled;
+        var report = new StringBuilder();
+        report.AppendLine("# A recurrent step and a recurrent sequence through libtorch's CPU routes (issue 15 item 3)").AppendLine();
+        report.AppendLine(CultureInfo.InvariantCulture, $"{stamp.Cpu}, {stamp.Cores} cores, {threads} threads; {stamp.DateUtc:yyyy-MM-dd HH:mm} UTC, commit {stamp.Commit}, load {stamp.LoadAverage}; oneMKL Intel paths: {TorchRuntime.MklIntelPaths}.").AppendLine();
+        report.AppendLine("| cell | what | batch | route | ms per call (median) | max abs difference to the first route |");
+        report.AppendLine("|---|---|--:|---|--:|--:|");
+        try
+        {
+            foreach (var cell in new[] { RecurrentCellKind.Lstm, RecurrentCellKind.Gru })
+            {
+                manual_seed(1);
+                using var decoder = new RecurrentStack(new RecurrentConfig(cell, InputSize: 512, HiddenSize: 256, NumLayers: 2));
+                using var encoder = new RecurrentStack(new RecurrentConfig(cell, InputSize: 256, HiddenSize: 256, NumLayers: 2));
+                foreach (var batch in new[] { 1, 64 })
+                {
+                    var x = randn(batch, 512);
+                    var state = new RecurrentState(randn(2, batch, 256), cell == RecurrentCellKind.Lstm ? randn(2, batch, 256) : null);
+                    decoder.eval();
+                    Tensor? first = null;
+                    void Step(string route, bool oneDnn, RecurrentPath path)
+                    {
+                        TorchRuntime.OneDnnEnabled = oneDnn;
+                        Tensor result;
+                        using (no_grad()) result = decoder.Run(x.unsqueeze(1), null, state, path).Output.squeeze(1);
+                        first ??= result;
+                        double diff = (result - first).abs().max().item<float>();
+                        var t = TimingStats.Measure(() =>
+                        {
+                            using var scope = NewDisposeScope();
+                            using var _ = no_grad();
+                            decoder.Run(x.unsqueeze(1), null, state, path);
+                        }, batch == 1 ? 200 : 50, batch == 1 ? 2000 : 500);
+                        report.AppendLine(CultureInfo.InvariantCulture, $"| {cell} | one decoding step (2 × 256, input 512, no gradients) | {batch} | {route} | {t.MedianMs:F4} | {diff:G2} |");
+                    }
+                    Step("fused path over a 1-step sequence, oneDNN on (an LSTM in eval mode packs: libtorch's loop)", true, RecurrentPath.Fused);
+                    Step("fused path over a 1-step sequence, oneDNN off", false, RecurrentPath.Fused);
+                    Step("the cell equations (gate level)", true, RecurrentPath.GateLevel);
+                    {
+                        TorchRuntime.OneDnnEnabled = true;
+                        Tensor result;
+                        using (no_grad()) result = decoder.Step(x, state).Output;
+                        double diff = (result - first!).abs().max().item<float>();
+                        var t = TimingStats.Measure(() =>
+                        {
+                            using var scope = NewDisposeScope();
+                            using var _ = no_grad();
+                            decoder.Step(x, state);
+                        }, batch == 1 ? 200 : 50, batch == 1 ? 2000 : 500);
+                        report.AppendLine(CultureInfo.InvariantCulture, $"| {cell} | one decoding step (2 × 256, input 512, no gradients) | {batch} | RecurrentStack.Step (as decoding runs it) | {t.MedianMs:F4} | {diff:G2} |");
+                    }
+                }
+                {
+                    var sequence = randn(64, 32, 256);
+                    encoder.train();
+                    Tensor? first = null;
+                    void Train(string route, bool oneDnn, RecurrentPath path)
+                    {
+                        TorchRuntime.OneDnnEnabled = oneDnn;
+                        var input = sequence.detach().requires_grad_();
+                        encoder.zero_grad();
+                        var result = encoder.Run(input, path: path).Output;
+                        result.sum().backward();
+                        var grad = input.grad!.clone();
+                        first ??= grad;
+                        double diff = (grad - first).abs().max().item<float>();
+                        var t = TimingStats.Measure(() =>
+                        {
+                            using var scope = NewDisposeScope();
+                            encoder.zero_grad();
+                            encoder.Run(input, path: path).Output.sum().backward();
+                        }, 3, 20);
+                        report.AppendLine(CultureInfo.InvariantCulture, $"| {cell} | forward + backward over 64 × 32 (2 × 256) | 64 | {route} | {t.MedianMs:F3} | {diff:G2} (input gradient) |");
+                    }
+                    Train("nn.LSTM/nn.GRU, oneDNN on", true, RecurrentPath.Fused);
+                    Train("nn.LSTM/nn.GRU, oneDNN off", false, RecurrentPath.Fused);
+                    void Forward(string route, bool oneDnn, bool trainingMode)
+                    {
+                        TorchRuntime.OneDnnEnabled = oneDnn;
+                        encoder.train(trainingMode);
+                        var t = TimingStats.Measure(() =>
+                        {
+                            using var scope = NewDisposeScope();
+                            using var _ = trainingMode ? enable_grad() : no_grad();    // training: the graph is built, not walked back
+                            encoder.Run(sequence);
+                        }, 3, 20);
+                        report.AppendLine(CultureInfo.InvariantCulture, $"| {cell} | forward over 64 × 32 (2 × 256) | 64 | {route} | {t.MedianMs:F3} | |");
+                    }
+                    Forward("eval mode, no gradients (an LSTM packs: libtorch's loop)", true, false);
+                    Forward("training mode with gradients, oneDNN on (for an LSTM oneDNN's training kernel)", true, true);
+                    Forward("training mode with gradients, oneDNN off", false, true);
+                }
+            }
+        }
+        finally
+        {
+            TorchRuntime.OneDnnEnabled = oneDnnBefore;
+        }
+        Console.Write(report);
+        if (output is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+            File.WriteAllText(output, report.ToString());
+        }
+        return 0;
+    }
+}
