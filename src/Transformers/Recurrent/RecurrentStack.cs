@@ -112,7 +112,8 @@ public sealed record RecurrentStepOutput(Tensor Output, RecurrentState State);
 /// The parameters live in TorchSharp's fused <c>nn.LSTM</c>/<c>nn.GRU</c>/<c>nn.RNN</c> (state-dict keys
 /// <c>fused.weight_ih_l{k}[_reverse]</c>, <c>fused.weight_hh_l{k}</c>, <c>fused.bias_ih_l{k}</c>, <c>fused.bias_hh_l{k}</c>,
 /// PyTorch's layout). <see cref="RecurrentPath.Fused"/> (the default) calls that module, packing the batch with
-/// <c>pack_padded_sequence</c> when lengths are given; <see cref="RecurrentPath.GateLevel"/> runs the same parameters through
+/// <c>pack_padded_sequence</c> when lengths are given (and an LSTM's batch always, unless it trains with gradients: see
+/// <see cref="RunFused"/>); <see cref="RecurrentPath.GateLevel"/> runs the same parameters through
 /// <see cref="RnnCell.Step"/>, <see cref="LstmCell.Step"/> or <see cref="GruCell.Step"/>, one step at a time, for reading
 /// and inspection. Both give the same outputs, states and gradients.
 /// </para>
@@ -183,7 +184,8 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
     /// GRU and RNN run the fused path. The LSTM runs one cell per layer here (<see cref="LstmStep"/>, what PyTorch's
     /// <c>nn.LSTMCell</c> computes): libtorch sends even a one-step sequence of <c>nn.LSTM</c> through oneDNN's LSTM
     /// primitive on the CPU, which reorders its weights at every call and so costs 3× the step at batch 1
-    /// (experiments/results/speed/lstm-paths.md); over whole sequences oneDNN is the faster route, and the fused path keeps it.
+    /// (experiments/results/speed/lstm-mkldnn.md); over whole sequences in training oneDNN is the faster route, and the
+    /// fused path keeps it there.
     /// </summary>
     public RecurrentStepOutput Step(Tensor x, RecurrentState? state)
     {
