@@ -7,7 +7,7 @@
 # (TRANSFORMERS_KEEP_FREED_MEMORY=0); one worker instead of two. Prints peak RSS (time -v) and target tokens per second.
 # A sixth setting, the fence with an 8 MiB budget instead of 64 (TRANSFORMERS_GC_FENCE_MB=8), collects more often; a seventh
 # gives the memory freed inside glibc's heaps back every 50 steps (TRANSFORMERS_RELEASE_MEMORY_EVERY=50; as shipped only
-# around evaluations).
+# around evaluations). Two more ask glibc for transparent huge pages (as shipped, and with glibc's defaults).
 #   experiments/memory/rss.sh [OUT_DIR] [MINUTES]      (defaults: runs/rss, 2; about 18 minutes)
 #   ONLY="default fence-8mb" experiments/memory/rss.sh ...   runs only the named settings
 #   MEMORY_LOG=10 experiments/memory/rss.sh ...   each run also writes memory.jsonl every 10 steps (TRANSFORMERS_MEMORY_LOG:
@@ -41,8 +41,13 @@ run arena-max-2 MALLOC_ARENA_MAX=2 --
 run glibc-defaults TRANSFORMERS_KEEP_FREED_MEMORY=0 --
 run one-worker -- --workers 1
 run release-50 TRANSFORMERS_RELEASE_MEMORY_EVERY=50 --
+# glibc 2.35+ can ask for transparent huge pages on the memory malloc maps (GLIBC_TUNABLES glibc.malloc.hugetlb=1; the
+# kernel's THP mode here is "madvise"): as shipped with them, and glibc's defaults with them (large tensors mapped and
+# unmapped per use, each faulting in 2 MiB pages instead of 4 KiB ones).
+run thp GLIBC_TUNABLES=glibc.malloc.hugetlb=1 --
+run thp-glibc-defaults GLIBC_TUNABLES=glibc.malloc.hugetlb=1 TRANSFORMERS_KEEP_FREED_MEMORY=0 --
 printf '| setting | peak RSS (MiB) | steps | target tokens/s |\n|---|--:|--:|--:|\n' | tee "$OUT/table.md"
-for name in default no-gc-fence fence-8mb arena-max-2 glibc-defaults one-worker release-50; do
+for name in default no-gc-fence fence-8mb arena-max-2 glibc-defaults one-worker release-50 thp thp-glibc-defaults; do
   [ -f "$OUT/$name.time" ] || continue
   rss=$(awk -F': ' '/Maximum resident/ { printf "%.0f", $2 / 1024 }' "$OUT/$name.time")
   last=$(grep '"type":"eval"' "$OUT/$name/train.jsonl" | tail -1)
