@@ -18,8 +18,8 @@ public static class TorchRuntime
         {
             var native = PreloadNativeLibrary();
             KeepFreedMemory();
-            MklIntelPaths = UnlockMklCodePaths(native);
             libtorchCpu = OpenLibtorchCpu(native);
+            MklIntelPaths = UnlockMklCodePaths(libtorchCpu);
             if (Environment.GetEnvironmentVariable(OneDnnVariable) is { } oneDnn)
                 SetOneDnn(oneDnn switch
                 {
@@ -76,13 +76,11 @@ public static class TorchRuntime
     /// CPU that has AVX2, only if the function's first instruction is the expected load of that variable (so another
     /// libtorch build is left alone), and not with TRANSFORMERS_MKL_VENDOR_CHECK=1. Returns whether it was done.
     /// </summary>
-    private static unsafe bool UnlockMklCodePaths(string? nativeDirectory)
+    private static unsafe bool UnlockMklCodePaths(nint library)
     {
-        if (nativeDirectory is null || Environment.GetEnvironmentVariable("TRANSFORMERS_MKL_VENDOR_CHECK") == "1") return false;
+        if (library == 0 || Environment.GetEnvironmentVariable("TRANSFORMERS_MKL_VENDOR_CHECK") == "1") return false;
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || IsIntel()) return false;
-        var library = Path.Combine(nativeDirectory, "libtorch_cpu.so");
-        if (!File.Exists(library) || !System.Runtime.InteropServices.NativeLibrary.TryLoad(library, out var handle)) return false;
-        if (!System.Runtime.InteropServices.NativeLibrary.TryGetExport(handle, "mkl_serv_intel_cpu_true", out var function)) return false;
+        if (!System.Runtime.InteropServices.NativeLibrary.TryGetExport(library, "mkl_serv_intel_cpu_true", out var function)) return false;
         byte* code = (byte*)function;
         if (code[0] != 0x8B || code[1] != 0x05) return false;                       // mov eax, [rip + disp32]: the cached answer
         int* cached = (int*)(code + 6 + *(int*)(code + 2));                          // rip-relative: from the end of the 6-byte instruction
@@ -94,7 +92,7 @@ public static class TorchRuntime
     /// <summary>The environment variable that sets <see cref="OneDnnEnabled"/> when libtorch is loaded: 1 or 0.</summary>
     public const string OneDnnVariable = "TRANSFORMERS_ONEDNN";
 
-    private static nint libtorchCpu;
+    private static nint libtorchCpu;                                             // libtorch_cpu.so's handle (0: not found)
 
     private static nint OpenLibtorchCpu(string? nativeDirectory)
     {

@@ -26,9 +26,10 @@ public static class DevBleuCurves
             .ToList();
     }
 
-    private static List<Point> ReadOurs(string path) =>
-        TrainingLogLine.ReadAll(path).Evals.Where(e => e.Eval.DevBleu.HasValue)
-            .Select(e => new Point(e.Eval.ElapsedSeconds / 60, e.Eval.DevBleu!.Value, e.Eval.Step)).ToList();
+    private static List<Point> ReadOurs(string path) => PointsOf(TrainingLogLine.ReadAll(path).Evals);
+
+    private static List<Point> PointsOf(IEnumerable<(EvalRecord Eval, long? PeakRssBytes)> evals) =>
+        evals.Where(e => e.Eval.DevBleu.HasValue).Select(e => new Point(e.Eval.ElapsedSeconds / 60, e.Eval.DevBleu!.Value, e.Eval.Step)).ToList();
 
     /// <summary>
     /// Draws <paramref name="named"/> (NAME, run directory or reference JSON) into <paramref name="output"/> and prints each
@@ -61,22 +62,22 @@ public static class DevBleuCurves
         text.AppendLine("|---|--:|--:|--:|---|--:|--:|");
         foreach (var (name, path) in named)
         {
-            var points = Read(path);
+            var log = Directory.Exists(path) ? Path.Combine(path, "train.jsonl") : path;
+            var evals = log.EndsWith(".jsonl", StringComparison.Ordinal) ? TrainingLogLine.ReadAll(log).Evals : null;   // ours: read once
+            var points = evals is null ? Read(path) : PointsOf(evals);
             var best = points.Count == 0 ? null : points.MaxBy(p => p.DevBleu);
             var curve = string.Join(", ", points.Select(p => FormattableString.Invariant($"{p.Minutes:F0}: {p.DevBleu:F2}")));
             var bestText = best is null ? "—" : FormattableString.Invariant($"{best.DevBleu:F2} ({best.Minutes:F0})");
-            var log = Directory.Exists(path) ? Path.Combine(path, "train.jsonl") : path;
-            if (log.EndsWith(".jsonl", StringComparison.Ordinal))
+            if (evals is null)
             {
-                var evals = TrainingLogLine.ReadAll(log).Evals;
-                var last = evals.Count == 0 ? default : evals[^1];
-                double tokensPerSecond = evals.Count == 0 || last.Eval.ElapsedSeconds <= 0 ? 0 : last.Eval.TargetTokens / last.Eval.ElapsedSeconds;
-                long peak = evals.Select(e => e.PeakRssBytes ?? 0).DefaultIfEmpty(0).Max();
-                text.AppendLine(FormattableString.Invariant(
-                    $"| {name} | {last.Eval?.Step ?? 0:N0} | {last.Eval?.TargetTokens ?? 0:N0} | {tokensPerSecond:N0} | {curve} | {bestText} | {peak / (double)(1L << 30):F2} |"));
-            }
-            else
                 text.AppendLine($"| {name} | — | — | — | {curve} | {bestText} | — |");
+                continue;
+            }
+            var last = evals.Count == 0 ? null : evals[^1].Eval;
+            double tokensPerSecond = last is null || last.ElapsedSeconds <= 0 ? 0 : last.TargetTokens / last.ElapsedSeconds;
+            long peak = evals.Select(e => e.PeakRssBytes ?? 0).DefaultIfEmpty(0).Max();
+            text.AppendLine(FormattableString.Invariant(
+                $"| {name} | {last?.Step ?? 0:N0} | {last?.TargetTokens ?? 0:N0} | {tokensPerSecond:N0} | {curve} | {bestText} | {peak / (double)(1L << 30):F2} |"));
         }
         return text.ToString();
     }

@@ -200,12 +200,11 @@ public sealed class LstmCell(long inputSize, long hiddenSize) : RecurrentCell(na
     public static CellStep Step(Tensor x, RecurrentState state, CellWeights w)
     {
         var previousC = state.Cell ?? throw new ArgumentException("an LSTM step needs the cell state C_{t-1} (RecurrentState.Cell)", nameof(state));
-        var X = F.linear(x, w.WeightIh, w.BiasIh).chunk(4, 1);            // 4 x [batch, hidden]: W_i* x_t + b_i*, * = i, f, g, o
-        var Hp = F.linear(state.Hidden, w.WeightHh, w.BiasHh).chunk(4, 1); // 4 x [batch, hidden]: W_h* H_{t-1} + b_h*
-        var I = torch.sigmoid(X[0] + Hp[0]);      // I_t = σ(W_ii x_t + b_ii + W_hi H_{t-1} + b_hi)   input gate
-        var Fg = torch.sigmoid(X[1] + Hp[1]);     // F_t = σ(W_if x_t + b_if + W_hf H_{t-1} + b_hf)   forget gate
-        var CTilde = torch.tanh(X[2] + Hp[2]);    // C̃_t = tanh(W_ig x_t + b_ig + W_hg H_{t-1} + b_hg) candidate
-        var O = torch.sigmoid(X[3] + Hp[3]);      // O_t = σ(W_io x_t + b_io + W_ho H_{t-1} + b_ho)   output gate
+        var Z = (F.linear(x, w.WeightIh, w.BiasIh) + F.linear(state.Hidden, w.WeightHh, w.BiasHh)).chunk(4, 1); // 4 x [batch, hidden]: W_i* x_t + b_i* + W_h* H_{t-1} + b_h*, * = i, f, g, o
+        var I = torch.sigmoid(Z[0]);              // I_t = σ(W_ii x_t + b_ii + W_hi H_{t-1} + b_hi)   input gate
+        var Fg = torch.sigmoid(Z[1]);             // F_t = σ(W_if x_t + b_if + W_hf H_{t-1} + b_hf)   forget gate
+        var CTilde = torch.tanh(Z[2]);            // C̃_t = tanh(W_ig x_t + b_ig + W_hg H_{t-1} + b_hg) candidate
+        var O = torch.sigmoid(Z[3]);              // O_t = σ(W_io x_t + b_io + W_ho H_{t-1} + b_ho)   output gate
         var C = Fg * previousC + I * CTilde;      // C_t = F_t ⊙ C_{t-1} + I_t ⊙ C̃_t                  cell state
         var H = O * torch.tanh(C);                // H_t = O_t ⊙ tanh(C_t)                               hidden state
         return new CellStep(new RecurrentState(H, C), new Dictionary<Gate, Tensor>

@@ -181,7 +181,7 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
     /// <summary>
     /// One time step of a unidirectional stack, for decoding: x <c>[batch, inputSize]</c>, state
     /// <c>[numLayers, batch, hidden]</c> (null for zeros) -> the top layer's h_t <c>[batch, hidden]</c> and the new state.
-    /// GRU and RNN run the fused path. The LSTM runs one cell per layer here (<see cref="LstmStep"/>, what PyTorch's
+    /// GRU and RNN run the fused path. The LSTM runs one <see cref="LstmCell.Step"/> per layer (what PyTorch's
     /// <c>nn.LSTMCell</c> computes): libtorch sends even a one-step sequence of <c>nn.LSTM</c> through oneDNN's LSTM
     /// primitive on the CPU, which reorders its weights at every call and so costs 3× the step at batch 1
     /// (experiments/results/speed/lstm-mkldnn.md); over whole sequences in training oneDNN is the faster route, and the
@@ -208,24 +208,20 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
     }
 
     /// <summary>
-    /// One LSTM step through every layer on the fused module's parameters (d2l.ai §10.1; PyTorch's gate order i, f, g, o):
-    /// gates = W_ih x + b_ih + W_hh h + b_hh; c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g); h' = σ(o) ⊙ tanh(c'); dropout between layers
-    /// in training, as the gate-level path. The same function as <see cref="LstmCell.Step"/> in fewer operations.
+    /// One LSTM step through every layer: <see cref="LstmCell.Step"/> on the fused module's parameters, dropout between
+    /// layers in training, as the gate-level path.
     /// </summary>
     private (Tensor Top, RecurrentState State) LstmStep(Tensor x, RecurrentState state)
     {
         // x: [batch, inputSize]; state: [numLayers, batch, hidden] (hidden and cell)
-        var parameters = fused.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var parameters = FusedParameters();
         var hidden = new Tensor[Config.NumLayers];
         var cell = new Tensor[Config.NumLayers];
         var input = x;
         for (var layer = 0; layer < Config.NumLayers; layer++)
         {
-            var gates = nn.functional.linear(input, parameters[$"weight_ih_l{layer}"], parameters[$"bias_ih_l{layer}"])
-                .add_(nn.functional.linear(state.Hidden[layer], parameters[$"weight_hh_l{layer}"], parameters[$"bias_hh_l{layer}"])); // [batch, 4 * hidden]
-            var ifgo = gates.chunk(4, 1);                                                                    // 4 × [batch, hidden]
-            cell[layer] = ifgo[1].sigmoid() * state.Cell![layer] + ifgo[0].sigmoid() * ifgo[2].tanh();     // c'
-            hidden[layer] = ifgo[3].sigmoid() * cell[layer].tanh();                                          // h'
+            var next = LstmCell.Step(input, new RecurrentState(state.Hidden[layer], state.Cell![layer]), WeightsOf(parameters, layer, Direction.Forward)).State;
+            (hidden[layer], cell[layer]) = (next.Hidden, next.Cell!);                                         // [batch, hidden]
             input = layer < Config.NumLayers - 1 && Config.Dropout > 0 ? DropoutNoise.Apply(hidden[layer], Config.Dropout, training) : hidden[layer];
         }
         return (hidden[^1], new RecurrentState(torch.stack(hidden, 0), torch.stack(cell, 0))); // [batch, hidden]; [numLayers, batch, hidden]
@@ -242,8 +238,14 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Config.NumLayers);
         if (direction == Direction.Backward && !Config.Bidirectional)
             throw new ArgumentException("the stack is unidirectional: it has no backward weights", nameof(direction));
+        return WeightsOf(FusedParameters(), layer, direction);
+    }
+
+    private Dictionary<string, Tensor> FusedParameters() => fused.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+
+    private static CellWeights WeightsOf(Dictionary<string, Tensor> parameters, int layer, Direction direction)
+    {
         var suffix = $"_l{layer}{(direction == Direction.Backward ? "_reverse" : "")}";
-        var parameters = fused.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         return new CellWeights(parameters["weight_ih" + suffix], parameters["weight_hh" + suffix],
             parameters["bias_ih" + suffix], parameters["bias_hh" + suffix]);
     }
