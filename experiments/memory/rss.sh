@@ -5,11 +5,13 @@
 # glibc's mmap threshold 1 GiB, no trimming, heap grown 256 MiB at a time); without the data-parallel GC fence
 # (TRANSFORMERS_GC_FENCE=0); as shipped but glibc limited to 2 malloc arenas (MALLOC_ARENA_MAX=2); glibc's own defaults
 # (TRANSFORMERS_KEEP_FREED_MEMORY=0); one worker instead of two. Prints peak RSS (time -v) and target tokens per second.
-# A sixth setting, the fence with an 8 MiB budget instead of 64 (TRANSFORMERS_GC_FENCE_MB=8), collects more often; a seventh
-# gives the memory freed inside glibc's heaps back every 50 steps (TRANSFORMERS_RELEASE_MEMORY_EVERY=50; as shipped only
-# around evaluations). Two more ask glibc for transparent huge pages (as shipped, and with glibc's defaults).
+# A sixth setting gives the memory freed inside glibc's heaps back every 50 steps (TRANSFORMERS_RELEASE_MEMORY_EVERY=50;
+# as shipped only around evaluations); two more ask glibc for transparent huge pages (as shipped, and with glibc's
+# defaults); two keep freed memory for allocations under 4 MiB only. (The GC fence holds one no-GC region per step since
+# 2026-12-06 evening; before, one region over ~50 steps, measured here as "default" until then.)
 #   experiments/memory/rss.sh [OUT_DIR] [MINUTES]      (defaults: runs/rss, 2; about 18 minutes)
-#   ONLY="default fence-8mb" experiments/memory/rss.sh ...   runs only the named settings
+#   ONLY="default no-gc-fence" experiments/memory/rss.sh ...   runs only the named settings
+#   TRAIN_OPTIONS="--batch-tokens 500" experiments/memory/rss.sh ...   the same settings on another recipe
 #   MEMORY_LOG=10 experiments/memory/rss.sh ...   each run also writes memory.jsonl every 10 steps (TRANSFORMERS_MEMORY_LOG:
 #                                                 resident size, .NET heap, collections, live tensors, glibc's malloc heap)
 set -euo pipefail
@@ -31,12 +33,11 @@ run() {  # name, env assignments..., -- extra train options...
   if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
   rm -rf "$OUT/$name"
   env "${envs[@]}" /usr/bin/time -v -o "$OUT/$name.time.tmp" $CLI train --arch transformer --out "$OUT/$name" --minutes "$MINUTES" \
-    --eval-minutes "$MINUTES" --patience 0 --threads 2 "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
+    --eval-minutes "$MINUTES" --patience 0 --threads 2 ${TRAIN_OPTIONS:-} "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
   mv "$OUT/$name.time.tmp" "$OUT/$name.time"
 }
 run default --
 run no-gc-fence TRANSFORMERS_GC_FENCE=0 --
-run fence-8mb TRANSFORMERS_GC_FENCE_MB=8 --
 run arena-max-2 MALLOC_ARENA_MAX=2 --
 run glibc-defaults TRANSFORMERS_KEEP_FREED_MEMORY=0 --
 run one-worker -- --workers 1
@@ -46,8 +47,11 @@ run release-50 TRANSFORMERS_RELEASE_MEMORY_EVERY=50 --
 # unmapped per use, each faulting in 2 MiB pages instead of 4 KiB ones).
 run thp GLIBC_TUNABLES=glibc.malloc.hugetlb=1 --
 run thp-glibc-defaults GLIBC_TUNABLES=glibc.malloc.hugetlb=1 TRANSFORMERS_KEEP_FREED_MEMORY=0 --
+# Freed memory kept for tensors under 4 MiB only (glibc's heaps, never trimmed); larger ones mapped per use, with and without THP.
+run mmap-4mb TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 --
+run mmap-4mb-thp GLIBC_TUNABLES=glibc.malloc.hugetlb=1 TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 --
 printf '| setting | peak RSS (MiB) | steps | target tokens/s |\n|---|--:|--:|--:|\n' | tee "$OUT/table.md"
-for name in default no-gc-fence fence-8mb arena-max-2 glibc-defaults one-worker release-50 thp thp-glibc-defaults; do
+for name in default no-gc-fence arena-max-2 glibc-defaults one-worker release-50 thp thp-glibc-defaults mmap-4mb mmap-4mb-thp; do
   [ -f "$OUT/$name.time" ] || continue
   rss=$(awk -F': ' '/Maximum resident/ { printf "%.0f", $2 / 1024 }' "$OUT/$name.time")
   last=$(grep '"type":"eval"' "$OUT/$name/train.jsonl" | tail -1)

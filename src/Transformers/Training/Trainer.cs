@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -135,7 +134,8 @@ public sealed class Trainer
     private readonly List<IReadOnlyList<Parameter>> replicaParameters;   // parameters of each replica, in the order of [0]'s, listed once
     private readonly TrainingBudget budget;
     private readonly Device device;
-    private readonly GcFence gcFence = new();            // collections between data-parallel steps only (see GcFence)
+    private readonly GcFence gcFence = new();            // no collection during a step's data-parallel phase (see GcFence)
+    private WorkerThreads? workerThreads;                // the data-parallel workers' threads, started at the first step with 2+ workers
     private readonly Stopwatch clock = new();          // training time only: stopped during evaluations and checkpoints
     private double startElapsed;
     private long? savedStep;                          // the step of last/ (null: this run has none yet)
@@ -239,7 +239,12 @@ public sealed class Trainer
     public TrainingOutcome Run()
     {
         try { return Train(); }
-        finally { gcFence.Release(); }
+        finally
+        {
+            gcFence.Release();
+            workerThreads?.Dispose();
+            workerThreads = null;
+        }
     }
 
     private TrainingOutcome Train()
@@ -339,17 +344,9 @@ public sealed class Trainer
         else
         {
             gcFence.Hold();                                                       // no collection while the workers are in native calls
-            var others = Enumerable.Range(1, workers - 1)
-                .Select(w => Task.Factory.StartNew(() => Backward(replicas[w], group, first, w, workers, tokens), TaskCreationOptions.LongRunning))
-                .ToArray();
-            Exception? failure = null;
-            try { sums[0] = Backward(replicas[0], group, first, 0, workers, tokens); }
-            catch (Exception e) { failure = e; }
-            foreach (var other in others)                                         // never leave a worker running
-                try { other.Wait(); }
-                catch (AggregateException e) { failure ??= e.InnerException; }
-            if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
-            for (int w = 1; w < workers; w++) sums[w] = others[w - 1].Result;
+            workerThreads ??= new WorkerThreads(options.Workers);
+            sums = workerThreads.Run(workers, w => Backward(replicas[w], group, first, w, workers, tokens));
+            gcFence.Release();                                                    // the workers have joined: collections may run
             AddGradients(workers);
         }
         // Summed on the host in batch order, so that any number of workers reports the same loss.

@@ -100,7 +100,7 @@ public sealed class DataParallelTests
     /// <summary>
     /// Every tensor a step makes is disposed by the step (dispose scopes), none left to the garbage collector: the number
     /// of live tensors does not grow from step 4 to step 12. A tensor left to the finalizer holds its native memory
-    /// until a collection, which the data-parallel fence (GcFence) postpones: that is how peak memory grows.
+    /// until a collection, which the data-parallel fence (GcFence) holds off during a step.
     /// </summary>
     [Theory]
     [InlineData("transformer", 1)]

@@ -16,25 +16,26 @@ public class GcFenceTests
     }
 
     [Fact]
-    public void WhileHeld_NoCollectionRuns_AndTheRegionIsRenewedBetweenStepsOnceHalfTheBudgetIsUsed()
+    public void WhileHeld_NoCollectionRuns_AndEachHoldCollectsOnce_BeforeItsStep()
     {
         SerialCollection.Settle();
-        using var fence = new GcFence(budget: 64L << 20);
+        using var fence = new GcFence(budget: 16L << 20);
+        int collections = GC.CollectionCount(0);
         fence.Hold();
         Assert.Equal(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
-        int collections = GC.CollectionCount(0);
-        Allocate(8L << 20);                                  // a "step": 8 MiB
-        fence.Hold();                                        // under half the budget: the same region, no collection
-        Allocate(8L << 20);
-        Assert.Equal(collections, GC.CollectionCount(0));
-        Assert.Equal(1, fence.Opened);
-        Allocate(24L << 20);                                 // 40 of 64 MiB used
-        fence.Hold();                                        // renewed here, between steps: one collection
-        Assert.Equal(2, fence.Opened);
+        Assert.Equal(collections + 1, GC.CollectionCount(0));                      // the region starts with one collection
+        Allocate(8L << 20);                                                         // a "step": 8 MiB, no collection
         Assert.Equal(collections + 1, GC.CollectionCount(0));
         fence.Release();
         Assert.NotEqual(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
-        Assert.Equal(0, fence.Overruns);
+        fence.Hold();                                                               // the next step: a new region, one collection
+        Assert.Equal(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
+        Assert.Equal(collections + 2, GC.CollectionCount(0));
+        fence.Hold();                                                               // held twice: the region is renewed, not nested
+        Assert.Equal((3, 0), (fence.Opened, fence.Overruns));
+        fence.Release();
+        fence.Release();                                                            // twice is harmless
+        Assert.NotEqual(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
     }
 
     [Fact]
@@ -45,7 +46,7 @@ public class GcFenceTests
         fence.Hold();
         Allocate(32L << 20);                                 // the runtime collects and leaves the region
         Assert.NotEqual(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
-        fence.Hold();
+        fence.Hold();                                        // a new region for the next step
         Assert.Equal((1, 2), (fence.Overruns, fence.Opened));
         fence.Release();
     }
