@@ -171,13 +171,14 @@ public static class Program
     private static Command ScalarGc()
     {
         var fence = new Option<bool>("--fence") { Description = "Hold collections during the parallel work (GcFence), as the trainer does." };
+        var gate = new Option<bool>("--gate") { Description = "Hold the finalizer thread instead (FinalizerGate; collections run), the alternative being measured." };
         var seconds = new Option<double>("--seconds") { Description = "How long to run, in seconds.", DefaultValueFactory = _ => 60 }.Within(0, 1e6, minOpen: true);
         var garbage = new Option<int>("--garbage") { Description = "KB of managed garbage per expression (how often collections come).", DefaultValueFactory = _ => 64 }.AtLeast(1);
         var cmd = new Command("scalar-gc", "Stress the hazard GcFence guards against: two threads of tensor arithmetic with implicit Scalars while collections come often.")
         {
-            fence, seconds, garbage,
+            fence, gate, seconds, garbage,
         };
-        cmd.SetAction(parse => ScalarGcStress.Run(parse.GetValue(fence), parse.GetValue(seconds), parse.GetValue(garbage)));
+        cmd.SetAction(parse => ScalarGcStress.Run(parse.GetValue(fence), parse.GetValue(seconds), parse.GetValue(garbage), parse.GetValue(gate)));
         return cmd;
     }
 

@@ -38,6 +38,9 @@ run() {  # name, env assignments..., -- extra train options...
 }
 run default --
 run no-gc-fence TRANSFORMERS_GC_FENCE=0 --
+# The guards of the data-parallel phase: as shipped since 2026-12-06 evening the finalizer thread is held (FinalizerGate;
+# collections run); "region" is one no-GC region per step instead (GcFence, the fallback).
+run gc-region-per-step TRANSFORMERS_GC_FENCE=region --
 run arena-max-2 MALLOC_ARENA_MAX=2 --
 run glibc-defaults TRANSFORMERS_KEEP_FREED_MEMORY=0 --
 run one-worker -- --workers 1
@@ -51,7 +54,7 @@ run thp-glibc-defaults GLIBC_TUNABLES=glibc.malloc.hugetlb=1 TRANSFORMERS_KEEP_F
 run mmap-4mb TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 --
 run mmap-4mb-thp GLIBC_TUNABLES=glibc.malloc.hugetlb=1 TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 --
 printf '| setting | peak RSS (MiB) | steps | target tokens/s |\n|---|--:|--:|--:|\n' | tee "$OUT/table.md"
-for name in default no-gc-fence arena-max-2 glibc-defaults one-worker release-50 thp thp-glibc-defaults mmap-4mb mmap-4mb-thp; do
+for name in default no-gc-fence gc-region-per-step arena-max-2 glibc-defaults one-worker release-50 thp thp-glibc-defaults mmap-4mb mmap-4mb-thp; do
   [ -f "$OUT/$name.time" ] || continue
   rss=$(awk -F': ' '/Maximum resident/ { printf "%.0f", $2 / 1024 }' "$OUT/$name.time")
   last=$(grep '"type":"eval"' "$OUT/$name/train.jsonl" | tail -1)

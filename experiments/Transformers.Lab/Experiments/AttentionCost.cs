@@ -107,12 +107,13 @@ public sealed class AttentionCost : IExperiment
     {
         model.train();
         var optimizer = optim.AdamW(model.parameters(), 1e-4, 0.9, 0.98, 1e-9, 1e-4);
+        long tokens = targets.ne(0).sum().ToInt64();                              // the loss's non-padding targets, counted once
         return () =>
         {
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
             var sums = LabelSmoothedCrossEntropy.Compute(forward(), targets, 0, 0.1);
-            sums.Loss.div(sums.Tokens).backward();
+            sums.Loss.div(tokens).backward();
             nn.utils.clip_grad_norm_(model.parameters(), 1.0);
             optimizer.step();
         };

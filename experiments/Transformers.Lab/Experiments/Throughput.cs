@@ -219,12 +219,13 @@ public sealed class Throughput : IExperiment
         using var mask = ones([batch, length], ScalarType.Bool);
         using var tgtIn = tgt[.., ..^1].contiguous();
         using var tgtOut = tgt[.., 1..].contiguous();
+        long tokens = tgtOut.ne(model.Special.Pad).sum().ToInt64();               // the loss's non-padding targets, counted once
         void Step()
         {
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
             var sums = LabelSmoothedCrossEntropy.Compute(model.Forward(src, mask, tgtIn), tgtOut, model.Special.Pad, 0.1);
-            sums.Loss.div(sums.Tokens).backward();
+            sums.Loss.div(tokens).backward();
             nn.utils.clip_grad_norm_(model.parameters(), 1.0);
             optimizer.step();
         }

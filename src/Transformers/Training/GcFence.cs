@@ -3,7 +3,9 @@ using System.Runtime;
 namespace Transformers.Training;
 
 /// <summary>
-/// Keeps the garbage collector out of the data-parallel part of training steps, and lets it run between them.
+/// Keeps the garbage collector out of the data-parallel part of training steps, and lets it run between them. The
+/// trainer's guard is <see cref="FinalizerGate"/> (the finalizer thread held instead, collections free: less memory,
+/// faster); this fence is its fallback, and the guard with TRANSFORMERS_GC_FENCE=region.
 /// <para>
 /// Why: TorchSharp 0.107 hands implicitly created <c>Scalar</c>s to native calls by raw handle — <c>a + b</c> is
 /// <c>add(b, alpha: 1)</c>, <c>x * 0.5</c> and <c>masked_fill(m, -inf)</c> convert their numbers — and leaves them to the
@@ -27,7 +29,8 @@ namespace Transformers.Training;
 /// ~50 steps — let the memory glibc keeps free inside its heaps grow without bound (2.7 GiB resident after 2 minutes and
 /// rising; 22.3 GiB in 30 minutes with 500-token batches), and the steps that faulted that memory in ran at 0.85× the
 /// speed (3,451 against 4,053 target tokens/s; 0.7× with 500-token batches). With a region per step the resident size
-/// levels off (1.6 GiB), at 0.97× the speed of no fence at all.
+/// levelled off in the default recipe (1.6 GiB), but with 500-token batches it levelled off at 2.4 GiB in one run and
+/// grew to 7.7 GiB in another: hence the gate.
 /// </para>
 /// </summary>
 public sealed class GcFence(long budget = 0) : IDisposable

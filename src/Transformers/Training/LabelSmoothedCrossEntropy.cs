@@ -3,11 +3,13 @@ using static TorchSharp.torch;
 
 namespace Transformers.Training;
 
-/// <summary>The loss of a batch: the sums over its non-padding target tokens, so accumulation can normalise by the total.</summary>
+/// <summary>
+/// The loss of a batch: the sums over its non-padding target tokens, so accumulation can normalise by the total (which
+/// the batch knows on the host, <see cref="Data.TranslationBatch.TargetTokens"/>: counting it here would read the device).
+/// </summary>
 /// <param name="Loss">Σ label-smoothed cross-entropy (a scalar tensor with gradient)</param>
 /// <param name="Nll">Σ negative log-likelihood of the true tokens (for perplexity; no gradient)</param>
-/// <param name="Tokens">number of non-padding target tokens</param>
-public sealed record LossSums(Tensor Loss, Tensor Nll, long Tokens);
+public sealed record LossSums(Tensor Loss, Tensor Nll);
 
 /// <summary>
 /// Cross-entropy with label smoothing (Szegedy et al. 2016; Vaswani et al. §5.4): the target distribution puts 1 - ε on
@@ -29,7 +31,6 @@ public static class LabelSmoothedCrossEntropy
         var loss = perToken.masked_select(keep).sum();
         Tensor nllSum;
         using (no_grad()) nllSum = nll.masked_select(keep).sum().detach();
-        long tokens = keep.sum().ToInt64();
-        return new LossSums(loss.MoveToOuterDisposeScope(), nllSum.MoveToOuterDisposeScope(), tokens);
+        return new LossSums(loss.MoveToOuterDisposeScope(), nllSum.MoveToOuterDisposeScope());
     }
 }

@@ -134,8 +134,9 @@ public sealed class Trainer
     private readonly List<IReadOnlyList<Parameter>> replicaParameters;   // parameters of each replica, in the order of [0]'s, listed once
     private readonly TrainingBudget budget;
     private readonly Device device;
-    private readonly GcFence gcFence = new();            // no collection during a step's data-parallel phase (see GcFence)
+    private readonly GcFence gcFence = new();            // the fallback: no collection during a step's data-parallel phase
     private WorkerThreads? workerThreads;                // the data-parallel workers' threads, started at the first step with 2+ workers
+    private readonly FinalizerGate? finalizerGate = FinalizerGate.Enabled ? new() : null;    // no finalizer during a step's data-parallel phase
     private readonly Stopwatch clock = new();          // training time only: stopped during evaluations and checkpoints
     private double startElapsed;
     private long? savedStep;                          // the step of last/ (null: this run has none yet)
@@ -242,6 +243,7 @@ public sealed class Trainer
         finally
         {
             gcFence.Release();
+            finalizerGate?.Open();
             workerThreads?.Dispose();
             workerThreads = null;
         }
@@ -343,10 +345,16 @@ public sealed class Trainer
         if (workers == 1) sums[0] = Backward(replicas[0], group, first, 0, 1, tokens);
         else
         {
-            gcFence.Hold();                                                       // no collection while the workers are in native calls
             workerThreads ??= new WorkerThreads(options.Workers);
-            sums = workerThreads.Run(workers, w => Backward(replicas[w], group, first, w, workers, tokens));
-            gcFence.Release();                                                    // the workers have joined: collections may run
+            // No Scalar freed while the workers are in native calls: no finalizer runs (FinalizerGate), or, if the gate
+            // cannot close in time or TRANSFORMERS_GC_FENCE=region, no collection (GcFence).
+            if (finalizerGate?.Close(TimeSpan.FromSeconds(10)) != true) gcFence.Hold();
+            try { sums = workerThreads.Run(workers, w => Backward(replicas[w], group, first, w, workers, tokens)); }
+            finally
+            {
+                finalizerGate?.Open();                                            // the workers have joined
+                gcFence.Release();
+            }
             AddGradients(workers);
         }
         // Summed on the host in batch order, so that any number of workers reports the same loss.
@@ -477,7 +485,7 @@ public sealed class Trainer
             var t = batch.ToTensors(model);
             var sums = LabelSmoothedCrossEntropy.Compute(model.Forward(t.Source, t.SourceMask, t.TargetIn), t.TargetOut, model.Special.Pad, 0);
             nll += sums.Nll.item<float>();
-            tokens += sums.Tokens;
+            tokens += batch.TargetTokens;
         }
         double mean = tokens == 0 ? double.NaN : nll / tokens;
         return (mean, Math.Exp(mean));
