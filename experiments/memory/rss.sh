@@ -24,8 +24,10 @@ if [ -z "${CLI:-}" ]; then
   dotnet build -c Release src/Transformers.Cli >/dev/null
   CLI=src/Transformers.Cli/bin/Release/net10.0/Transformers.Cli
 fi
+NAMES=()
 run() {  # name, env assignments..., -- extra train options...
   local name=$1; shift
+  NAMES+=("$name")
   local envs=()
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
   [ $# -gt 0 ] && shift
@@ -54,7 +56,7 @@ run thp-glibc-defaults GLIBC_TUNABLES=glibc.malloc.hugetlb=1 TRANSFORMERS_KEEP_F
 run mmap-4mb TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 --
 run mmap-4mb-thp GLIBC_TUNABLES=glibc.malloc.hugetlb=1 TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 --
 printf '| setting | peak RSS (MiB) | steps | target tokens/s |\n|---|--:|--:|--:|\n' | tee "$OUT/table.md"
-for name in default no-gc-fence gc-region-per-step arena-max-2 glibc-defaults one-worker release-50 thp thp-glibc-defaults mmap-4mb mmap-4mb-thp; do
+for name in "${NAMES[@]}"; do
   [ -f "$OUT/$name.time" ] || continue
   rss=$(awk -F': ' '/Maximum resident/ { printf "%.0f", $2 / 1024 }' "$OUT/$name.time")
   last=$(grep '"type":"eval"' "$OUT/$name/train.jsonl" | tail -1)

@@ -15,9 +15,7 @@ public static class DevBleuCurves
     /// <summary>A run directory or train.jsonl of ours, or a reference result JSON -> its dev BLEU evaluations in time order.</summary>
     public static IReadOnlyList<Point> Read(string path)
     {
-        if (Directory.Exists(path)) path = Path.Combine(path, "train.jsonl");
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such run log or reference result");
-        if (path.EndsWith(".jsonl", StringComparison.Ordinal)) return ReadOurs(path);
+        if (OursLog(path) is { } log) return PointsOf(TrainingLogLine.ReadAll(log).Evals);
         using var doc = JsonDocument.Parse(File.ReadAllText(path));
         if (!doc.RootElement.TryGetProperty("bleu_over_time", out var points))
             throw new InvalidDataException($"{path}: not a reference result (no \"bleu_over_time\")");
@@ -26,7 +24,13 @@ public static class DevBleuCurves
             .ToList();
     }
 
-    private static List<Point> ReadOurs(string path) => PointsOf(TrainingLogLine.ReadAll(path).Evals);
+    /// <summary>A run directory or train.jsonl of ours -> that log; a reference result JSON -> null; neither -> an error naming it.</summary>
+    private static string? OursLog(string path)
+    {
+        if (Directory.Exists(path)) path = Path.Combine(path, "train.jsonl");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such run log or reference result");
+        return path.EndsWith(".jsonl", StringComparison.Ordinal) ? path : null;
+    }
 
     private static List<Point> PointsOf(IEnumerable<(EvalRecord Eval, long? PeakRssBytes)> evals) =>
         evals.Where(e => e.Eval.DevBleu.HasValue).Select(e => new Point(e.Eval.ElapsedSeconds / 60, e.Eval.DevBleu!.Value, e.Eval.Step)).ToList();
@@ -62,8 +66,7 @@ public static class DevBleuCurves
         text.AppendLine("|---|--:|--:|--:|---|--:|--:|");
         foreach (var (name, path) in named)
         {
-            var log = Directory.Exists(path) ? Path.Combine(path, "train.jsonl") : path;
-            var evals = log.EndsWith(".jsonl", StringComparison.Ordinal) ? TrainingLogLine.ReadAll(log).Evals : null;   // ours: read once
+            var evals = OursLog(path) is { } log ? TrainingLogLine.ReadAll(log).Evals : null;   // ours: read once
             var points = evals is null ? Read(path) : PointsOf(evals);
             var best = points.Count == 0 ? null : points.MaxBy(p => p.DevBleu);
             var curve = string.Join(", ", points.Select(p => FormattableString.Invariant($"{p.Minutes:F0}: {p.DevBleu:F2}")));

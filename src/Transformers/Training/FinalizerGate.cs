@@ -30,8 +30,8 @@ namespace Transformers.Training;
 /// </summary>
 public sealed class FinalizerGate : IDisposable
 {
-    /// <summary>Whether the trainer guards its data-parallel phase with a gate: yes unless TRANSFORMERS_GC_FENCE is "region" or "0".</summary>
-    public static bool Enabled { get; } = Environment.GetEnvironmentVariable("TRANSFORMERS_GC_FENCE") is not ("region" or "0");
+    /// <summary>Whether the trainer guards its data-parallel phase with a gate (<see cref="GcFence.Configured"/>).</summary>
+    public static bool Enabled => GcFence.Configured == ParallelPhaseGuard.FinalizerGate;
 
     /// <summary>The longest a latch holds the finalizer thread: far longer than any step, short enough not to hang a run.</summary>
     public static readonly TimeSpan MaxHold = TimeSpan.FromMinutes(5);

@@ -2,6 +2,9 @@ using System.Runtime;
 
 namespace Transformers.Training;
 
+/// <summary>What keeps TorchSharp's implicit Scalars alive while data-parallel workers run (see <see cref="GcFence"/>).</summary>
+public enum ParallelPhaseGuard { FinalizerGate, NoGcRegion, None }
+
 /// <summary>
 /// Keeps the garbage collector out of the data-parallel part of training steps, and lets it run between them. The
 /// trainer's guard is <see cref="FinalizerGate"/> (the finalizer thread held instead, collections free: less memory,
@@ -56,8 +59,19 @@ public sealed class GcFence(long budget = 0) : IDisposable
 
     private static bool InRegion => GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
 
-    /// <summary>TRANSFORMERS_GC_FENCE=0 turns the fence off: for measuring what it costs, not for training.</summary>
-    public static bool Enabled { get; } = Environment.GetEnvironmentVariable("TRANSFORMERS_GC_FENCE") != "0";
+    /// <summary>
+    /// How the trainer guards its data-parallel phase, read once from TRANSFORMERS_GC_FENCE: unset, the finalizer gate
+    /// (with this fence as its fallback); "region", this fence only; "0", neither (for measuring, not for training).
+    /// </summary>
+    public static ParallelPhaseGuard Configured { get; } = Environment.GetEnvironmentVariable("TRANSFORMERS_GC_FENCE") switch
+    {
+        "region" => ParallelPhaseGuard.NoGcRegion,
+        "0" => ParallelPhaseGuard.None,
+        _ => ParallelPhaseGuard.FinalizerGate,
+    };
+
+    /// <summary>Whether <see cref="Hold"/> opens regions: unless TRANSFORMERS_GC_FENCE=0.</summary>
+    public static bool Enabled => Configured != ParallelPhaseGuard.None;
 
     /// <summary>From here until <see cref="Release"/>, no collection runs (within the budget). Call it between steps.</summary>
     public void Hold()
