@@ -13,8 +13,9 @@
 # The whole sweep is ~37 runs of ~32 minutes: it takes several sessions. Each run resumes where it stopped and a
 # finished run is skipped, so rerun the script (or one architecture of it) until it is done:
 #   experiments/translators/sweep.sh [RUNS_DIR] [ARCHS] [MINUTES]     (defaults: runs/sweep, "transformer gru lstm rnn", 30)
-# The default recipe of each architecture is also item 7's run (experiments/translators/run.sh): link it instead of
-# training it twice, e.g.  ln -s ../cmp/small-gru runs/sweep/gru-default
+# A recurrent default run saves its weights after 1, 2 and 4 M target tokens (off the training clock), as item 7's runs
+# do (experiments/translators/run.sh): if the default stays, link it there instead of training it twice, e.g.
+#   ln -s ../sweep/gru-default runs/cmp/small-gru
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/sweep}
@@ -49,7 +50,7 @@ lr-2e-3-warmup-15-seed-2|--lr 2e-3 --warmup-fraction 0.15 --seed 2
 EOF
     ;;
     *) cat <<'EOF'
-default|
+default|--snapshot-tokens 1000000 2000000 4000000
 batch-8000|--batch-tokens 8000
 batch-2000|--batch-tokens 2000
 lr-2e-3|--lr 2e-3
