@@ -39,7 +39,7 @@ public static class ScalarGcStress
         while (clock.Elapsed.TotalSeconds < seconds)
         {
             if (fence) gcFence.Hold();
-            if (gate && !finalizerGate.Close(TimeSpan.FromSeconds(10))) throw new InvalidOperationException("the finalizer thread did not reach the gate in 10 s");
+            if (gate && !finalizerGate.Close(FinalizerGate.CloseTimeout)) throw new InvalidOperationException($"the finalizer thread did not reach the gate in {FinalizerGate.CloseTimeout.TotalSeconds} s");
             var workers = Enumerable.Range(0, 2).Select(_ => Task.Factory.StartNew(() =>
             {
                 long bad = 0;

@@ -36,6 +36,9 @@ public sealed class FinalizerGate : IDisposable
     /// <summary>The longest a latch holds the finalizer thread: far longer than any step, short enough not to hang a run.</summary>
     public static readonly TimeSpan MaxHold = TimeSpan.FromMinutes(5);
 
+    /// <summary>How long a caller between steps waits for the finalizer thread to reach the gate before it falls back to <see cref="GcFence"/>.</summary>
+    public static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(10);
+
     private sealed class Latch(ManualResetEventSlim entered, ManualResetEventSlim open)
     {
         ~Latch()

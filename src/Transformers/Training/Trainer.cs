@@ -242,8 +242,6 @@ public sealed class Trainer
         try { return Train(); }
         finally
         {
-            gcFence.Release();
-            finalizerGate?.Open();
             workerThreads?.Dispose();
             workerThreads = null;
         }
@@ -325,7 +323,6 @@ public sealed class Trainer
     /// <summary>Runs <paramref name="work"/> with the training clock stopped: evaluations and checkpoints do not use up a time budget.</summary>
     private void OffTheClock(Action work)
     {
-        gcFence.Release();                                                        // evaluations and saves may collect
         clock.Stop();
         try { work(); }
         finally { clock.Start(); }
@@ -348,7 +345,7 @@ public sealed class Trainer
             workerThreads ??= new WorkerThreads(options.Workers);
             // No Scalar freed while the workers are in native calls: no finalizer runs (FinalizerGate), or, if the gate
             // cannot close in time or TRANSFORMERS_GC_FENCE=region, no collection (GcFence).
-            if (finalizerGate?.Close(TimeSpan.FromSeconds(10)) != true) gcFence.Hold();
+            if (finalizerGate?.Close(FinalizerGate.CloseTimeout) != true) gcFence.Hold();
             try { sums = workerThreads.Run(workers, w => Backward(replicas[w], group, first, w, workers, tokens)); }
             finally
             {
