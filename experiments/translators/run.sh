@@ -32,6 +32,7 @@ for preset in $PRESETS; do
       echo "run.sh: attempt $attempt of $run failed; resuming" >> "$run.err"
       [ "$attempt" = 3 ] && exit 1
     done
+    experiments/translators/keep.sh "$run" "experiments/results/translators-$preset/logs/$preset-$arch" >> "$run.out"
   done
   $LAB translators "$RUNS/$preset-transformer" "$RUNS/$preset-gru" \
     "$RUNS/$preset-lstm" "$RUNS/$preset-rnn" --limit 2000 --out "experiments/results/translators-$preset" \

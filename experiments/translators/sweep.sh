@@ -11,7 +11,8 @@
 # ONLY="default lr-2e-3": train only the named variants (of every architecture given); the plot shows every trained one.
 #
 # The whole sweep is ~37 runs of ~32 minutes: it takes several sessions. Each run resumes where it stopped and a
-# finished run is skipped, so rerun the script (or one architecture of it) until it is done:
+# finished run is skipped, so rerun the script (or one architecture of it) until it is done. Each run's log, thinned,
+# is kept in git (keep.sh, under $KEEP); a run whose directory is gone but whose log is kept counts as done:
 #   experiments/translators/sweep.sh [RUNS_DIR] [ARCHS] [MINUTES]     (defaults: runs/sweep, "transformer gru lstm rnn", 30)
 # A recurrent default run saves its weights after 1, 2 and 4 M target tokens (off the training clock), as item 7's runs
 # do (experiments/translators/run.sh): if the default stays, link it there instead of training it twice, e.g.
@@ -21,6 +22,7 @@ cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/sweep}
 ARCHS=${2:-transformer gru lstm rnn}
 MINUTES=${3:-30}
+KEEP=${KEEP:-experiments/results/translators-sweep/logs}   # where each finished run's thinned log is kept (keep.sh)
 mkdir -p "$RUNS"
 # CLI=... LAB=...: prebuilt binaries (e.g. copies of the bin directories, so a rebuild during a long sweep changes nothing).
 if [ -z "${CLI:-}" ] || [ -z "${LAB:-}" ]; then
@@ -30,23 +32,26 @@ fi
 CLI=${CLI:-src/Transformers.Cli/bin/Release/net10.0/Transformers.Cli}
 LAB=${LAB:-experiments/Transformers.Lab/bin/Release/net10.0/Transformers.Lab}
 
-# One variant per line: NAME|OPTIONS (the default recipe's values are in TranslationRecipe.For).
+# One variant per line: NAME|OPTIONS (the default recipe's values are in TranslationRecipe.For). The Transformer's
+# sweep is centred on the recipe it started from (peak lr 1e-3, 5 % warmup), spelled out in every line so that the
+# script reproduces the same runs whatever the default is now.
 variants() {
   case $1 in
     transformer) cat <<'EOF'
-default|
-batch-2000|--batch-tokens 2000
-batch-500|--batch-tokens 500
-lr-2e-3|--lr 2e-3
-lr-5e-4|--lr 5e-4
-warmup-15|--warmup-fraction 0.15
-cosine|--lr-decay cosine
+default|--lr 1e-3 --warmup-fraction 0.05
+batch-2000|--lr 1e-3 --warmup-fraction 0.05 --batch-tokens 2000
+batch-500|--lr 1e-3 --warmup-fraction 0.05 --batch-tokens 500
+lr-2e-3|--lr 2e-3 --warmup-fraction 0.05
+lr-5e-4|--lr 5e-4 --warmup-fraction 0.05
+warmup-15|--lr 1e-3 --warmup-fraction 0.15
+cosine|--lr 1e-3 --warmup-fraction 0.05 --lr-decay cosine
 lr-2e-3-warmup-15|--lr 2e-3 --warmup-fraction 0.15
-vocab-16k|--vocab-size 16000
-dropout-0.1|--dropout 0.1
-base|--preset base
-warmup-15-seed-2|--warmup-fraction 0.15 --seed 2
+vocab-16k|--lr 1e-3 --warmup-fraction 0.05 --vocab-size 16000
+dropout-0.1|--lr 1e-3 --warmup-fraction 0.05 --dropout 0.1
+base|--lr 1e-3 --warmup-fraction 0.05 --preset base
+warmup-15-seed-2|--lr 1e-3 --warmup-fraction 0.15 --seed 2
 lr-2e-3-warmup-15-seed-2|--lr 2e-3 --warmup-fraction 0.15 --seed 2
+default-seed-2|--lr 1e-3 --warmup-fraction 0.05 --seed 2
 EOF
     ;;
     *) cat <<'EOF'
@@ -68,6 +73,11 @@ for arch in $ARCHS; do
   while IFS='|' read -r name options; do
     [ -n "$name" ] || continue
     run="$RUNS/$arch-$name"
+    kept="$KEEP/$arch-$name"
+    if [ ! -d "$run" ] && [ -f "$kept/train.jsonl" ]; then   # trained on another machine: its kept log is the run
+      curves+=("$name=$kept")
+      continue
+    fi
     if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then
       [ -f "$run/train.jsonl" ] && curves+=("$name=$run")      # trained before: still on the plot
       continue
@@ -79,6 +89,7 @@ for arch in $ARCHS; do
         --patience 0 --threads 2 >> "$run.out" 2>> "$run.err" && break
       echo "sweep.sh: attempt $attempt of $run failed; resuming" >> "$run.err"
     done
+    experiments/translators/keep.sh "$run" "$kept" >> "$run.out"   # the log, in git: run directories do not outlive the machine
   done < <(variants "$arch")
   $LAB curves --out "$RUNS/$arch-sweep.png" --table "$RUNS/$arch-sweep.md" --title "$arch: one knob at a time around the default recipe, $MINUTES minutes on 2 threads" "${curves[@]}"
 done
