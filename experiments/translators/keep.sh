@@ -14,4 +14,8 @@ awk '/"type":"eval"/ { print; next }
      END { if (last != "") print last }' "$run/train.jsonl" > "$dest/train.jsonl.tmp"
 mv "$dest/train.jsonl.tmp" "$dest/train.jsonl"
 [ -f "$run.time" ] && cp "$run.time" "$dest/time.txt"
+# The machine it ran on (it changes between sessions; compare runs of one machine, or each against its own control).
+{ date -u -r "$run/train.jsonl" '+finished %Y-%m-%d %H:%M UTC'
+  grep -m1 -E '^model name' /proc/cpuinfo; grep -m1 -E '^cpu family' /proc/cpuinfo; grep -m1 -E '^model\s' /proc/cpuinfo
+  echo "cores: $(nproc)"; } > "$dest/machine.txt"
 echo "kept $run -> $dest ($(wc -l < "$dest/train.jsonl") log lines)"
