@@ -21,8 +21,9 @@ public sealed class LearningRateScheduleTests
 
     /// <summary>The recipes' schedules as the CLI gets them: the demo holds its peak after a 30 % warmup, the Transformer recipe decays to 0.</summary>
     [Theory]
-    [InlineData(0.15, 0.5e-3, 1e-3 * (1 - (0.15 - 0.05) / 0.95))]      // demo half-way through its warmup; transformer past its 5 %
-    [InlineData(0.30, 1e-3, 1e-3 * (1 - (0.30 - 0.05) / 0.95))]
+    [InlineData(0.075, 0.25e-3, 1e-3)]                               // a quarter of the demo's warmup; half of the transformer's
+    [InlineData(0.15, 0.5e-3, 2e-3)]                                 // demo half-way through its warmup; transformer at its peak
+    [InlineData(0.30, 1e-3, 2e-3 * (1 - (0.30 - 0.15) / 0.85))]      // demo at its peak; transformer decaying
     [InlineData(1.00, 1e-3, 0.0)]
     public void Recipes_Demo_HoldsThePeakAfterItsWarmup_WhereTheTransformerRecipeDecaysToZero(double progress, double demo, double transformer)
     {
