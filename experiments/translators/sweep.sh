@@ -59,6 +59,7 @@ default|--snapshot-tokens 1000000 2000000 4000000
 batch-8000|--batch-tokens 8000
 batch-2000|--batch-tokens 2000
 lr-2e-3|--lr 2e-3
+lr-2e-3-batch-2000|--lr 2e-3 --batch-tokens 2000
 lr-5e-4|--lr 5e-4
 linear|--lr-decay linear --warmup-fraction 0.05
 vocab-16k|--vocab-size 16000
