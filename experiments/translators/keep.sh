@@ -1,6 +1,7 @@
 #!/bin/bash
-# Keeps what a finished run's report needs, small enough to commit: run.json (recipe, commit, machine) and its train.jsonl
-# thinned to every evaluation, every 100th step and the last step (the lab's `curves --table` reads the evaluations).
+# Keeps what a finished run's report needs, small enough to commit: run.json (its options), its train.jsonl
+# thinned to every evaluation, every 100th step and the last step (the lab's `curves --table` reads the evaluations),
+# /usr/bin/time's output (RUN_DIR.time) when there is one, and the machine.
 # Run directories hold checkpoints of ~100 MB and do not outlive the machine; this copy does, in git.
 #   experiments/translators/keep.sh RUN_DIR DEST_DIR
 set -euo pipefail
