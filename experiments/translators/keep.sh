@@ -16,7 +16,7 @@ awk '/"type":"eval"/ { print; next }
 mv "$dest/train.jsonl.tmp" "$dest/train.jsonl"
 [ -f "$run.time" ] && cp "$run.time" "$dest/time.txt"
 # The machine it ran on (it changes between sessions; compare runs of one machine, or each against its own control).
-{ date -u -r "$run/train.jsonl" '+finished %Y-%m-%d %H:%M UTC'
+{ date -u '+kept %Y-%m-%d %H:%M UTC, as the run finished'
   grep -m1 -E '^model name' /proc/cpuinfo; grep -m1 -E '^cpu family' /proc/cpuinfo; grep -m1 -E '^model\s' /proc/cpuinfo
   echo "cores: $(nproc)"; } > "$dest/machine.txt"
 echo "kept $run -> $dest ($(wc -l < "$dest/train.jsonl") log lines)"

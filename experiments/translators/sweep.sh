@@ -86,11 +86,14 @@ for arch in $ARCHS; do
     curves+=("$name=$run")
     for attempt in 1 2 3; do
       # shellcheck disable=SC2086  # the options are words
-      /usr/bin/time -v -a -o "$run.time" $CLI train --arch "$arch" $options --out "$run" --minutes "$MINUTES" --eval-minutes 5 \
-        --patience 0 --threads 2 >> "$run.out" 2>> "$run.err" && break
+      if /usr/bin/time -v -a -o "$run.time" $CLI train --arch "$arch" $options --out "$run" --minutes "$MINUTES" --eval-minutes 5 \
+        --patience 0 --threads 2 >> "$run.out" 2>> "$run.err"; then
+        # Only a finished run's log is kept (in git: run directories do not outlive the machine), since a kept log counts as done.
+        experiments/translators/keep.sh "$run" "$kept" >> "$run.out"
+        break
+      fi
       echo "sweep.sh: attempt $attempt of $run failed; resuming" >> "$run.err"
     done
-    experiments/translators/keep.sh "$run" "$kept" >> "$run.out"   # the log, in git: run directories do not outlive the machine
   done < <(variants "$arch")
   $LAB curves --out "$RUNS/$arch-sweep.png" --table "$RUNS/$arch-sweep.md" --title "$arch: one knob at a time around the default recipe, $MINUTES minutes on 2 threads" "${curves[@]}"
 done
