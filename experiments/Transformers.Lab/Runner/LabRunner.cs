@@ -106,7 +106,10 @@ public static class LabRunner
         return md.ToString();
     }
 
-    /// <summary>Rebuilds README.md from every summary.json under <paramref name="root"/>; lists other reports below the table.</summary>
+    /// <summary>
+    /// Rebuilds README.md from every summary.json under <paramref name="root"/>; lists other reports (a report.md without a
+    /// summary.json) below the table, each with its title (its first "# " line).
+    /// </summary>
     public static void WriteReadme(string root)
     {
         var summaries = Directory.Exists(root)
@@ -140,7 +143,10 @@ public static class LabRunner
         {
             md.AppendLine().AppendLine("Other reports (translators trained on the bundled corpus, micro-benchmarks; each says how it was made and how to reproduce it):").AppendLine();
             foreach (var d in others)
-                md.AppendLine($"- [{Path.GetFileName(d)}]({Path.GetFileName(d)}/{ReportFile})");
+            {
+                var title = File.ReadLines(Path.Combine(d, ReportFile)).FirstOrDefault(l => l.StartsWith("# ", StringComparison.Ordinal));
+                md.AppendLine($"- [{Path.GetFileName(d)}]({Path.GetFileName(d)}/{ReportFile}){(title is null ? "" : $": {title[2..].Trim()}")}");
+            }
         }
         Directory.CreateDirectory(root);
         File.WriteAllText(Path.Combine(root, "README.md"), md.ToString());

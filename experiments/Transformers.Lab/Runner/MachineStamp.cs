@@ -9,9 +9,19 @@ namespace Transformers.Lab.Runner;
 /// </summary>
 public sealed record MachineStamp(string Cpu, int Cores, int TorchThreads, DateTime DateUtc, string Commit, string LoadAverage)
 {
-    /// <summary>One line for plots: "Intel Xeon ... | 2 cores | 1 torch thread | 2026-11-26 15:00 UTC | f9e32d3 | load 8.1".</summary>
+    /// <summary>
+    /// One line for plots: "Intel Xeon ... | 2 cores | 1 torch thread | 2026-11-26 15:00 UTC | f9e32d3 | load 8.1".
+    /// <see cref="TorchThreads"/> 0 stamps a plot that times nothing here (e.g. curves drawn from runs made elsewhere).
+    /// </summary>
     public string OneLine =>
-        $"{Cpu} | {Cores} cores | {TorchThreads} torch thread{(TorchThreads == 1 ? "" : "s")} | {DateUtc:yyyy-MM-dd HH:mm} UTC | commit {ShortCommit} | load {LoadAverage}";
+        $"{Cpu} | {Cores} cores | {Threads} | {DateUtc:yyyy-MM-dd HH:mm} UTC | commit {ShortCommit} | load {LoadAverage}";
+
+    private string Threads => TorchThreads switch
+    {
+        0 => "drawn here, timed elsewhere",
+        1 => "1 torch thread",
+        _ => $"{TorchThreads} torch threads",
+    };
 
     public string ShortCommit => Commit.Length >= 7 && Commit.All(char.IsAsciiHexDigit) ? Commit[..7] : Commit;
 
