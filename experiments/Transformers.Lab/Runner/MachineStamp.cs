@@ -11,14 +11,17 @@ public sealed record MachineStamp(string Cpu, int Cores, int TorchThreads, DateT
 {
     /// <summary>
     /// One line for plots: "Intel Xeon ... | 2 cores | 1 torch thread | 2026-11-26 15:00 UTC | f9e32d3 | load 8.1".
-    /// <see cref="TorchThreads"/> 0 stamps a plot that times nothing here (e.g. curves drawn from runs made elsewhere).
+    /// <see cref="TorchThreads"/> <see cref="NotTimed"/> stamps a plot that times nothing here (e.g. curves drawn from runs made elsewhere).
     /// </summary>
     public string OneLine =>
         $"{Cpu} | {Cores} cores | {Threads} | {DateUtc:yyyy-MM-dd HH:mm} UTC | commit {ShortCommit} | load {LoadAverage}";
 
+    /// <summary>The thread count of a stamp whose plot times nothing here: its numbers were timed where they ran.</summary>
+    public const int NotTimed = 0;
+
     private string Threads => TorchThreads switch
     {
-        0 => "drawn here, timed elsewhere",
+        NotTimed => "drawn here, timed elsewhere",
         1 => "1 torch thread",
         _ => $"{TorchThreads} torch threads",
     };

@@ -49,7 +49,7 @@ public static class DevBleuCurves
         }).ToList();
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         PlotRenderer.Save(new LinePlot(title ?? "Dev BLEU over training time", "minutes of training (evaluations off the clock)", "dev BLEU (greedy)", series),
-                          MachineStamp.Take(0), output);   // 0 threads: the runs were timed where they ran (their machine.txt), not here
+                          MachineStamp.Take(MachineStamp.NotTimed), output);
         foreach (var s in series)
             Console.WriteLine($"{s.Name}: {string.Join(" ", s.X.Zip(s.Y, (x, y) => $"{x:F1}min:{y:F2}"))}");
         Console.WriteLine($"wrote {output}");
