@@ -12,6 +12,7 @@
 #   experiments/memory/rss.sh [OUT_DIR] [MINUTES]      (defaults: runs/rss, 2; about 18 minutes)
 #   ONLY="default no-gc-fence" experiments/memory/rss.sh ...   runs only the named settings
 #   TRAIN_OPTIONS="--batch-tokens 500" experiments/memory/rss.sh ...   the same settings on another recipe
+#   ARCH=lstm experiments/memory/rss.sh ...   another architecture's `small` run (default: transformer)
 #   MEMORY_LOG=10 experiments/memory/rss.sh ...   each run also writes memory.jsonl every 10 steps (TRANSFORMERS_MEMORY_LOG:
 #                                                 resident size, .NET heap, collections, live tensors, glibc's malloc heap)
 set -euo pipefail
@@ -34,7 +35,7 @@ run() {  # name, env assignments..., -- extra train options...
   [ -f "$OUT/$name.time" ] && return 0
   if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
   rm -rf "$OUT/$name"
-  env "${envs[@]}" /usr/bin/time -v -o "$OUT/$name.time.tmp" $CLI train --arch transformer --out "$OUT/$name" --minutes "$MINUTES" \
+  env "${envs[@]}" /usr/bin/time -v -o "$OUT/$name.time.tmp" $CLI train --arch "${ARCH:-transformer}" --out "$OUT/$name" --minutes "$MINUTES" \
     --eval-minutes "$MINUTES" --patience 0 --threads 2 ${TRAIN_OPTIONS:-} "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
   mv "$OUT/$name.time.tmp" "$OUT/$name.time"
 }
@@ -54,6 +55,8 @@ run thp GLIBC_TUNABLES=glibc.malloc.hugetlb=1 --
 run thp-glibc-defaults GLIBC_TUNABLES=glibc.malloc.hugetlb=1 TRANSFORMERS_KEEP_FREED_MEMORY=0 --
 # Freed memory kept for tensors under 4 MiB only (glibc's heaps, never trimmed); larger ones mapped per use, with and without THP.
 run mmap-4mb TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 --
+# The same with the line at 32 MiB: only the largest tensors (a 4,000-token batch's logits are 64 MB per worker) mapped per use.
+run mmap-32mb TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 --
 run mmap-4mb-thp GLIBC_TUNABLES=glibc.malloc.hugetlb=1 TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 --
 printf '| setting | peak RSS (MiB) | steps | target tokens/s |\n|---|--:|--:|--:|\n' | tee "$OUT/table.md"
 for name in "${NAMES[@]}"; do

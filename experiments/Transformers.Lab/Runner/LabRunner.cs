@@ -107,8 +107,9 @@ public static class LabRunner
     }
 
     /// <summary>
-    /// Rebuilds README.md from every summary.json under <paramref name="root"/>; lists other reports (a report.md without a
-    /// summary.json) below the table, each with its title (its first "# " line).
+    /// Rebuilds README.md from every summary.json under <paramref name="root"/>; then the trained translators' figures that
+    /// bear on the claims (<see cref="TranslatorEvidence"/>); then lists other reports (a report.md without a summary.json),
+    /// each with its title (its first "# " line).
     /// </summary>
     public static void WriteReadme(string root)
     {
@@ -134,6 +135,11 @@ public static class LabRunner
             var machine = $"{s.Machine.Cpu}, {s.Machine.Cores} cores, {s.Machine.TorchThreads} torch thread(s), {s.Machine.Date}, {s.Machine.ShortCommit}"
                 + (s.Quick ? " (**quick run**)" : "");
             md.AppendLine($"| [{s.Name}]({s.Name}/{ReportFile}): {Cell(s.Claim)} | **{Words(s.Verdict)}**: {Cell(s.VerdictText)} | {evidence} | {Cell(machine)} |");
+        }
+        if (TranslatorEvidence.Section(root) is { Count: > 0 } translators)
+        {
+            md.AppendLine();
+            foreach (var line in translators) md.AppendLine(line);
         }
         var others = Directory.Exists(root)
             ? Directory.GetDirectories(root).Order(StringComparer.Ordinal)
