@@ -43,14 +43,12 @@ public static class TranslatorEvidence
     private static ScoredSet? Read(string file)
     {
         if (!File.Exists(file)) return null;
-        using (var document = JsonDocument.Parse(File.ReadAllText(file)))
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("Runs", out var runs) || runs.ValueKind != JsonValueKind.Array
-                || !runs.EnumerateArray().All(r => r.ValueKind == JsonValueKind.Object && r.TryGetProperty("Architecture", out _) && r.TryGetProperty("Greedy", out _)))
-                return null;   // another experiment's raw numbers
-        }
-        var set = JsonSerializer.Deserialize<ScoredSet>(File.ReadAllText(file));
+        using var document = JsonDocument.Parse(File.ReadAllText(file));
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("Runs", out var runs) || runs.ValueKind != JsonValueKind.Array
+            || !runs.EnumerateArray().All(r => r.ValueKind == JsonValueKind.Object && r.TryGetProperty("Architecture", out _) && r.TryGetProperty("Greedy", out _)))
+            return null;   // another experiment's raw numbers
+        var set = root.Deserialize<ScoredSet>();
         return set?.Runs is { } all && all.Any(IsTransformer) && all.Any(r => !IsTransformer(r)) ? set : null;
     }
 
