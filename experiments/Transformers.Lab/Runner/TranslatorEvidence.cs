@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Transformers.Lab.Translation;
+using Transformers.Translation;
 
 namespace Transformers.Lab.Runner;
 
@@ -28,7 +29,7 @@ public static class TranslatorEvidence
         [
             "## The claims at translator scale",
             "",
-            "Translators trained on the bundled corpus, 30 minutes each on 2 threads (one seed each; " +
+            "Translators trained on the bundled corpus, one seed each (" +
             "[translators](translators/report.md) reads them). Ratios above 1 favour the first named; the throughput claim " +
             "is about models of the same size, which the `matched` set is and the `small` set is not.",
             "",
@@ -52,26 +53,32 @@ public static class TranslatorEvidence
         return set?.Runs is { } all && all.Any(IsTransformer) && all.Any(r => !IsTransformer(r)) ? set : null;
     }
 
-    private static bool IsTransformer(TranslatorComparison.RunResult run) => run.Architecture == "transformer";
+    private static bool IsTransformer(TranslatorComparison.RunResult run) => Is(run, TranslatorArchitecture.Transformer);
+
+    /// <summary>Whether a run is of an architecture (results.json names it as checkpoints do, <see cref="TranslatorFactory.NameOf"/>).</summary>
+    private static bool Is(TranslatorComparison.RunResult run, TranslatorArchitecture architecture) => run.Architecture == TranslatorFactory.NameOf(architecture);
+
+    /// <summary>The order of the BLEU column.</summary>
+    private static readonly TranslatorArchitecture[] Columns =
+        [TranslatorArchitecture.Transformer, TranslatorArchitecture.Gru, TranslatorArchitecture.Lstm, TranslatorArchitecture.Rnn];
 
     private static string Row(string name, ScoredSet set)
     {
         var runs = set.Runs!;
         var transformer = runs.First(IsTransformer);
         var recurrent = runs.Where(r => !IsTransformer(r)).ToList();
-        TranslatorComparison.RunResult? Named(string architecture) => runs.FirstOrDefault(r => r.Architecture == architecture);
+        TranslatorComparison.RunResult? Named(TranslatorArchitecture architecture) => runs.FirstOrDefault(r => Is(r, architecture));
 
         var trainers = recurrent.Where(r => r.MeanTokensPerSecond is not null).ToList();
         var training = transformer.MeanTokensPerSecond is { } t && trainers.Count > 0 && trainers.MaxBy(r => r.MeanTokensPerSecond!.Value) is { } fastest
             ? Ratio(t, fastest.MeanTokensPerSecond!.Value, fastest.Architecture) : "–";
         var decoder = recurrent.MaxBy(r => r.Greedy.SentencesPerSecond)!;
         var decoding = Ratio(transformer.Greedy.SentencesPerSecond, decoder.Greedy.SentencesPerSecond, decoder.Architecture);
-        var gruOverLstm = Named("gru")?.MeanTokensPerSecond is { } gru && Named("lstm")?.MeanTokensPerSecond is { } lstm
+        var gruOverLstm = Named(TranslatorArchitecture.Gru)?.MeanTokensPerSecond is { } gru && Named(TranslatorArchitecture.Lstm)?.MeanTokensPerSecond is { } lstm
             ? (gru / lstm).ToString("F2", CultureInfo.InvariantCulture) : "–";
-        var bleu = string.Join(" / ", new[] { "transformer", "gru", "lstm", "rnn" }
-            .Select(a => Named(a) is { } r ? r.Beam.Bleu.ToString("F2", CultureInfo.InvariantCulture) : "–"));
+        var bleu = string.Join(" / ", Columns.Select(a => Named(a) is { } r ? r.Beam.Bleu.ToString("F2", CultureInfo.InvariantCulture) : "–"));
         var beams = runs.Select(r => r.Beam.Beam).Distinct().ToList();
-        var parameters = $"{Millions(transformer.Parameters)}; {Range(recurrent.Select(r => r.Parameters))}";
+        var parameters = $"{Millions(transformer.Parameters)}; {Range([.. recurrent.Select(r => r.Parameters)])}";
         var m = set.Machine;
         return $"| [{name}]({name}/{LabRunner.ReportFile}) | {parameters} | {training} | {decoding} | {gruOverLstm} | {bleu} (beam {string.Join("/", beams)}) " +
                $"| {m.Cpu}, {m.Cores} cores, {m.DateUtc:yyyy-MM-dd}, {m.ShortCommit} |";
@@ -83,10 +90,9 @@ public static class TranslatorEvidence
 
     private static string Millions(long parameters) => (parameters / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " M";
 
-    private static string Range(IEnumerable<long> parameters)
+    private static string Range(IReadOnlyList<long> parameters)
     {
-        var all = parameters.ToList();
-        return all.Min() == all.Max() ? $"recurrent {Millions(all.Min())}"
-            : $"recurrent {(all.Min() / 1e6).ToString("F2", CultureInfo.InvariantCulture)}–{Millions(all.Max())}";
+        var (min, max) = (parameters.Min(), parameters.Max());
+        return min == max ? $"recurrent {Millions(min)}" : string.Create(CultureInfo.InvariantCulture, $"recurrent {min / 1e6:F2}–{Millions(max)}");
     }
 }
