@@ -58,6 +58,12 @@ run mmap-4mb TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=4194304 MAL
 # The same with the line at 32 MiB: only the largest tensors (a 4,000-token batch's logits are 64 MB per worker) mapped per use.
 run mmap-32mb TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 --
 run mmap-4mb-thp GLIBC_TUNABLES=glibc.malloc.hugetlb=1 TRANSFORMERS_KEEP_FREED_MEMORY=0 MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456 --
+# Until 2026-12-07 an LSTM trained its decoder's teacher-forced pass (an unpacked batch, with gradients) through oneDNN,
+# which creates and caches one primitive per batch shape (up to 1,024). These two settings measured that build: oneDNN
+# off (TRANSFORMERS_ONEDNN=0: libtorch's own loop, as the GRU always takes), and oneDNN's cache at 16 primitives. Since
+# then RecurrentStack packs every LSTM batch and never reaches oneDNN: on a current build they change nothing.
+run onednn-off TRANSFORMERS_ONEDNN=0 --
+run onednn-cache-16 ONEDNN_PRIMITIVE_CACHE_CAPACITY=16 --
 printf '| setting | peak RSS (MiB) | steps | target tokens/s |\n|---|--:|--:|--:|\n' | tee "$OUT/table.md"
 for name in "${NAMES[@]}"; do
   [ -f "$OUT/$name.time" ] || continue

@@ -103,8 +103,9 @@ public static class TorchRuntime
     /// <summary>
     /// Whether libtorch may run an operation through oneDNN (mkldnn) where it would: PyTorch's
     /// <c>torch.backends.mkldnn.enabled</c>, on by default. On the CPU in float32 it decides one thing this project runs:
-    /// <c>nn.LSTM</c> (the fused recurrent path) calls oneDNN's LSTM primitive when on, libtorch's own cell loop when off
-    /// (GRU and RNN always take libtorch's loop; products always go to oneMKL). Set by <see cref="OneDnnVariable"/> at load
+    /// <c>nn.LSTM</c> on an unpacked batch calls oneDNN's LSTM primitive when on, libtorch's own cell loop when off (a packed
+    /// batch, GRU and RNN always take libtorch's loop; products always go to oneMKL). <see cref="Recurrent.RecurrentStack"/>
+    /// always packs an LSTM's batch, so its LSTMs never reach oneDNN either way. Set by <see cref="OneDnnVariable"/> at load
     /// time, or here. Read and written through libtorch's <c>at::Context</c>; on a platform where it cannot be reached
     /// (not Linux, another libtorch build) it reads true and setting it throws <see cref="TorchRuntimeException"/>.
     /// </summary>

@@ -112,8 +112,8 @@ public sealed record RecurrentStepOutput(Tensor Output, RecurrentState State);
 /// The parameters live in TorchSharp's fused <c>nn.LSTM</c>/<c>nn.GRU</c>/<c>nn.RNN</c> (state-dict keys
 /// <c>fused.weight_ih_l{k}[_reverse]</c>, <c>fused.weight_hh_l{k}</c>, <c>fused.bias_ih_l{k}</c>, <c>fused.bias_hh_l{k}</c>,
 /// PyTorch's layout). <see cref="RecurrentPath.Fused"/> (the default) calls that module, packing the batch with
-/// <c>pack_padded_sequence</c> when lengths are given (and an LSTM's batch always, unless it trains with gradients: see
-/// <see cref="RunFused"/>); <see cref="RecurrentPath.GateLevel"/> runs the same parameters through
+/// <c>pack_padded_sequence</c> when lengths are given (and an LSTM's batch always, so that libtorch's own loop runs it,
+/// never oneDNN's kernel: see <see cref="RunFused"/>); <see cref="RecurrentPath.GateLevel"/> runs the same parameters through
 /// <see cref="RnnCell.Step"/>, <see cref="LstmCell.Step"/> or <see cref="GruCell.Step"/>, one step at a time, for reading
 /// and inspection. Both give the same outputs, states and gradients.
 /// </para>
@@ -184,8 +184,7 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
     /// GRU and RNN run the fused path. The LSTM runs one <see cref="LstmCell.Step"/> per layer (what PyTorch's
     /// <c>nn.LSTMCell</c> computes): libtorch sends even a one-step sequence of <c>nn.LSTM</c> through oneDNN's LSTM
     /// primitive on the CPU, which reorders its weights at every call and so costs 3× the step at batch 1
-    /// (experiments/results/speed/lstm-mkldnn.md); over whole sequences in training oneDNN is the faster route, and the
-    /// fused path keeps it there.
+    /// (experiments/results/speed/lstm-mkldnn.md); whole sequences are packed and take libtorch's loop (see RunFused).
     /// </summary>
     public RecurrentStepOutput Step(Tensor x, RecurrentState? state)
     {
@@ -253,11 +252,13 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
     private RecurrentOutput RunFused(Tensor input, long[]? lengths, RecurrentState h0)
     {
         // input: [batch, seq, inputSize]; h0: [numLayers * numDirections, batch, hidden]
-        // libtorch runs nn.LSTM over an unpacked batch through oneDNN (TorchRuntime.OneDnnEnabled), whose inference kernel
-        // (oneDNN 3.7.1: without gradients, in eval or training mode) returns wrong outputs on this project's machine (Zen 5,
-        // AVX-512) when hidden mod 32 is 1..16; its training kernel is right, and a packed batch takes libtorch's own loop.
-        // So an LSTM packs unless it is training with gradients.
-        if (lengths is null && Config.Cell == RecurrentCellKind.Lstm && !(training && torch.is_grad_enabled()))
+        // libtorch runs nn.LSTM over an unpacked batch through oneDNN (TorchRuntime.OneDnnEnabled); a packed batch takes
+        // libtorch's own loop, as GRU and RNN always do. An LSTM always packs (experiments/results/speed/lstm-mkldnn.md):
+        // oneDNN 3.7.1's inference kernel (without gradients) returns wrong outputs on a Zen 5 when hidden mod 32 is
+        // 1..16, and its training kernel builds and caches one primitive per batch shape — a new one nearly every step of
+        // token-budget batches — which grew a 3-minute `small` LSTM run to 4.3 GiB against 2.1 GiB through libtorch's loop,
+        // at the same speed on a Zen 4 (experiments/results/memory-rss, eighth sitting).
+        if (lengths is null && Config.Cell == RecurrentCellKind.Lstm)
             lengths = Enumerable.Repeat(input.shape[1], (int)input.shape[0]).ToArray();
         if (lengths is null)
         {
