@@ -12,9 +12,10 @@ namespace Transformers.Lab.Recurrent;
 /// input 512 = embedding + input feeding) and their encoder (2 layers of 256 over L = 32 tokens), run through each route
 /// libtorch offers: the fused <c>nn.LSTM</c>/<c>nn.GRU</c> with oneDNN on (libtorch's default) and off
 /// (<see cref="TorchRuntime.OneDnnEnabled"/>), the cell equations in our own code (<see cref="RecurrentPath.GateLevel"/>,
-/// as PyTorch's <c>nn.LSTMCell</c> computes them) and <see cref="RecurrentStack.Step"/>; and a sequence's forward in eval
-/// mode (where an LSTM packs its batch, off oneDNN's inference kernel) against oneDNN's training kernel. Every route's
-/// result is compared with the first one's.
+/// as PyTorch's <c>nn.LSTMCell</c> computes them) and <see cref="RecurrentStack.Step"/>; and a sequence (forward and
+/// backward, or forward alone) through the native module on an unpacked batch with oneDNN on and off, against
+/// <see cref="RecurrentStack"/> as the library runs it (an LSTM packs every batch since 2026-12-07: libtorch's loop, never
+/// oneDNN). Every route's result is compared with the first one's.
 /// <c>lstm-paths [--threads N] [--out FILE]</c>
 /// </summary>
 public static class LstmPaths
@@ -77,15 +78,21 @@ public static class LstmPaths
                 }
                 {
                     var sequence = randn(64, 32, 256);
+                    // The native module itself on the unpacked batch (the encoder's weights), which RecurrentStack no longer
+                    // hands an LSTM: what oneDNN's kernel does, against what the library runs.
+                    var (native, viaNative) = NativeModule(encoder);
+                    using var nativeModule = native;
+                    Func<Tensor, Tensor> viaStack = input => encoder.Run(input).Output;
                     encoder.train();
+                    native.train();
                     Tensor? first = null;
-                    void Train(string route, bool oneDnn, RecurrentPath path)
+                    void Train(string route, bool oneDnn, Func<Tensor, Tensor> run)
                     {
                         TorchRuntime.OneDnnEnabled = oneDnn;
                         var input = sequence.detach().requires_grad_();
                         encoder.zero_grad();
-                        var result = encoder.Run(input, path: path).Output;
-                        result.sum().backward();
+                        native.zero_grad();
+                        run(input).sum().backward();
                         var grad = input.grad!.clone();
                         first ??= grad;
                         double diff = (grad - first).abs().max().item<float>();
@@ -93,27 +100,31 @@ public static class LstmPaths
                         {
                             using var scope = NewDisposeScope();
                             encoder.zero_grad();
-                            encoder.Run(input, path: path).Output.sum().backward();
+                            native.zero_grad();
+                            run(input).sum().backward();
                         }, 3, 20);
                         report.AppendLine(CultureInfo.InvariantCulture, $"| {cell} | forward + backward over 64 × 32 (2 × 256) | 64 | {route} | {t.MedianMs:F3} | {diff:G2} (input gradient) |");
                     }
-                    Train("nn.LSTM/nn.GRU, oneDNN on", true, RecurrentPath.Fused);
-                    Train("nn.LSTM/nn.GRU, oneDNN off", false, RecurrentPath.Fused);
-                    void Forward(string route, bool oneDnn, bool trainingMode)
+                    Train("nn.LSTM/nn.GRU on the unpacked batch, oneDNN on (for an LSTM oneDNN's training kernel)", true, viaNative);
+                    Train("nn.LSTM/nn.GRU on the unpacked batch, oneDNN off", false, viaNative);
+                    Train("RecurrentStack, as training runs it (an LSTM packs: libtorch's loop)", true, viaStack);
+                    void Forward(string route, bool oneDnn, bool trainingMode, Func<Tensor, Tensor> run)
                     {
                         TorchRuntime.OneDnnEnabled = oneDnn;
                         encoder.train(trainingMode);
+                        native.train(trainingMode);
                         var t = TimingStats.Measure(() =>
                         {
                             using var scope = NewDisposeScope();
                             using var _ = trainingMode ? enable_grad() : no_grad();    // training: the graph is built, not walked back
-                            encoder.Run(sequence);
+                            run(sequence);
                         }, 3, 20);
                         report.AppendLine(CultureInfo.InvariantCulture, $"| {cell} | forward over 64 × 32 (2 × 256) | 64 | {route} | {t.MedianMs:F3} | |");
                     }
-                    Forward("eval mode, no gradients (an LSTM packs: libtorch's loop)", true, false);
-                    Forward("training mode with gradients, oneDNN on (for an LSTM oneDNN's training kernel)", true, true);
-                    Forward("training mode with gradients, oneDNN off", false, true);
+                    Forward("RecurrentStack, eval mode, no gradients (an LSTM packs: libtorch's loop)", true, false, viaStack);
+                    Forward("nn.LSTM/nn.GRU on the unpacked batch, training mode with gradients, oneDNN on", true, true, viaNative);
+                    Forward("nn.LSTM/nn.GRU on the unpacked batch, training mode with gradients, oneDNN off", false, true, viaNative);
+                    Forward("RecurrentStack, training mode with gradients (an LSTM packs: libtorch's loop)", true, true, viaStack);
                 }
             }
         }
@@ -128,5 +139,31 @@ public static class LstmPaths
             File.WriteAllText(output, report.ToString());
         }
         return 0;
+    }
+
+    /// <summary>
+    /// A native batch-first nn.LSTM or nn.GRU with the stack's configuration and a copy of its weights (the stack's
+    /// state-dict keys without their "fused." prefix), and its call on an unpacked batch -> the output [batch, seq, hidden].
+    /// </summary>
+    private static (TorchSharp.torch.nn.Module Module, Func<Tensor, Tensor> Call) NativeModule(RecurrentStack stack)
+    {
+        var c = stack.Config;
+        TorchSharp.torch.nn.Module module;
+        Func<Tensor, Tensor> call;
+        if (c.Cell == RecurrentCellKind.Lstm)
+        {
+            var lstm = TorchSharp.torch.nn.LSTM(c.InputSize, c.HiddenSize, c.NumLayers, batchFirst: true, bidirectional: c.Bidirectional);
+            (module, call) = (lstm, x => lstm.forward(x, null).Item1);
+        }
+        else
+        {
+            var gru = TorchSharp.torch.nn.GRU(c.InputSize, c.HiddenSize, c.NumLayers, batchFirst: true, bidirectional: c.Bidirectional);
+            (module, call) = (gru, x => gru.forward(x, null).Item1);
+        }
+        var target = module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using (no_grad())
+            foreach (var (name, parameter) in stack.named_parameters())
+                target[name["fused.".Length..]].copy_(parameter);
+        return (module, call);
     }
 }
