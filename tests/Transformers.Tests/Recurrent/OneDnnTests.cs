@@ -9,8 +9,8 @@ namespace Transformers.Tests.Recurrent;
 /// (<see cref="TorchRuntime.OneDnnEnabled"/>). On this project's machine (Zen 5) oneDNN 3.7.1's LSTM inference kernel
 /// (taken without gradients) is wrong when hidden mod 32 is 1..16 (found by these tests; its training kernel is right,
 /// but keeps one primitive per batch shape, which cost gigabytes), so <see cref="RecurrentStack"/> keeps an LSTM off
-/// oneDNN: it packs every batch, and libtorch's own loop runs packed batches. Checked here against the textbook equations in float64, at the
-/// translators' widths and at widths the kernel gets wrong, in training with gradients (oneDNN on and off), and in eval or
+/// oneDNN: it packs every batch, and libtorch's own loop runs packed batches. Checked here against the textbook
+/// equations in float64, at the translators' widths and at widths the kernel gets wrong, in training with gradients (oneDNN on and off), and in eval or
 /// training mode without gradients and in eval mode with them. The switch is process-wide: these tests run alone.
 /// </summary>
 [Collection(SerialCollection.Name)]
