@@ -160,10 +160,7 @@ public static class LstmPaths
             var gru = TorchSharp.torch.nn.GRU(c.InputSize, c.HiddenSize, c.NumLayers, batchFirst: true, bidirectional: c.Bidirectional);
             (module, call) = (gru, x => gru.forward(x, null).Item1);
         }
-        var target = module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        using (no_grad())
-            foreach (var (name, parameter) in stack.named_parameters())
-                target[name["fused.".Length..]].copy_(parameter);
+        StateDicts.LoadStrict(module, stack.state_dict(), "the RecurrentStack's weights", nameOf: name => "fused." + name);
         return (module, call);
     }
 }

@@ -84,7 +84,7 @@ public static class TranslatorEvidence
                $"| {m.Cpu}, {m.Cores} cores, {m.DateUtc:yyyy-MM-dd}, {m.ShortCommit} |";
     }
 
-    /// <summary>"0.52 (GRU 5,012 → Transformer 2,602)": the ratio, then the two figures it divides.</summary>
+    /// <summary>"**0.52** (GRU 5,012, Transformer 2,602)": the ratio in bold, then the recurrent and the Transformer figure.</summary>
     private static string Ratio(double transformer, double recurrent, string architecture) =>
         string.Create(CultureInfo.InvariantCulture, $"**{transformer / recurrent:F2}** ({architecture.ToUpperInvariant()} {recurrent:N0}, Transformer {transformer:N0})");
 
