@@ -64,12 +64,23 @@ public static class Program
         var quick = new Option<bool>("--quick") { Description = "Tiny sizes: seconds instead of minutes (what the tests run)." };
         var output = new Option<string?>("--out") { Description = "Results root (default: experiments/results of this checkout)." };
         var threads = new Option<int?>("--threads") { Description = "libtorch threads, at least 1 (default: 1 with --quick, else every core)." }.AtLeast(1);
+        var folder = new Option<string?>("--dir")
+        {
+            Description = "Folder under the results root for this experiment's results (default: its name), e.g. throughput-1-thread beside throughput. One experiment only.",
+        };
+        folder.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+                if (token.Value.Length == 0 || token.Value is "." or ".." || token.Value.IndexOfAny(['/', '\\']) >= 0)
+                    r.AddError($"--dir {token.Value}: a folder name under the results root, without '/'");
+        });
         var cmd = new Command(name, description) { quick, output, threads };
+        if (experiments.Count == 1) cmd.Options.Add(folder);
         cmd.SetAction(parse => Guarded(() =>
         {
             bool isQuick = parse.GetValue(quick);
             var options = new LabOptions(isQuick, Path.GetFullPath(parse.GetValue(output) ?? DefaultOutputRoot()),
-                                         parse.GetValue(threads) ?? (isQuick ? 1 : Environment.ProcessorCount));
+                                         parse.GetValue(threads) ?? (isQuick ? 1 : Environment.ProcessorCount), experiments.Count == 1 ? parse.GetValue(folder) : null);
             LabRunner.Run(experiments, options, Console.Out);
             Console.WriteLine($"results in {options.OutputRoot}");
             return 0;

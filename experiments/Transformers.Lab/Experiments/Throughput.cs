@@ -107,6 +107,14 @@ public sealed class Throughput : IExperiment
             ## Greedy decoding: output tokens/s and peak memory
 
             {string.Join("\n", setup.DecodeBatches.Select(b => $"Batch {b}:\n\n" + Table(points, names, "decode", b, setup.Lengths)))}
+            ## Where the Transformer overtakes each recurrent model ({context.Stamp.TorchThreads} torch thread(s))
+
+            The Transformer's tokens/s over the recurrent model's at each length (above 1: the Transformer is faster); the
+            shortest length from which the Transformer is clearly faster (IQRs apart) at that length and every longer one;
+            and the lengths where the two median times cross, interpolated on log-log axes between measured lengths.
+
+            {OvertakeTable(points, names.Where(n => n != "Transformer").ToArray(),
+                [("train", setup.TrainBatch), .. setup.DecodeBatches.Select(b => ("decode", b))], setup.Lengths)}
             ## Model FLOP/s of a training step at batch {setup.TrainBatch} × {setup.FlopsLength}, against the fp32 matmul ceiling
 
             Ceiling: {ceiling.Size} × {ceiling.Size} fp32 `matmul`, {ceiling.Time}: **{ceiling.GflopPerSecond:F1} GFLOP/s**. Model FLOPs per step = 3 × forward
@@ -185,6 +193,36 @@ public sealed class Throughput : IExperiment
                 row.AddRange(at.Select(p => p is null ? "" : Mib(p.PeakBytes)));
                 return (IReadOnlyList<string>)row;
             }));
+
+    /// <summary>
+    /// Where the Transformer overtakes each recurrent model, per measure and batch: its tokens/s over the model's at every
+    /// length ("–" where a point was skipped), the shortest length from which it is clearly faster (IQRs apart) at every
+    /// longer length too, and the lengths where the two median times cross (<see cref="ParallelVsSequential.Crossings"/>).
+    /// </summary>
+    public static string OvertakeTable(IReadOnlyList<Point> points, IReadOnlyList<string> recurrent,
+        IReadOnlyList<(string Measure, int Batch)> series, IReadOnlyList<int> lengths)
+    {
+        Point? At(string model, string measure, int batch, int length) =>
+            points.SingleOrDefault(p => p.Model == model && p.Measure == measure && p.Batch == batch && p.Length == length);
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var (measure, batch) in series)
+            foreach (var model in recurrent)
+            {
+                var both = lengths.Select(l => (Length: l, Transformer: At("Transformer", measure, batch, l), Recurrent: At(model, measure, batch, l)))
+                    .Where(x => x.Transformer is not null && x.Recurrent is not null)
+                    .Select(x => (x.Length, Transformer: x.Transformer!, Recurrent: x.Recurrent!)).ToList();
+                if (both.Count == 0) continue;
+                int from = both.Count;
+                while (from > 0 && both[from - 1].Transformer.Time.ClearlyFasterThan(both[from - 1].Recurrent.Time)) from--;
+                var crossings = ParallelVsSequential.Crossings(both.Select(x => x.Length).ToArray(),
+                    both.Select(x => x.Transformer.Time).ToArray(), both.Select(x => x.Recurrent.Time).ToArray());
+                var ratios = lengths.Select(l => both.Where(x => x.Length == l).Select(x => (x.Transformer.TokensPerSecond / x.Recurrent.TokensPerSecond).ToString("F2")).FirstOrDefault() ?? "–");
+                rows.Add([measure == "train" ? "training" : "greedy decoding", batch.ToString(), model, string.Join(" / ", ratios),
+                    from == 0 ? $"at every length ({both[0].Length}-{both[^1].Length})" : from < both.Count ? $"from length {both[from].Length}" : $"no (up to {both[^1].Length})",
+                    crossings.Length == 0 ? "none" : string.Join(", ", crossings.Select(c => $"L≈{c:F0}"))]);
+            }
+        return Markdown.Table(["measure", "batch", "against", $"Transformer / it (tok/s) at lengths {string.Join(" / ", lengths)}", "Transformer clearly faster", "medians cross at"], rows);
+    }
 
     private static (string Name, Func<Seq2SeqModel> Build)[] Models(string preset, int vocab)
     {

@@ -6,11 +6,15 @@ using Transformers.Lab.Experiments;
 
 namespace Transformers.Lab.Runner;
 
-/// <summary>How to run the lab. <paramref name="Threads"/>: libtorch intra-op threads (torch.set_num_threads).</summary>
-public sealed record LabOptions(bool Quick, string OutputRoot, int Threads);
+/// <summary>
+/// How to run the lab. <paramref name="Threads"/>: libtorch intra-op threads (torch.set_num_threads).
+/// <paramref name="Directory"/>: the folder under the root for a single experiment's results instead of its name (e.g.
+/// throughput-1-thread beside throughput); null: the experiment's name.
+/// </summary>
+public sealed record LabOptions(bool Quick, string OutputRoot, int Threads, string? Directory = null);
 
 /// <summary>
-/// Runs experiments and writes, per experiment, <c>&lt;root&gt;/&lt;name&gt;/</c> with results.json (raw numbers),
+/// Runs experiments and writes, per experiment, <c>&lt;root&gt;/&lt;name&gt;/</c> (or the folder the options name) with results.json (raw numbers),
 /// summary.json (the table row), report.md and the PNG plots; then regenerates <c>&lt;root&gt;/README.md</c> from every
 /// summary.json under the root (so running one experiment keeps the other rows).
 /// </summary>
@@ -45,12 +49,15 @@ public static class LabRunner
     public static IReadOnlyList<ExperimentSummary> Run(IEnumerable<IExperiment> experiments, LabOptions options, TextWriter log)
     {
         TorchRuntime.EnsureLoaded();
+        var list = experiments.ToList();
+        if (options.Directory is not null && list.Count != 1)
+            throw new ArgumentException($"--dir {options.Directory}: names the folder of one experiment, not of {list.Count}");
         var previousThreads = torch.get_num_threads();
         var summaries = new List<ExperimentSummary>();
         try
         {
             torch.set_num_threads(options.Threads);
-            foreach (var experiment in experiments)
+            foreach (var experiment in list)
                 summaries.Add(RunOne(experiment, options, log));
         }
         finally
@@ -63,7 +70,7 @@ public static class LabRunner
 
     private static ExperimentSummary RunOne(IExperiment experiment, LabOptions options, TextWriter log)
     {
-        var directory = Path.Combine(options.OutputRoot, experiment.Name);
+        var directory = Path.Combine(options.OutputRoot, options.Directory ?? experiment.Name);
         Directory.CreateDirectory(directory);
         foreach (var stale in Directory.GetFiles(directory, "*.png")) File.Delete(stale); // plots of an earlier run
         var stamp = MachineStamp.Take(torch.get_num_threads());
@@ -81,12 +88,13 @@ public static class LabRunner
             ElapsedSeconds = elapsed.TotalSeconds, result.Raw,
         }, Json));
         File.WriteAllText(Path.Combine(directory, SummaryFile), JsonSerializer.Serialize(summary, Json));
-        File.WriteAllText(Path.Combine(directory, ReportFile), Report(experiment, result, stamp, options.Quick));
+        File.WriteAllText(Path.Combine(directory, ReportFile), Report(experiment, result, stamp, options));
         return summary;
     }
 
-    private static string Report(IExperiment experiment, ExperimentResult result, MachineStamp stamp, bool quick)
+    private static string Report(IExperiment experiment, ExperimentResult result, MachineStamp stamp, LabOptions options)
     {
+        bool quick = options.Quick;
         var md = new StringBuilder();
         md.AppendLine($"# {experiment.Name}").AppendLine();
         md.AppendLine($"**Claim.** {experiment.Claim}").AppendLine();
@@ -101,7 +109,8 @@ public static class LabRunner
             md.AppendLine($"![{plot.Caption}]({plot.FileName})").AppendLine().AppendLine($"*{plot.Caption}*").AppendLine();
         md.AppendLine(result.Body.TrimEnd()).AppendLine();
         md.AppendLine("## Reproduce").AppendLine();
-        md.AppendLine("```").AppendLine($"dotnet run -c Release --project experiments/Transformers.Lab -- {experiment.Name}{(quick ? " --quick" : "")}").AppendLine("```");
+        md.AppendLine("```").AppendLine($"dotnet run -c Release --project experiments/Transformers.Lab -- {experiment.Name} --threads {stamp.TorchThreads}"
+            + (options.Directory is null ? "" : $" --dir {options.Directory}") + (quick ? " --quick" : "")).AppendLine("```");
         md.AppendLine().AppendLine($"Raw numbers: [{ResultsFile}]({ResultsFile}).");
         return md.ToString();
     }
@@ -113,15 +122,17 @@ public static class LabRunner
     /// </summary>
     public static void WriteReadme(string root)
     {
+        var order = Experiments.Select(e => e.Name).ToList();
+        int Rank(string name) => order.IndexOf(name) is var i and >= 0 ? i : order.Count;
+        // Each summary with the folder it is in (an experiment's name, or the --dir it was run with), in the experiments'
+        // order, then by folder.
         var summaries = Directory.Exists(root)
             ? Directory.GetDirectories(root).Order(StringComparer.Ordinal)
-                .Select(d => Path.Combine(d, SummaryFile)).Where(File.Exists)
-                .Select(f => JsonSerializer.Deserialize<ExperimentSummary>(File.ReadAllText(f), Json)!)
+                .Where(d => File.Exists(Path.Combine(d, SummaryFile)))
+                .Select(d => (Folder: Path.GetFileName(d), Summary: JsonSerializer.Deserialize<ExperimentSummary>(File.ReadAllText(Path.Combine(d, SummaryFile)), Json)!))
+                .OrderBy(x => Rank(x.Summary.Name))
                 .ToList()
             : [];
-        var order = Experiments.Select(e => e.Name).ToList();
-        summaries.Sort((a, b) => Rank(a.Name).CompareTo(Rank(b.Name)));
-        int Rank(string name) => order.IndexOf(name) is var i and >= 0 ? i : order.Count;
 
         var md = new StringBuilder();
         md.AppendLine("# Lab results").AppendLine();
@@ -129,12 +140,12 @@ public static class LabRunner
             + "do not edit by hand. Each verdict is computed from the numbers by the rule stated in the experiment's report.").AppendLine();
         md.AppendLine("| claim | verdict | evidence | machine and date |");
         md.AppendLine("|---|---|---|---|");
-        foreach (var s in summaries)
+        foreach (var (folder, s) in summaries)
         {
-            var evidence = string.Join("<br>", s.Plots.Select(p => $"[{Cell(p.Caption)}]({s.Name}/{p.FileName})"));
+            var evidence = string.Join("<br>", s.Plots.Select(p => $"[{Cell(p.Caption)}]({folder}/{p.FileName})"));
             var machine = $"{s.Machine.Cpu}, {s.Machine.Cores} cores, {s.Machine.TorchThreads} torch thread(s), {s.Machine.Date}, {s.Machine.ShortCommit}"
                 + (s.Quick ? " (**quick run**)" : "");
-            md.AppendLine($"| [{s.Name}]({s.Name}/{ReportFile}): {Cell(s.Claim)} | **{Words(s.Verdict)}**: {Cell(s.VerdictText)} | {evidence} | {Cell(machine)} |");
+            md.AppendLine($"| [{folder}]({folder}/{ReportFile}): {Cell(s.Claim)} | **{Words(s.Verdict)}**: {Cell(s.VerdictText)} | {evidence} | {Cell(machine)} |");
         }
         if (TranslatorEvidence.Section(root) is { Count: > 0 } translators)
         {

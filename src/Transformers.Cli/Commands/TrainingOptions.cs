@@ -17,10 +17,10 @@ internal sealed class TrainingOptions
     public readonly Option<int?> BatchTokens = new("--batch-tokens") { Description = "Tokens per optimizer step (padded, longer side), shared among the workers (recipe: transformer 1000, recurrent 4000)." };
     public readonly Option<int> Accumulate = new("--accumulate") { Description = "Batches per optimizer step.", DefaultValueFactory = _ => 1 };
     public readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate (recipe: transformer 2e-3, gru 2e-3 (small), other recurrent 1e-3; demo 1e-3)." };
-    public readonly Option<LearningRateDecay?> Decay = new("--lr-decay") { Description = "After warmup: linear or cosine (to --lr-final × peak at the end of the budget), inverse-sqrt, or constant (recipe: transformer linear, recurrent constant)." };
+    public readonly Option<LearningRateDecay?> Decay = new("--lr-decay") { Description = "After warmup: linear or cosine (to --lr-final × peak at the end of the budget), inverse-sqrt, or constant (recipe: transformer and small gru linear, other recurrent constant)." };
     public readonly Option<double?> LrFinal = new("--lr-final") { Description = "Linear/cosine decay ends at this fraction of the peak (recipe: 0)." };
     public readonly Option<int?> Warmup = new("--warmup") { Description = "Warmup in optimizer steps (default: --warmup-fraction of the budget)." };
-    public readonly Option<double?> WarmupFraction = new("--warmup-fraction") { Description = "Warmup as a share of the budget (recipe: transformer 0.15, recurrent 0.02; demo 0.3)." };
+    public readonly Option<double?> WarmupFraction = new("--warmup-fraction") { Description = "Warmup as a share of the budget (recipe: transformer 0.15, small gru 0.05, other recurrent 0.02; demo 0.3)." };
     public readonly Option<double?> Dropout = new("--dropout") { Description = "Model dropout (recipe: transformer 0 except --preset base 0.1; recurrent: the preset's, 0.1 for small)." };
     public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Evaluate every N steps (0: every epoch, unless --eval-minutes is given).", DefaultValueFactory = _ => 0 };
     public readonly Option<double> EvalMinutes = new("--eval-minutes") { Description = "Also evaluate every N minutes of training (0: off).", DefaultValueFactory = _ => 0 };

@@ -112,7 +112,7 @@ public sealed record RecurrentTranslatorConfig : TranslatorConfig
     /// one-layer decoder of 256, Luong "general" attention over all decoder states at once (no input feeding, so training
     /// takes the fused path: one native call over the whole target, then one batched attention), 256-wide tied
     /// embeddings, dropout 0.1. About 3.7 M parameters with a GRU and an 8k vocabulary, half of <see cref="Small"/>, so
-    /// about twice the optimizer steps fit in a CPU budget; train it with a constant learning rate. The shape of the plain
+    /// about twice the optimizer steps fit in a CPU budget (its recipes: <see cref="TranslationRecipe.For"/>). The shape of the plain
     /// PyTorch reference (shared/reference/translate_ref.py --arch gru), which keeps PyTorch's initialisation; Luong's
     /// U(-0.1, 0.1) reached a lower dev loss at every evaluation of a 12-minute run here
     /// (experiments/results/recurrent-recipe), so the preset keeps it.

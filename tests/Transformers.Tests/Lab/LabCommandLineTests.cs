@@ -15,6 +15,7 @@ public sealed class LabCommandLineTests
             Assert.Empty(Errors(name, "--quick", "--threads", "1", "--out", "/tmp/lab"));
         foreach (var command in new[] { "list", "readme" })
             Assert.Empty(Errors(command));
+        Assert.Empty(Errors("throughput", "--threads", "1", "--dir", "throughput-1-thread"));
     }
 
     [Theory]
@@ -32,6 +33,9 @@ public sealed class LabCommandLineTests
     [InlineData("reference-workloads --lengths 16,x", "--lengths: 'x' is not a length")]
     [InlineData("reference-workloads --rounds 0", "--rounds 0: must be at least 1")]
     [InlineData("replot throughput /no/such/dir", "/no/such/dir: no results.json in it")]
+    [InlineData("throughput --dir a/b", "--dir a/b: a folder name under the results root, without '/'")]
+    [InlineData("throughput --dir ..", "--dir ..: a folder name under the results root")]
+    [InlineData("all --dir x", "--dir")]
     public void BadCommandLine_IsRefusedWhileParsing_NamingWhatIsWrong(string commandLine, string expected)
     {
         var errors = Errors(commandLine.Split(' '));

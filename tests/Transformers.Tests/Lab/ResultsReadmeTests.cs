@@ -28,6 +28,30 @@ public sealed class ResultsReadmeTests
     }
 
     [Fact]
+    public void AnExperimentRunIntoItsOwnFolder_IsARowThatLinksThere_AfterItsDefaultRun()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "lab-readme-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var stamp = new MachineStamp("Zen", 2, 1, new DateTime(2026, 12, 7, 12, 0, 0, DateTimeKind.Utc), "0123456789abcdef0123456789abcdef01234567", "0.50");
+            foreach (var (folder, name) in new[] { ("throughput-1-thread", "throughput"), ("throughput", "throughput"), ("gru-vs-lstm", "gru-vs-lstm") })
+            {
+                Directory.CreateDirectory(Path.Combine(root, folder));
+                File.WriteAllText(Path.Combine(root, folder, "summary.json"), JsonSerializer.Serialize(
+                    new ExperimentSummary(name, "claim", Verdict.Supported, "why", [new PlotFile("a.png", "A")], stamp, Quick: false)));
+            }
+
+            LabRunner.WriteReadme(root);
+
+            var rows = File.ReadAllLines(Path.Combine(root, "README.md")).Where(l => l.StartsWith("| [", StringComparison.Ordinal)).ToList();
+            Assert.Equal(["| [throughput](throughput/report.md): claim | **supported**: why | [A](throughput/a.png) | Zen, 2 cores, 1 torch thread(s), 2026-12-07, 0123456 |",
+                          "| [throughput-1-thread](throughput-1-thread/report.md): claim | **supported**: why | [A](throughput-1-thread/a.png) | Zen, 2 cores, 1 torch thread(s), 2026-12-07, 0123456 |",
+                          "| [gru-vs-lstm](gru-vs-lstm/report.md): claim | **supported**: why | [A](gru-vs-lstm/a.png) | Zen, 2 cores, 1 torch thread(s), 2026-12-07, 0123456 |"], rows);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
     public void TrainedTranslatorSets_GiveTheirRatios_OtherResultsAreSkipped()
     {
         var root = Path.Combine(Path.GetTempPath(), "lab-readme-" + Guid.NewGuid().ToString("N"));
