@@ -36,7 +36,7 @@ LAB=${LAB:-experiments/Transformers.Lab/bin/Release/net10.0/Transformers.Lab}
 # One variant per line: NAME|OPTIONS (the default recipe's values are in TranslationRecipe.For). The Transformer's
 # sweep is centred on the recipe it started from (peak lr 1e-3, 5 % warmup), spelled out in every line so that the
 # script reproduces the same runs whatever the default is now; so is the recurrent sweep's rate (1e-3: the small GRU's
-# default became 2e-3 after its first runs).
+# default became 2e-3 with a linear decay, the small LSTM's a constant 2e-3, after their first runs).
 variants() {
   case $1 in
     transformer) cat <<'EOF'

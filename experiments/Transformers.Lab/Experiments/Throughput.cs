@@ -21,7 +21,10 @@ public sealed class Throughput : IExperiment
     public string Claim =>
         "Transformers train and translate faster than recurrent seq2seq models of the same size, because they process the positions of a sequence in parallel.";
 
-    private sealed record Setup(string Preset, int Vocab, int TrainBatch, int[] Lengths, int[] DecodeBatches, int[] BaseLengths, int Warmup, int Runs, int FlopsLength);
+    /// <param name="Runs">timed training steps per point</param>
+    /// <param name="DecodeRuns">timed decodings per point: more than training steps, since they are short and a batch-1 decoding's
+    /// median over 3 calls was moved by one slow call (a 3-call run of 2026-12-07 had two points at 1.7× their neighbours' time per step)</param>
+    private sealed record Setup(string Preset, int Vocab, int TrainBatch, int[] Lengths, int[] DecodeBatches, int[] BaseLengths, int Warmup, int Runs, int DecodeRuns, int FlopsLength);
 
     /// <param name="TokensPerSecond">median target tokens/s (from the median time)</param>
     /// <param name="PeakBytes">resident memory added at the peak of one timed call (null: not measurable)</param>
@@ -37,8 +40,8 @@ public sealed class Throughput : IExperiment
     public ExperimentResult Run(LabContext context)
     {
         var setup = context.Quick
-            ? new Setup("tiny", Vocab: 200, TrainBatch: 4, Lengths: [4, 8], DecodeBatches: [1, 4], BaseLengths: [], Warmup: 1, Runs: 3, FlopsLength: 8)
-            : new Setup("small", Vocab: 8000, TrainBatch: 64, Lengths: [16, 32, 64, 128, 256], DecodeBatches: [1, 64], BaseLengths: [16, 32, 64, 128], Warmup: 1, Runs: 3, FlopsLength: 32);
+            ? new Setup("tiny", Vocab: 200, TrainBatch: 4, Lengths: [4, 8], DecodeBatches: [1, 4], BaseLengths: [], Warmup: 1, Runs: 3, DecodeRuns: 3, FlopsLength: 8)
+            : new Setup("small", Vocab: 8000, TrainBatch: 64, Lengths: [16, 32, 64, 128, 256], DecodeBatches: [1, 64], BaseLengths: [16, 32, 64, 128], Warmup: 1, Runs: 3, DecodeRuns: 9, FlopsLength: 32);
         var models = Models(setup.Preset, setup.Vocab);
         var points = new List<Point>();
         var skipped = new List<Skipped>();
@@ -69,7 +72,7 @@ public sealed class Throughput : IExperiment
             foreach (var batch in setup.DecodeBatches)
                 foreach (var length in setup.Lengths)
                 {
-                    var p = MeasureDecoding(name, model, batch, length, setup.Warmup, setup.Runs);
+                    var p = MeasureDecoding(name, model, batch, length, setup.Warmup, setup.DecodeRuns);
                     points.Add(p);
                     context.Log($"  {name,-11} decode batch {batch,3} length {length,4}: {p.TokensPerSecond,9:N0} tok/s {p.Time} peak {Mib(p.PeakBytes)}");
                 }
@@ -96,7 +99,7 @@ public sealed class Throughput : IExperiment
               recurrent models with Bahdanau attention, trained on the fused path. Parameters: {string.Join(", ", parameters.Select(p => $"{p.Key} {p.Value:N0}"))}.
             - Training: one optimizer step (forward, label-smoothed cross-entropy, backward, clipping, AdamW) at batch {setup.TrainBatch}, source and target both `length` tokens, no padding.
             - Decoding: encode a batch of `length` random source tokens, then exactly `length` greedy steps through the seam (`DecodeStep` from a cache, argmax, no early stop), under `no_grad`.
-            - Time: {setup.Warmup} warm-up call(s), then the median of {setup.Runs} timed calls (error bars: interquartile range). Peak memory: resident bytes added at the peak of one more call
+            - Time: {setup.Warmup} warm-up call(s), then the median of {setup.Runs} timed training steps or {setup.DecodeRuns} timed decodings (error bars: interquartile range). Peak memory: resident bytes added at the peak of one more call
               (free heap returned with `malloc_trim`, the kernel's VmHWM reset through `/proc/self/clear_refs` before it).
             - Points whose Bahdanau training intermediate (batch × tgt × src × attention floats) would exceed {AttentionIntermediateLimitBytes >> 30} GiB are skipped, not estimated:
               {(skipped.Count == 0 ? "none." : string.Join("; ", skipped.Select(s => $"{s.Model} {s.Measure} length {s.Length} ({s.Reason})")) + ".")}
