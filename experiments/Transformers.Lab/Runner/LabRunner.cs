@@ -14,9 +14,9 @@ namespace Transformers.Lab.Runner;
 public sealed record LabOptions(bool Quick, string OutputRoot, int Threads, string? Directory = null);
 
 /// <summary>
-/// Runs experiments and writes, per experiment, <c>&lt;root&gt;/&lt;name&gt;/</c> (or the folder the options name) with results.json (raw numbers),
-/// summary.json (the table row), report.md and the PNG plots; then regenerates <c>&lt;root&gt;/README.md</c> from every
-/// summary.json under the root (so running one experiment keeps the other rows).
+/// Runs experiments and writes, per experiment, <c>&lt;root&gt;/&lt;name&gt;/</c> (or the folder the options name) with
+/// results.json (raw numbers), summary.json (the table row), report.md and the PNG plots; then regenerates
+/// <c>&lt;root&gt;/README.md</c> from every summary.json under the root (so running one experiment keeps the other rows).
 /// </summary>
 public static class LabRunner
 {
