@@ -191,7 +191,7 @@ public sealed class Throughput : IExperiment
             lengths.Select(l =>
             {
                 var row = new List<string> { l.ToString() };
-                var at = names.Select(n => points.SingleOrDefault(p => p.Model == n && p.Measure == measure && p.Batch == batch && p.Length == l)).ToList();
+                var at = names.Select(n => Find(points, n, measure, batch, l)).ToList();
                 row.AddRange(at.Select(p => p is null ? "skipped" : $"{p.TokensPerSecond:N0} [{p.TokensPerSecondLow:N0}-{p.TokensPerSecondHigh:N0}]"));
                 row.AddRange(at.Select(p => p is null ? "" : Mib(p.PeakBytes)));
                 return (IReadOnlyList<string>)row;
@@ -205,8 +205,7 @@ public sealed class Throughput : IExperiment
     public static string OvertakeTable(IReadOnlyList<Point> points, IReadOnlyList<string> recurrent,
         IReadOnlyList<(string Measure, int Batch)> series, IReadOnlyList<int> lengths)
     {
-        Point? At(string model, string measure, int batch, int length) =>
-            points.SingleOrDefault(p => p.Model == model && p.Measure == measure && p.Batch == batch && p.Length == length);
+        Point? At(string model, string measure, int batch, int length) => Find(points, model, measure, batch, length);
         var rows = new List<IReadOnlyList<string>>();
         foreach (var (measure, batch) in series)
             foreach (var model in recurrent)
@@ -219,13 +218,18 @@ public sealed class Throughput : IExperiment
                 while (from > 0 && both[from - 1].Transformer.Time.ClearlyFasterThan(both[from - 1].Recurrent.Time)) from--;
                 var crossings = ParallelVsSequential.Crossings(both.Select(x => x.Length).ToArray(),
                     both.Select(x => x.Transformer.Time).ToArray(), both.Select(x => x.Recurrent.Time).ToArray());
-                var ratios = lengths.Select(l => both.Where(x => x.Length == l).Select(x => (x.Transformer.TokensPerSecond / x.Recurrent.TokensPerSecond).ToString("F2")).FirstOrDefault() ?? "–");
+                var ratios = lengths.Select(l => At("Transformer", measure, batch, l) is { } t && At(model, measure, batch, l) is { } r
+                    ? (t.TokensPerSecond / r.TokensPerSecond).ToString("F2") : "–");
                 rows.Add([measure == "train" ? "training" : "greedy decoding", batch.ToString(), model, string.Join(" / ", ratios),
                     from == 0 ? $"at every length ({both[0].Length}-{both[^1].Length})" : from < both.Count ? $"from length {both[from].Length}" : $"no (up to {both[^1].Length})",
                     crossings.Length == 0 ? "none" : string.Join(", ", crossings.Select(c => $"L≈{c:F0}"))]);
             }
         return Markdown.Table(["measure", "batch", "against", $"Transformer / it (tok/s) at lengths {string.Join(" / ", lengths)}", "Transformer clearly faster", "medians cross at"], rows);
     }
+
+    /// <summary>The point of a model, measure, batch and length; null where it was skipped.</summary>
+    private static Point? Find(IReadOnlyList<Point> points, string model, string measure, int batch, int length) =>
+        points.SingleOrDefault(p => p.Model == model && p.Measure == measure && p.Batch == batch && p.Length == length);
 
     private static (string Name, Func<Seq2SeqModel> Build)[] Models(string preset, int vocab)
     {
@@ -353,7 +357,7 @@ public sealed class Throughput : IExperiment
     private static (Verdict, string) Decide(List<Point> points, List<Skipped> skipped, string[] names, Setup setup)
     {
         var recurrent = names.Where(n => n != "Transformer").ToArray();
-        Point? At(string m, string measure, int b, int l) => points.SingleOrDefault(p => p.Model == m && p.Measure == measure && p.Batch == b && p.Length == l);
+        Point? At(string m, string measure, int b, int l) => Find(points, m, measure, b, l);
         int Wins(string measure, int b, out int total)
         {
             int wins = 0; total = 0;

@@ -77,7 +77,7 @@ public sealed class LabQuickRunTests
     {
         // Training at batch 2: the Transformer takes 4 ms at every length; the LSTM 2, 8, 16 ms (Transformer / LSTM tok/s 0.5,
         // 2, 4: clearly faster from 32; the medians cross where log(4 / t) changes sign, halfway between log 16 and log 32 on
-        // the log-log line, at 16·√2 ≈ 22.6); the RNN 8 ms at 16 and 32, its 64 skipped.
+        // the log-log line, at 16·√2 ≈ 22.6); the RNN 8 ms at 16 and 32, its 64 skipped; the GRU 1 ms everywhere (never overtaken).
         Throughput.Point P(string model, int length, double ms) =>
             new(model, "train", 2, length, TimingStats.FromSamples([ms]), 2.0 * length / ms * 1000, 2.0 * length / ms * 1000, 2.0 * length / ms * 1000, null);
         Throughput.Point[] points =
@@ -85,9 +85,11 @@ public sealed class LabQuickRunTests
             P("Transformer", 16, 4), P("Transformer", 32, 4), P("Transformer", 64, 4),
             P("LSTM", 16, 2), P("LSTM", 32, 8), P("LSTM", 64, 16),
             P("RNN", 16, 8), P("RNN", 32, 8),
+            P("GRU", 16, 1), P("GRU", 32, 1), P("GRU", 64, 1),
         ];
-        var table = Throughput.OvertakeTable(points, ["LSTM", "RNN"], [("train", 2)], [16, 32, 64]).Split('\n');
+        var table = Throughput.OvertakeTable(points, ["LSTM", "RNN", "GRU"], [("train", 2)], [16, 32, 64]).Split('\n');
         Assert.Equal("| training | 2 | LSTM | 0.50 / 2.00 / 4.00 | from length 32 | L≈23 |", table[2]);
         Assert.Equal("| training | 2 | RNN | 2.00 / 2.00 / – | at every length (16-32) | none |", table[3]);
+        Assert.Equal("| training | 2 | GRU | 0.25 / 0.25 / 0.25 | no (up to 64) | none |", table[4]);
     }
 }

@@ -86,6 +86,37 @@ public sealed class OneDnnTests
         }
     }
 
+    /// <summary>
+    /// The route itself, not only its values: in training with gradients an LSTM's batch must not reach oneDNN (whose
+    /// training kernel keeps a primitive per batch shape: gigabytes over a run). oneDNN's kernel and libtorch's loop sum in
+    /// other orders, so if the switch changed the route the float32 results would differ in their last bits; with every
+    /// batch packed they are the same bits, oneDNN on or off.
+    /// </summary>
+    [Fact]
+    public void FusedLstm_TrainingWithGradients_TakesTheSameRoute_WithOneDnnOnAndOff()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(22);
+        var stack = new RecurrentStack(new RecurrentConfig(RecurrentCellKind.Lstm, 64, 256, NumLayers: 2, Bidirectional: true));
+        var x = torch.randn(32, 24, 64);
+        var weights = torch.randn(32, 24, stack.Config.OutputSize);
+        stack.train();
+        bool before = TorchRuntime.OneDnnEnabled;
+        try
+        {
+            TorchRuntime.OneDnnEnabled = true;
+            var on = RunWithGradients(stack, x, weights, RecurrentPath.Fused);
+            TorchRuntime.OneDnnEnabled = false;
+            var off = RunWithGradients(stack, x, weights, RecurrentPath.Fused);
+            TensorAssert.Identical(on.Output.Output, off.Output.Output, "output, oneDNN on against off (different routes?)");
+            TensorAssert.Identical(on.InputGradient, off.InputGradient, "d loss / d input, oneDNN on against off (different routes?)");
+        }
+        finally
+        {
+            TorchRuntime.OneDnnEnabled = before;
+        }
+    }
+
     private sealed record Result(RecurrentOutput Output, Tensor InputGradient, Dictionary<string, Tensor> ParameterGradients);
 
     private static Result RunWithGradients(RecurrentStack stack, Tensor x, Tensor weights, RecurrentPath path)
