@@ -83,6 +83,8 @@ public static class LstmPaths
                     var (native, viaNative) = NativeModule(encoder);
                     using var nativeModule = native;
                     Func<Tensor, Tensor> viaStack = input => encoder.Run(input).Output;
+                    Func<Tensor, Tensor> viaFused = input => encoder.Run(input, path: RecurrentPath.Fused).Output;
+                    Func<Tensor, Tensor> viaLoop = input => encoder.Run(input, path: RecurrentPath.Loop).Output;
                     encoder.train();
                     native.train();
                     Tensor? first = null;
@@ -107,7 +109,9 @@ public static class LstmPaths
                     }
                     Train("nn.LSTM/nn.GRU on the unpacked batch, oneDNN on (for an LSTM oneDNN's training kernel)", true, viaNative);
                     Train("nn.LSTM/nn.GRU on the unpacked batch, oneDNN off", false, viaNative);
-                    Train("RecurrentStack, as training runs it (an LSTM packs: libtorch's loop)", true, viaStack);
+                    Train("RecurrentStack's fused path (an LSTM packs: libtorch's loop)", true, viaFused);
+                    Train("RecurrentStack's loop (input products first; an LSTM's backward by hand)", true, viaLoop);
+                    Train("RecurrentStack, as training runs it (Auto)", true, viaStack);
                     void Forward(string route, bool oneDnn, bool trainingMode, Func<Tensor, Tensor> run)
                     {
                         TorchRuntime.OneDnnEnabled = oneDnn;
@@ -124,8 +128,11 @@ public static class LstmPaths
                     Forward("RecurrentStack, eval mode, no gradients (an LSTM packs: libtorch's loop)", true, false, viaStack);
                     Forward("nn.LSTM/nn.GRU on the unpacked batch, training mode with gradients, oneDNN on", true, true, viaNative);
                     Forward("nn.LSTM/nn.GRU on the unpacked batch, training mode with gradients, oneDNN off", false, true, viaNative);
-                    Forward("RecurrentStack, training mode with gradients (an LSTM packs: libtorch's loop)", true, true, viaStack);
+                    Forward("RecurrentStack's fused path, training mode with gradients (an LSTM packs: libtorch's loop)", true, true, viaFused);
+                    Forward("RecurrentStack's loop, training mode with gradients", true, true, viaLoop);
+                    Forward("RecurrentStack's loop, eval mode, no gradients", true, false, viaLoop);
                 }
+                TranslatorShaped(cell, report);
             }
         }
         finally
@@ -139,6 +146,50 @@ public static class LstmPaths
             File.WriteAllText(output, report.ToString());
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The recurrent parts of the `small` translator in training (forward and backward): its encoder, one bidirectional
+    /// layer of 256 per direction over a batch of 128 sources of 16 to 32 tokens (embedding 256), and its decoder, one
+    /// layer of 256 over the whole 32-token target without lengths, through the fused path and our loop.
+    /// </summary>
+    private static void TranslatorShaped(RecurrentCellKind cell, StringBuilder report)
+    {
+        manual_seed(2);
+        using var encoder = new RecurrentStack(new RecurrentConfig(cell, InputSize: 256, HiddenSize: 256, Bidirectional: true));
+        using var decoder = new RecurrentStack(new RecurrentConfig(cell, InputSize: 256, HiddenSize: 256));
+        var sequence = randn(128, 32, 256);                                                   // [batch, seq, embedding]
+        var lengths = randint(16, 33, [128], dtype: TorchSharp.torch.ScalarType.Int64);       // [batch], 16..32
+        var parts = new[]
+        {
+            ("encoder: bidirectional 256, 128 × 16-32 tokens", encoder, (Tensor?)lengths),
+            ("decoder: 256, 128 × 32 tokens, no lengths", decoder, null),
+        };
+        foreach (var (what, stack, stackLengths) in parts)
+        {
+            stack.train();
+            Tensor? first = null;
+            foreach (var path in new[] { RecurrentPath.Fused, RecurrentPath.Loop })
+            {
+                var input = sequence.detach().requires_grad_();
+                void Call()
+                {
+                    stack.zero_grad();
+                    stack.Run(input, stackLengths, null, path).Output.sum().backward();
+                }
+                Call();
+                var grad = input.grad!.clone();
+                first ??= grad;
+                double diff = (grad - first).abs().max().item<float>();
+                var t = TimingStats.Measure(() =>
+                {
+                    using var scope = NewDisposeScope();
+                    input.grad?.zero_();
+                    Call();
+                }, 3, 15);
+                report.AppendLine(CultureInfo.InvariantCulture, $"| {cell} | the small translator's {what}, forward + backward | 128 | {path} | {t.MedianMs:F3} | {diff:G2} (input gradient) |");
+            }
+        }
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Transformers.Modules;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Transformers.Recurrent;
 
@@ -61,8 +62,20 @@ public enum Direction
 /// <summary>Which implementation a <see cref="RecurrentStack"/> runs.</summary>
 public enum RecurrentPath
 {
-    /// <summary>TorchSharp's native nn.LSTM/nn.GRU/nn.RNN (packed when lengths are given). The default.</summary>
+    /// <summary>
+    /// The faster route for the call, the default: <see cref="Loop"/> for an LSTM while gradients are recorded, else
+    /// <see cref="Fused"/> (experiments/results/speed/lstm-backward.md).
+    /// </summary>
+    Auto,
+    /// <summary>TorchSharp's native nn.LSTM/nn.GRU/nn.RNN (packed when lengths are given, and an LSTM's batch always).</summary>
     Fused,
+    /// <summary>
+    /// Our own loop over time, with every position's input product W_ih x_t taken before it in one matrix product;
+    /// padded positions keep the state. Each layer and direction is one autograd node whose backward goes through time
+    /// by hand and takes W_hh's gradient in one product (<see cref="LstmLayerFunction"/>, <see cref="GruLayerFunction"/>,
+    /// <see cref="RnnLayerFunction"/>).
+    /// </summary>
+    Loop,
     /// <summary>The textbook cell equations, one time step at a time, on the same parameters.</summary>
     GateLevel,
     /// <summary><see cref="GateLevel"/>, and return every gate's activations over time in <see cref="RecurrentOutput.Trace"/>.</summary>
@@ -111,11 +124,14 @@ public sealed record RecurrentStepOutput(Tensor Output, RecurrentState State);
 /// <para>
 /// The parameters live in TorchSharp's fused <c>nn.LSTM</c>/<c>nn.GRU</c>/<c>nn.RNN</c> (state-dict keys
 /// <c>fused.weight_ih_l{k}[_reverse]</c>, <c>fused.weight_hh_l{k}</c>, <c>fused.bias_ih_l{k}</c>, <c>fused.bias_hh_l{k}</c>,
-/// PyTorch's layout). <see cref="RecurrentPath.Fused"/> (the default) calls that module, packing the batch with
-/// <c>pack_padded_sequence</c> when lengths are given (and an LSTM's batch always, so that libtorch's own loop runs it,
-/// never oneDNN's kernel: see <see cref="RunFused"/>); <see cref="RecurrentPath.GateLevel"/> runs the same parameters through
-/// <see cref="RnnCell.Step"/>, <see cref="LstmCell.Step"/> or <see cref="GruCell.Step"/>, one step at a time, for reading
-/// and inspection. Both give the same outputs, states and gradients.
+/// PyTorch's layout). Three routes compute the same outputs, states and gradients from them:
+/// <see cref="RecurrentPath.Fused"/> calls that module, packing the batch with <c>pack_padded_sequence</c> when lengths
+/// are given (and an LSTM's batch always, so that libtorch's own loop runs it, never oneDNN's kernel: see
+/// <see cref="RunFused"/>); <see cref="RecurrentPath.Loop"/> runs the cell equations in our own loop after taking every
+/// position's input product in one matrix product (with a hand-written backward through time);
+/// <see cref="RecurrentPath.GateLevel"/> runs <see cref="RnnCell.Step"/>, <see cref="LstmCell.Step"/> or
+/// <see cref="GruCell.Step"/> one step at a time, for reading and inspection. <see cref="RecurrentPath.Auto"/>, the
+/// default, takes the faster of the first two for the call.
 /// </para>
 /// <para>
 /// Padding: position t of sequence b is real when t &lt; lengths[b]. A padded position never changes the state
@@ -149,9 +165,9 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
     /// <summary>The validated configuration.</summary>
     public RecurrentConfig Config { get; }
 
-    /// <summary>The fused path: <c>Run(input, lengths, initial)</c>.</summary>
+    /// <summary><c>Run(input, lengths, initial)</c> on the faster route (<see cref="RecurrentPath.Auto"/>).</summary>
     public override RecurrentOutput forward(Tensor input, Tensor? lengths, RecurrentState? initial) =>
-        Run(input, lengths, initial, RecurrentPath.Fused);
+        Run(input, lengths, initial, RecurrentPath.Auto);
 
     /// <summary>
     /// Runs the stack over a batch of sequences.
@@ -160,7 +176,7 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
     /// CPU and no read from the device happens), or null when every position is real; initial:
     /// <c>[numLayers * numDirections, batch, hidden]</c> (with Cell for LSTM), or null for zeros.
     /// </summary>
-    public RecurrentOutput Run(Tensor input, Tensor? lengths = null, RecurrentState? initial = null, RecurrentPath path = RecurrentPath.Fused)
+    public RecurrentOutput Run(Tensor input, Tensor? lengths = null, RecurrentState? initial = null, RecurrentPath path = RecurrentPath.Auto)
     {
         // input: [batch, seq, inputSize]; lengths: [batch]; initial: [numLayers * numDirections, batch, hidden]
         using var scope = torch.NewDisposeScope();
@@ -172,11 +188,22 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
             throw new ArgumentException("input batch is empty (batch must be at least 1)", nameof(input));
         var hostLengths = CheckLengths(lengths, batch, seqLen);
         var h0 = initial is null ? ZeroState(batch, input) : CheckState(initial, batch);
-        var result = seqLen == 0 ? Empty(input, h0)
-            : path == RecurrentPath.Fused ? RunFused(input, hostLengths, h0)
-            : RunGateLevel(input, hostLengths, h0, traced: path == RecurrentPath.GateLevelTraced);
+        var result = seqLen == 0 ? Empty(input, h0) : Route(path) switch
+        {
+            RecurrentPath.Fused => RunFused(input, hostLengths, h0),
+            RecurrentPath.Loop => RunLoop(input, hostLengths, h0),
+            var gateLevel => RunGateLevel(input, hostLengths, h0, traced: gateLevel == RecurrentPath.GateLevelTraced),
+        };
         return result.MoveToOuterDisposeScope();
     }
+
+    /// <summary>The route <see cref="RecurrentPath.Auto"/> stands for now; any other path is itself.</summary>
+    public RecurrentPath Route(RecurrentPath path) => path switch
+    {
+        RecurrentPath.Auto => Config.Cell == RecurrentCellKind.Lstm && torch.is_grad_enabled() ? RecurrentPath.Loop : RecurrentPath.Fused,
+        _ when Enum.IsDefined(path) => path,
+        _ => throw new ArgumentOutOfRangeException(nameof(path), path, "unknown recurrent path"),
+    };
 
     /// <summary>
     /// One time step of a unidirectional stack, for decoding: x <c>[batch, inputSize]</c>, state
@@ -303,6 +330,67 @@ public sealed class RecurrentStack : nn.Module<Tensor, Tensor?, RecurrentState?,
             case GRU gru: { var (output, h) = gru.call(input, h0.Hidden); return (output, new(h)); }
             default: { var (output, h) = ((RNN)fused).call(input, h0.Hidden); return (output, new(h)); }
         }
+    }
+
+    private RecurrentOutput RunLoop(Tensor input, long[]? lengths, RecurrentState h0)
+    {
+        // input: [batch, seq, inputSize]; h0: [numLayers * numDirections, batch, hidden]
+        var seqLen = input.shape[1];
+        // Time-major inside the loop, so that each step's slice of the input products is contiguous. Rows are real at
+        // t < lengths[b]; up to the shortest length every row is, and no step before it needs a mask.
+        var allReal = lengths is null ? seqLen : lengths.Min();
+        var real = allReal == seqLen ? null
+            : (torch.arange(seqLen, device: input.device).unsqueeze(1)
+               < torch.tensor(lengths!, device: input.device).unsqueeze(0)).unsqueeze(2); // [seq, batch, 1] bool
+        var parameters = FusedParameters();
+        var finalHidden = new List<Tensor>();
+        var finalCell = new List<Tensor>();
+        var layerInput = input.transpose(0, 1); // [seq, batch, inputSize], then [seq, batch, numDirections * hidden]
+        for (var layer = 0; layer < Config.NumLayers; layer++)
+        {
+            var outputs = new Tensor[Config.NumDirections];
+            for (var d = 0; d < Config.NumDirections; d++)
+            {
+                var direction = (Direction)d;
+                var w = WeightsOf(parameters, layer, direction);
+                var index = layer * Config.NumDirections + d;
+                var state = new RecurrentState(h0.Hidden[index], h0.Cell?[index]); // [batch, hidden]
+                // W_ih x_t + b_ih for every t in one product; the LSTM and RNN add b_hh here too (the GRU's b_hn sits
+                // inside the reset gate's product, so it stays with W_hh).
+                var projected = F.linear(layerInput, w.WeightIh,
+                    Config.Cell == RecurrentCellKind.Gru ? w.BiasIh : w.BiasIh + w.BiasHh); // [seq, batch, gates * hidden]
+                var reverse = direction == Direction.Backward;
+                switch (Config.Cell)
+                {
+                    case RecurrentCellKind.Lstm:
+                    {
+                        var (output, hN, cN) = LstmLayerFunction.Run(projected, w.WeightHh, state.Hidden, state.Cell!, real, allReal, reverse);
+                        (outputs[d], state) = (output, new RecurrentState(hN, cN)); // [seq, batch, hidden]
+                        break;
+                    }
+                    case RecurrentCellKind.Gru:
+                    {
+                        var (output, hN) = GruLayerFunction.Run(projected, w.WeightHh, w.BiasHh, state.Hidden, real, allReal, reverse);
+                        (outputs[d], state) = (output, new RecurrentState(hN));
+                        break;
+                    }
+                    default:
+                    {
+                        var (output, hN) = RnnLayerFunction.Run(projected, w.WeightHh, state.Hidden, real, allReal, reverse);
+                        (outputs[d], state) = (output, new RecurrentState(hN));
+                        break;
+                    }
+                }
+                finalHidden.Add(state.Hidden);
+                if (state.Cell is not null) finalCell.Add(state.Cell);
+            }
+            layerInput = Config.Bidirectional ? torch.cat(outputs, 2) : outputs[0]; // [seq, batch, numDirections * hidden]
+            if (layer < Config.NumLayers - 1 && Config.Dropout > 0)
+                layerInput = DropoutNoise.Apply(layerInput, Config.Dropout, training);
+        }
+        var final = new RecurrentState(torch.stack(finalHidden, 0),                // [numLayers * numDirections, batch, hidden]
+            finalCell.Count == 0 ? null : torch.stack(finalCell, 0));
+        return new RecurrentOutput(layerInput.transpose(0, 1).contiguous(), final); // [batch, seq, numDirections * hidden]
     }
 
     private RecurrentOutput RunGateLevel(Tensor input, long[]? lengths, RecurrentState h0, bool traced)

@@ -4,26 +4,39 @@ using static TorchSharp.torch;
 
 namespace Transformers.Tests.Recurrent;
 
-/// <summary>The fused native path and the textbook gate-level path compute the same function and the same gradients.</summary>
+/// <summary>
+/// The fused native path, our loop and the textbook gate-level path compute the same function and the same gradients;
+/// <see cref="RecurrentPath.Auto"/> picks the loop for an LSTM that records gradients and the fused path otherwise.
+/// </summary>
 public class FusedVsGateLevelTests
 {
     private const double Tolerance = 1e-5;
 
-    public static TheoryData<RecurrentCellKind, int, bool> Shapes()
+    public static TheoryData<RecurrentCellKind, RecurrentPath, int, bool> Shapes()
     {
-        var data = new TheoryData<RecurrentCellKind, int, bool>();
+        var data = new TheoryData<RecurrentCellKind, RecurrentPath, int, bool>();
         foreach (var kind in Enum.GetValues<RecurrentCellKind>())
-        {
-            data.Add(kind, 1, false);
-            data.Add(kind, 3, false);
-            data.Add(kind, 2, true);
-        }
+            foreach (var path in new[] { RecurrentPath.Fused, RecurrentPath.Loop })
+            {
+                data.Add(kind, path, 1, false);
+                data.Add(kind, path, 3, false);
+                data.Add(kind, path, 2, true);
+            }
+        return data;
+    }
+
+    public static TheoryData<RecurrentCellKind, RecurrentPath> FastPaths()
+    {
+        var data = new TheoryData<RecurrentCellKind, RecurrentPath>();
+        foreach (var kind in Enum.GetValues<RecurrentCellKind>())
+            foreach (var path in new[] { RecurrentPath.Fused, RecurrentPath.Loop })
+                data.Add(kind, path);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void SameOutputsStatesAndGradientsWithPadding(RecurrentCellKind kind, int numLayers, bool bidirectional)
+    public void SameOutputsStatesAndGradientsWithPadding(RecurrentCellKind kind, RecurrentPath path, int numLayers, bool bidirectional)
     {
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(7);
@@ -32,25 +45,62 @@ public class FusedVsGateLevelTests
         var lengths = torch.tensor(new long[] { 5, 2, 4, 1 });       // unsorted, one full, one of length 1
         var initial = RandomState(stack.Config, batch: 4);
 
-        var fused = RunWithGradients(stack, x, lengths, initial, RecurrentPath.Fused);
+        var fast = RunWithGradients(stack, x, lengths, initial, path);
         var gateLevel = RunWithGradients(stack, x, lengths, initial, RecurrentPath.GateLevel);
 
-        fused.AssertSame(gateLevel);
+        fast.AssertSame(gateLevel);
     }
 
     [Theory]
-    [MemberData(nameof(RecurrentCases.Kinds), MemberType = typeof(RecurrentCases))]
-    public void SameWithoutLengthsAndWithZeroInitialState(RecurrentCellKind kind)
+    [MemberData(nameof(FastPaths))]
+    public void SameWithoutLengthsAndWithZeroInitialState(RecurrentCellKind kind, RecurrentPath path)
     {
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(8);
         var stack = new RecurrentStack(RecurrentConfig.Tiny(kind));
         var x = torch.randn(2, 6, 3); // [batch, seq, input]
 
-        var fused = RunWithGradients(stack, x, lengths: null, initial: null, RecurrentPath.Fused);
+        var fast = RunWithGradients(stack, x, lengths: null, initial: null, path);
         var gateLevel = RunWithGradients(stack, x, lengths: null, initial: null, RecurrentPath.GateLevel);
 
-        fused.AssertSame(gateLevel);
+        fast.AssertSame(gateLevel);
+    }
+
+    [Theory]
+    [MemberData(nameof(FastPaths))]
+    public void SameGradientsWhenOnlyTheOutputsOrOnlyTheStatesAreUsed(RecurrentCellKind kind, RecurrentPath path)
+    {
+        // An unused output's gradient reaches a custom backward undefined (the decoder in training never uses h_n).
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(10);
+        var stack = new RecurrentStack(new RecurrentConfig(kind, InputSize: 3, HiddenSize: 4, NumLayers: 2, Bidirectional: true));
+        var x = torch.randn(3, 4, 3);                         // [batch, seq, input]
+        var lengths = torch.tensor(new long[] { 4, 0, 3 });   // with an empty sequence
+        foreach (var useOutput in new[] { true, false })
+        {
+            Tensor InputGradient(RecurrentPath p)
+            {
+                var input = x.detach().requires_grad_();
+                var result = stack.Run(input, lengths, path: p);
+                (useOutput ? result.Output.pow(2).sum() : result.State.Hidden.pow(2).sum()).backward();
+                return input.grad!.clone();
+            }
+            TensorAssert.Close(InputGradient(RecurrentPath.GateLevel), InputGradient(path), Tolerance, useOutput ? "d output / d input" : "d h_n / d input");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(RecurrentCases.Kinds), MemberType = typeof(RecurrentCases))]
+    public void Auto_TakesTheLoopForAnLstmRecordingGradients_ElseTheFusedPath(RecurrentCellKind kind)
+    {
+        var stack = new RecurrentStack(RecurrentConfig.Tiny(kind));
+        var whileRecording = kind == RecurrentCellKind.Lstm ? RecurrentPath.Loop : RecurrentPath.Fused;
+        Assert.Equal(whileRecording, stack.Route(RecurrentPath.Auto));
+        using (torch.no_grad())
+            Assert.Equal(RecurrentPath.Fused, stack.Route(RecurrentPath.Auto));
+        foreach (var path in Enum.GetValues<RecurrentPath>().Where(p => p != RecurrentPath.Auto))
+            Assert.Equal(path, stack.Route(path));
+        Assert.Throws<ArgumentOutOfRangeException>(() => stack.Route((RecurrentPath)42));
     }
 
     [Theory]

@@ -8,7 +8,7 @@ namespace Transformers.Tests.Recurrent;
 public class PaddingAndInputTests
 {
     [Theory]
-    [MemberData(nameof(RecurrentCases.KindsOnBothPaths), MemberType = typeof(RecurrentCases))]
+    [MemberData(nameof(RecurrentCases.KindsOnTheComputingPaths), MemberType = typeof(RecurrentCases))]
     public void PaddedPositionsNeverChangeStateOrOutputs(RecurrentCellKind kind, RecurrentPath path)
     {
         using var scope = torch.NewDisposeScope();
@@ -34,7 +34,7 @@ public class PaddingAndInputTests
     }
 
     [Theory]
-    [MemberData(nameof(RecurrentCases.KindsOnBothPaths), MemberType = typeof(RecurrentCases))]
+    [MemberData(nameof(RecurrentCases.KindsOnTheComputingPaths), MemberType = typeof(RecurrentCases))]
     public void ZeroLengthSequenceGivesZeroOutputsAndKeepsTheInitialState(RecurrentCellKind kind, RecurrentPath path)
     {
         using var scope = torch.NewDisposeScope();
@@ -54,7 +54,7 @@ public class PaddingAndInputTests
     }
 
     [Theory]
-    [MemberData(nameof(RecurrentCases.KindsOnBothPaths), MemberType = typeof(RecurrentCases))]
+    [MemberData(nameof(RecurrentCases.KindsOnTheComputingPaths), MemberType = typeof(RecurrentCases))]
     public void EmptyTimeAxisReturnsTheInitialState(RecurrentCellKind kind, RecurrentPath path)
     {
         using var scope = torch.NewDisposeScope();

@@ -7,9 +7,9 @@ public static class RecurrentCases
 {
     public static TheoryData<RecurrentCellKind> Kinds() => new(Enum.GetValues<RecurrentCellKind>());
 
-    /// <summary>Every kind on the fused and the (untraced) gate-level path.</summary>
-    public static TheoryData<RecurrentCellKind, RecurrentPath> KindsOnBothPaths() =>
-        KindsOn(RecurrentPath.Fused, RecurrentPath.GateLevel);
+    /// <summary>Every kind on each path that computes differently: fused (native), our loop, and the (untraced) gate level.</summary>
+    public static TheoryData<RecurrentCellKind, RecurrentPath> KindsOnTheComputingPaths() =>
+        KindsOn(RecurrentPath.Fused, RecurrentPath.Loop, RecurrentPath.GateLevel);
 
     /// <summary>Every kind on every path, traced included.</summary>
     public static TheoryData<RecurrentCellKind, RecurrentPath> KindsOnEveryPath() =>

@@ -1,0 +1,46 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Transformers.Recurrent;
+
+/// <summary>What <see cref="LstmLayerFunction"/>, <see cref="GruLayerFunction"/> and <see cref="RnnLayerFunction"/> share.</summary>
+internal static class LayerFunctions
+{
+    /// <summary>
+    /// The state before each step, for W_hh's gradient, indexed by the step's position t: h_0 before the first step run
+    /// (t = 0 forward, t = seq - 1 backward), else the state after the previous one. states: <c>[seq, batch, hidden]</c>.
+    /// </summary>
+    public static Tensor Previous(Tensor states, Tensor h0, bool reverse)
+    {
+        var seq = states.shape[0];
+        return seq == 1 ? h0.unsqueeze(0)
+            : reverse ? torch.cat([states.narrow(0, 1, seq - 1), h0.unsqueeze(0)], 0)
+            : torch.cat([h0.unsqueeze(0), states.narrow(0, 0, seq - 1)], 0); // [seq, batch, hidden]
+    }
+
+    /// <summary>Keeps the loop's options for the backward.</summary>
+    public static void SaveOptions(autograd.AutogradContext ctx, long allReal, bool reverse)
+    {
+        ctx.save_data("allReal", allReal);
+        ctx.save_data("reverse", reverse);
+    }
+
+    /// <summary>The options <see cref="SaveOptions"/> kept.</summary>
+    public static (long AllReal, bool Reverse) Options(autograd.AutogradContext ctx) =>
+        ((long)ctx.get_data("allReal"), (bool)ctx.get_data("reverse"));
+
+    /// <summary>
+    /// The node's one output, <c>[seq + k, batch, hidden]</c>: the outputs of the seq steps, zero at padded positions,
+    /// then the final state(s). One output rather than three, so that its gradient is always defined: TorchSharp hands
+    /// an unused output's undefined gradient to the backward as an empty wrapper that its dispose-scope statistics count
+    /// as live for ever, and cannot build zeros for it (materialized gradients come from a tensor of the forward's dispose
+    /// scope, disposed by then). real: <c>[seq, batch, 1]</c> bool.
+    /// </summary>
+    public static Tensor ZeroPadded(Tensor states, Tensor? real, bool masked)
+    {
+        if (!masked) return states;
+        var result = states.clone();
+        result.narrow(0, 0, real!.shape[0]).masked_fill_(real.logical_not(), 0.0);
+        return result;
+    }
+}

@@ -1,0 +1,80 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Transformers.Recurrent;
+
+/// <summary>
+/// One Elman RNN layer (tanh) in one direction over a whole sequence as a single autograd node, for training: the RNN's
+/// counterpart of <see cref="LstmLayerFunction"/> (same inputs, masking and outputs), with the equation of
+/// <see cref="RnnCell"/>: H_t = tanh(P_t + W_hh H_{t-1}), P_t = W_ih x_t + b_ih + b_hh.
+/// Backward through time: dA = m (dH_t + dY_t) ⊙ (1 − H_t²); dH_{t-1} = dA W_hh + (1 − m) dH_t; dP = dA;
+/// dW_hh = Σ_t dA_tᵀ H_{t-1}.
+/// </summary>
+internal sealed class RnnLayerFunction : autograd.MultiTensorFunction<RnnLayerFunction>
+{
+    public override string Name => nameof(RnnLayerFunction);
+
+    /// <summary>As <see cref="LstmLayerFunction.Run"/> without the cell state: the outputs and h_n.</summary>
+    public static (Tensor Output, Tensor Hidden) Run(Tensor projected, Tensor weightHh, Tensor h0, Tensor? real, long allReal, bool reverse)
+    {
+        var seq = projected.shape[0];
+        var all = apply(projected, weightHh, h0, real!, allReal, reverse)[0]; // [seq + 1, batch, hidden]
+        return (all.narrow(0, 0, seq), all[seq]);
+    }
+
+    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var (projected, weightHh, h0) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2]);
+        var real = vars[3] as Tensor;
+        var (allReal, reverse) = ((long)vars[4], (bool)vars[5]);
+        long seq = projected.shape[0], batch = projected.shape[1], hidden = weightHh.shape[1];
+        var activations = torch.empty(seq, batch, hidden, dtype: projected.dtype, device: projected.device); // tanh(...) of every row
+        var states = torch.empty(seq + 1, batch, hidden, dtype: projected.dtype, device: projected.device); // H_t, then h_n
+        var weightT = weightHh.t();
+        var h = h0;
+        for (var step = 0L; step < seq; step++)
+        {
+            var t = reverse ? seq - 1 - step : step;
+            var hNew = activations[t].copy_(projected[t]).addmm_(h, weightT, beta: 1, alpha: 1).tanh_(); // tanh(P_t + W_hh H_{t-1})
+            if (t >= allReal)
+                hNew = torch.where(real![t], hNew, h);                              // a padded row keeps its state
+            h = states[t].copy_(hNew);
+        }
+        states[seq].copy_(h);
+        var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}
+        var masked = real is not null && allReal < seq;
+        ctx.save_for_backward([activations, previous, weightHh, masked ? real! : null!]);
+        LayerFunctions.SaveOptions(ctx, allReal, reverse);
+        return [LayerFunctions.ZeroPadded(states, real, masked)];
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradients)
+    {
+        var saved = ctx.get_saved_variables();
+        var (activations, previous, weightHh, real) = (saved[0], saved[1], saved[2], saved[3]);
+        var (allReal, reverse) = LayerFunctions.Options(ctx);
+        long seq = activations.shape[0], batch = activations.shape[1], hidden = weightHh.shape[1];
+        var (dOutput, dh) = (gradients[0].narrow(0, 0, seq), gradients[0][seq]); // [seq, batch, hidden]; [batch, hidden]
+        var derivative = 1 - activations * activations;                             // [seq, batch, hidden]: 1 - tanh²
+        var dProjected = new Tensor[seq];
+        for (var step = seq - 1; step >= 0; step--)
+        {
+            var t = reverse ? seq - 1 - step : step;
+            var dH = dh + dOutput[t];
+            Tensor? keepH = null;
+            if (t >= allReal && real is not null)                                  // padded rows pass dH_t on unchanged
+            {
+                var isReal = real[t];                                              // [batch, 1]
+                keepH = dh.masked_fill(isReal, 0.0);
+                dH = dH.masked_fill(isReal.logical_not(), 0.0);
+            }
+            var dA = dH * derivative[t];                                           // [batch, hidden]
+            dProjected[t] = dA;
+            dh = dA.mm(weightHh);
+            if (keepH is not null) dh = dh.add_(keepH);
+        }
+        var dP = torch.stack(dProjected, 0);                                                          // [seq, batch, hidden]
+        var dWeightHh = dP.view(seq * batch, hidden).t().mm(previous.reshape(seq * batch, hidden));    // [hidden, hidden]
+        return [dP, dWeightHh, dh, null!, null!, null!];
+    }
+}
