@@ -69,10 +69,9 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
             c = cells[t].copy_(cNew);
             h = states[t].copy_(hNew);
         }
-        // The state before each step, for W_hh's gradient: h_0 first in the order of the steps.
-        states[seq + 1].copy_(c);
-        states[seq].copy_(h);
-        var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}
+        states[seq].copy_(h);     // h_n
+        states[seq + 1].copy_(c); // c_n
+        var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}, for W_hh's gradient
         var masked = real is not null && allReal < seq;
         ctx.save_for_backward([gates, cells, tanhCells, previous, c0, weightHh, masked ? real! : null!]);
         LayerFunctions.SaveOptions(ctx, allReal, reverse);

@@ -40,8 +40,8 @@ internal sealed class RnnLayerFunction : autograd.MultiTensorFunction<RnnLayerFu
                 hNew = torch.where(real![t], hNew, h);                              // a padded row keeps its state
             h = states[t].copy_(hNew);
         }
-        states[seq].copy_(h);
-        var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}
+        states[seq].copy_(h); // h_n
+        var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}, for W_hh's gradient
         var masked = real is not null && allReal < seq;
         ctx.save_for_backward([activations, previous, weightHh, masked ? real! : null!]);
         LayerFunctions.SaveOptions(ctx, allReal, reverse);
