@@ -60,10 +60,9 @@ internal sealed class GruLayerFunction : autograd.MultiTensorFunction<GruLayerFu
         }
         states[seq].copy_(h); // h_n
         var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}, for W_hh's gradient
-        var masked = real is not null && allReal < seq;
-        ctx.save_for_backward([gates, candidateProducts, previous, weightHh, masked ? real! : null!]);
+        ctx.save_for_backward([gates, candidateProducts, previous, weightHh, real!]);
         LayerFunctions.SaveOptions(ctx, allReal, reverse);
-        return [LayerFunctions.ZeroPadded(states, real, masked)];
+        return [LayerFunctions.ZeroPadded(states, real)];
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradients)
@@ -82,14 +81,7 @@ internal sealed class GruLayerFunction : autograd.MultiTensorFunction<GruLayerFu
         for (var step = seq - 1; step >= 0; step--)
         {
             var t = reverse ? seq - 1 - step : step;
-            var dH = dh + dOutput[t];
-            Tensor? keepH = null;
-            if (t >= allReal && real is not null)                                  // padded rows pass dH_t on unchanged
-            {
-                var isReal = real[t];                                              // [batch, 1]
-                keepH = dh.masked_fill(isReal, 0.0);
-                dH = dH.masked_fill(isReal.logical_not(), 0.0);
-            }
+            var (dH, keepH) = LayerFunctions.AtStep(dh, dOutput[t], real, t, allReal);
             var g = gates[t];
             var (r, z, n) = (g.narrow(1, 0, hidden), g.narrow(1, hidden, hidden), g.narrow(1, 2 * hidden, hidden));
             var d = derivative[t];
@@ -100,7 +92,7 @@ internal sealed class GruLayerFunction : autograd.MultiTensorFunction<GruLayerFu
             var dq = torch.cat([dR, dZ, dN * r], 1);                                 // [batch, 3 * hidden]
             dProducts[t] = dq;
             dh = dq.mm(weightHh).addcmul_(dH, z, value: 1);                          // [batch, hidden]
-            if (keepH is not null) dh = dh.add_(keepH);
+            if (keepH is not null) dh = dh.add_(keepH);                             // padded rows pass dH_t on unchanged
         }
         var dP = torch.stack(dProjected, 0);                                                             // [seq, batch, 3 * hidden]
         var dQ = torch.stack(dProducts, 0).view(seq * batch, 3 * hidden);

@@ -30,17 +30,30 @@ internal static class LayerFunctions
         ((long)ctx.get_data("allReal"), (bool)ctx.get_data("reverse"));
 
     /// <summary>
-    /// The node's one output, <c>[seq + k, batch, hidden]</c>: the outputs of the seq steps, zero at padded positions,
-    /// then the final state(s). One output rather than three, so that its gradient is always defined: TorchSharp hands
-    /// an unused output's undefined gradient to the backward as an empty wrapper that its dispose-scope statistics count
-    /// as live for ever, and cannot build zeros for it (materialized gradients come from a tensor of the forward's dispose
-    /// scope, disposed by then). real: <c>[seq, batch, 1]</c> bool.
+    /// The node's one output, <c>[seq + k, batch, hidden]</c>: the outputs of the seq steps, zero at padded positions
+    /// (real: <c>[seq, batch, 1]</c> bool, null when every row is real), then the final state(s). One output rather than
+    /// three, so that its gradient is always defined: TorchSharp hands an unused output's undefined gradient to the
+    /// backward as an empty wrapper that its dispose-scope statistics count as live for ever, and cannot build zeros for it
+    /// (materialized gradients come from a tensor of the forward's dispose scope, disposed by then).
     /// </summary>
-    public static Tensor ZeroPadded(Tensor states, Tensor? real, bool masked)
+    public static Tensor ZeroPadded(Tensor states, Tensor? real)
     {
-        if (!masked) return states;
+        if (real is null) return states;
         var result = states.clone();
-        result.narrow(0, 0, real!.shape[0]).masked_fill_(real.logical_not(), 0.0);
+        result.narrow(0, 0, real.shape[0]).masked_fill_(real.logical_not(), 0.0);
         return result;
+    }
+
+    /// <summary>
+    /// Splits the gradient reaching a state at step t (dState, plus the step's output gradient dOutput, if any): the part
+    /// that goes into the step's own computation, m ⊙ (dState + dOutput), and the part a padded row passes on unchanged to
+    /// the state before the step, (1 − m) ⊙ dState — null while every row is real (t &lt; allReal).
+    /// </summary>
+    public static (Tensor Step, Tensor? PassedOn) AtStep(Tensor dState, Tensor? dOutput, Tensor? real, long t, long allReal)
+    {
+        var total = dOutput is null ? dState : dState + dOutput;
+        if (real is null || t < allReal) return (total, null);
+        var isReal = real[t]; // [batch, 1]
+        return (total.masked_fill(isReal.logical_not(), 0.0), dState.masked_fill(isReal, 0.0));
     }
 }

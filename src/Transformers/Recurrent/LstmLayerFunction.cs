@@ -72,10 +72,9 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
         states[seq].copy_(h);     // h_n
         states[seq + 1].copy_(c); // c_n
         var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}, for W_hh's gradient
-        var masked = real is not null && allReal < seq;
-        ctx.save_for_backward([gates, cells, tanhCells, previous, c0, weightHh, masked ? real! : null!]);
+        ctx.save_for_backward([gates, cells, tanhCells, previous, c0, weightHh, real!]);
         LayerFunctions.SaveOptions(ctx, allReal, reverse);
-        return [LayerFunctions.ZeroPadded(states, real, masked)];
+        return [LayerFunctions.ZeroPadded(states, real)];
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradients)
@@ -95,23 +94,15 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
         {
             var t = reverse ? seq - 1 - step : step;
             var cPrevious = step == 0 ? c0 : cells[reverse ? t + 1 : t - 1];  // [batch, hidden]
-            var dH = dh + dOutput[t];
-            var dC = dc;
-            Tensor? keepH = null, keepC = null;
-            if (t >= allReal && real is not null)                              // padded rows pass dH_t, dC_t on unchanged
-            {
-                var isReal = real[t];                                          // [batch, 1]
-                var padded = isReal.logical_not();
-                (keepH, keepC) = (dh.masked_fill(isReal, 0.0), dc.masked_fill(isReal, 0.0));
-                (dH, dC) = (dH.masked_fill(padded, 0.0), dC.masked_fill(padded, 0.0));
-            }
+            var (dH, keepH) = LayerFunctions.AtStep(dh, dOutput[t], real, t, allReal);
+            var (dC, keepC) = LayerFunctions.AtStep(dc, null, real, t, allReal);
             var (i, f, g, o) = Split(gates[t], hidden);
             var dCell = dC.addcmul(dH, oTanhDerivative[t], value: 1);          // dC_t + dH ⊙ O ⊙ (1 - tanh²(C_t))
             var dz = torch.cat([dCell * g, dCell * cPrevious, dCell * i, dH * tanhCells[t]], 1).mul_(derivative[t]); // [batch, 4 * hidden]
             dProjected[t] = dz;
             dc = dCell * f;
             dh = dz.mm(weightHh);                                              // [batch, hidden]
-            if (keepH is not null) { dc = dc.add_(keepC!); dh = dh.add_(keepH); }
+            if (keepH is not null) { dc = dc.add_(keepC!); dh = dh.add_(keepH); } // padded rows pass dH_t, dC_t on unchanged
         }
         var dP = torch.stack(dProjected, 0);                                                        // [seq, batch, 4 * hidden]
         var dWeightHh = dP.view(seq * batch, 4 * hidden).t().mm(previous.reshape(seq * batch, hidden)); // [4 * hidden, hidden]

@@ -42,10 +42,9 @@ internal sealed class RnnLayerFunction : autograd.MultiTensorFunction<RnnLayerFu
         }
         states[seq].copy_(h); // h_n
         var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}, for W_hh's gradient
-        var masked = real is not null && allReal < seq;
-        ctx.save_for_backward([activations, previous, weightHh, masked ? real! : null!]);
+        ctx.save_for_backward([activations, previous, weightHh, real!]);
         LayerFunctions.SaveOptions(ctx, allReal, reverse);
-        return [LayerFunctions.ZeroPadded(states, real, masked)];
+        return [LayerFunctions.ZeroPadded(states, real)];
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradients)
@@ -60,18 +59,11 @@ internal sealed class RnnLayerFunction : autograd.MultiTensorFunction<RnnLayerFu
         for (var step = seq - 1; step >= 0; step--)
         {
             var t = reverse ? seq - 1 - step : step;
-            var dH = dh + dOutput[t];
-            Tensor? keepH = null;
-            if (t >= allReal && real is not null)                                  // padded rows pass dH_t on unchanged
-            {
-                var isReal = real[t];                                              // [batch, 1]
-                keepH = dh.masked_fill(isReal, 0.0);
-                dH = dH.masked_fill(isReal.logical_not(), 0.0);
-            }
+            var (dH, keepH) = LayerFunctions.AtStep(dh, dOutput[t], real, t, allReal);
             var dA = dH * derivative[t];                                           // [batch, hidden]
             dProjected[t] = dA;
             dh = dA.mm(weightHh);
-            if (keepH is not null) dh = dh.add_(keepH);
+            if (keepH is not null) dh = dh.add_(keepH);                             // padded rows pass dH_t on unchanged
         }
         var dP = torch.stack(dProjected, 0);                                                          // [seq, batch, hidden]
         var dWeightHh = dP.view(seq * batch, hidden).t().mm(previous.reshape(seq * batch, hidden));    // [hidden, hidden]

@@ -11,6 +11,10 @@ public static class RecurrentCases
     public static TheoryData<RecurrentCellKind, RecurrentPath> KindsOnTheComputingPaths() =>
         KindsOn(RecurrentPath.Fused, RecurrentPath.Loop, RecurrentPath.GateLevel);
 
+    /// <summary>Every kind on the two paths built for speed: fused (native) and our loop.</summary>
+    public static TheoryData<RecurrentCellKind, RecurrentPath> KindsOnTheFastPaths() =>
+        KindsOn(RecurrentPath.Fused, RecurrentPath.Loop);
+
     /// <summary>Every kind on every path, traced included.</summary>
     public static TheoryData<RecurrentCellKind, RecurrentPath> KindsOnEveryPath() =>
         KindsOn(Enum.GetValues<RecurrentPath>());
