@@ -15,6 +15,7 @@
 # finished run is skipped, so rerun the script (or one architecture of it) until it is done. Each run's log, thinned,
 # is kept in git (keep.sh, under $KEEP); a run whose directory is gone but whose log is kept counts as done:
 #   experiments/translators/sweep.sh [RUNS_DIR] [ARCHS] [MINUTES]     (defaults: runs/sweep, "transformer gru lstm rnn", 30)
+# While the file $RUNS_DIR/PAUSE exists the script waits before each run (to build and test between runs).
 # A recurrent default run saves its weights after 1, 2 and 4 M target tokens (off the training clock), as item 7's runs
 # do (experiments/translators/run.sh): if the default stays, link it there instead of training it twice, e.g.
 #   ln -s ../sweep/gru-default runs/cmp/small-gru
@@ -90,6 +91,7 @@ for arch in $ARCHS; do
       continue
     fi
     curves+=("$name=$run")
+    while [ -e "$RUNS/PAUSE" ]; do sleep 20; done
     for attempt in 1 2 3; do
       # shellcheck disable=SC2086  # the options are words
       if /usr/bin/time -v -a -o "$run.time" $CLI train --arch "$arch" $options --out "$run" --minutes "$MINUTES" --eval-minutes 5 \

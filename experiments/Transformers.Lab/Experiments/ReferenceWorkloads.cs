@@ -32,9 +32,12 @@ public static class ReferenceWorkloads
     public static readonly string[] AllModels = ["transformer", "lstm", "lstm_fused", "gru", "gru_fused", "rnn", "rnn_fused"];
     private const int Vocab = 8000, Batch = 64, Width = 256, Bos = 1;
 
-    /// <summary>One (model, length) of one side and round; times in ms (medians), tokens/s from them.</summary>
+    /// <summary>
+    /// One (model, length) of one side and round; times in ms (medians), tokens/s from them; ProbeGflops: the GEMM probe
+    /// taken just before the row (the reference's <c>gemm_probe</c>: a 1024² float32 product on the same threads).
+    /// </summary>
     public sealed record Row(string Model, int Length, long Parameters, double TrainMs, double TrainTokensPerSecond,
-                             double? Decode64Ms, double? Decode64TokensPerSecond, double Decode1Ms);
+                             double? Decode64Ms, double? Decode64TokensPerSecond, double Decode1Ms, double? ProbeGflops = null);
 
     public sealed record Round(string Side, int Number, DateTime StartUtc, double Seconds, List<Row> Rows);
 
@@ -121,6 +124,7 @@ public static class ReferenceWorkloads
             using var optimizer = optim.Adam(model.parameters(), 1e-4);
             foreach (var length in lengths)
             {
+                var probe = GemmProbe();
                 using var generator = new Generator((ulong)(1234 + length));
                 using var src = randint(4, Vocab, [Batch, length], generator: generator, dtype: ScalarType.Int64);
                 using var tgt = randint(4, Vocab, [Batch, length + 1], generator: generator, dtype: ScalarType.Int64);
@@ -147,13 +151,27 @@ public static class ReferenceWorkloads
                 using var src1 = src[..1].contiguous();
                 var decode1 = TimingStats.Measure(() => Greedy(model, src1, length), w, n);
                 var row = new Row(name, length, parameters, train.MedianMs, Batch * length / train.MedianMs * 1000,
-                                  decode64.MedianMs, Batch * length / decode64.MedianMs * 1000, decode1.MedianMs);
+                                  decode64.MedianMs, Batch * length / decode64.MedianMs * 1000, decode1.MedianMs, probe);
                 rows.Add(row);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  ours round {number} {name,-12} L={length,4}  train {row.TrainMs,8:F1} ms {row.TrainTokensPerSecond,8:F0} tok/s | dec64 {row.Decode64Ms,8:F1} ms | dec1 {row.Decode1Ms,7:F1} ms"));
+                    $"  ours round {number} {name,-12} L={length,4}  train {row.TrainMs,8:F1} ms {row.TrainTokensPerSecond,8:F0} tok/s | dec64 {row.Decode64Ms,8:F1} ms | dec1 {row.Decode1Ms,7:F1} ms  (probe {probe:F0} GF/s)"));
             }
         }
         return new Round("ours", number, start, clock.Elapsed.TotalSeconds, rows);
+    }
+
+    /// <summary>
+    /// The reference's <c>gemm_probe</c> on our side: GFLOP/s of a 1024 × 1024 float32 product (median of 5 after 2
+    /// warm-ups), on its own generator so that it leaves the global one alone. Said beside the reference's, it tells
+    /// whether a ratio measures the implementations or the matrix kernels each side links.
+    /// </summary>
+    private static double GemmProbe(int n = 1024)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(7);
+        var (a, b) = (randn([n, n], generator: generator), randn([n, n], generator: generator));
+        var time = TimingStats.Measure(() => { using var _ = a.mm(b); }, 2, 5);
+        return 2.0 * n * n * n / (time.MedianMs * 1e6);
     }
 
     /// <summary>Encode once, then exactly <paramref name="steps"/> argmax steps through the seam (no early stop), eval mode, no gradients.</summary>
@@ -194,7 +212,7 @@ public static class ReferenceWorkloads
             r.GetProperty("model").GetString()!, r.GetProperty("L").GetInt32(), r.GetProperty("params").GetInt64(),
             r.GetProperty("train_ms").GetDouble(), r.GetProperty("train_tok_s").GetDouble(),
             r.TryGetProperty("dec64_ms", out var d) ? d.GetDouble() : null, r.TryGetProperty("dec64_tok_s", out var dt) ? dt.GetDouble() : null,
-            r.GetProperty("dec1_ms").GetDouble())).ToList();
+            r.GetProperty("dec1_ms").GetDouble(), r.TryGetProperty("probe_gflops_before", out var p) ? p.GetDouble() : null)).ToList();
         return new Round("reference", number, start, clock.Elapsed.TotalSeconds, rows);
     }
 
@@ -205,6 +223,14 @@ public static class ReferenceWorkloads
     {
         var values = rounds.Where(r => r.Side == side).SelectMany(r => r.Rows).Where(x => x.Model == model && x.Length == length)
                            .Select(value).Where(v => v.HasValue).Select(v => v!.Value).Order().ToArray();
+        return values.Length == 0 ? null : Stats.Quantile(values, 0.5);
+    }
+
+    /// <summary>The median over every row of one side of its GEMM probe; null when no row has one.</summary>
+    private static double? ProbeMedian(IEnumerable<Round> rounds, string side)
+    {
+        var values = rounds.Where(r => r.Side == side).SelectMany(r => r.Rows).Select(x => x.ProbeGflops)
+                           .Where(v => v.HasValue).Select(v => v!.Value).Order().ToArray();
         return values.Length == 0 ? null : Stats.Quantile(values, 0.5);
     }
 
@@ -242,6 +268,13 @@ public static class ReferenceWorkloads
         md.AppendLine($"**Machine.** {stamp.Cpu}, {stamp.Cores} cores, {options.Threads} thread(s) each side, {stamp.DateUtc:yyyy-MM-dd HH:mm} UTC, commit `{stamp.ShortCommit}`. " +
                       $"Rounds: {string.Join(", ", rounds.Select(r => $"{r.Side} {r.Number} ({r.StartUtc:HH:mm}, {r.Seconds:F0} s)"))}; each figure is the median over rounds " +
                       "of each side's median time. Ratios are ours / reference in tokens per second (> 1: ours faster).").AppendLine();
+        var (oursProbe, referenceProbe) = (ProbeMedian(rounds, "ours"), ProbeMedian(rounds, "reference"));
+        if (oursProbe is not null || referenceProbe is not null)
+            md.AppendLine($"**Matrix kernels.** The reference's GEMM probe (a 1024² float32 product on the same threads, taken before every row; median): " +
+                          $"ours {F(oursProbe)} GFLOP/s, the reference's {F(referenceProbe)} GFLOP/s" +
+                          (oursProbe is not null && referenceProbe is not null
+                              ? $" — ours at {Ratio(oursProbe, referenceProbe)} the reference's. Where that is far from 1, the ratios below measure the BLAS each side links as much as the implementations."
+                              : ".")).AppendLine();
         md.AppendLine("Reproduce: `dotnet run -c Release --project experiments/Transformers.Lab -- reference-workloads` (needs `python3-torch` and the OpenBLAS link of " +
                       "`../shared/reference/setup_openblas.sh`; nothing else may run meanwhile).").AppendLine();
         foreach (var p in plots) md.AppendLine($"![{p.Caption}]({p.FileName})").AppendLine();

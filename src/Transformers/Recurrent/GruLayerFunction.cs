@@ -41,10 +41,12 @@ internal sealed class GruLayerFunction : autograd.MultiTensorFunction<GruLayerFu
         var candidateProducts = torch.empty(seq, batch, hidden, dtype: projected.dtype, device: projected.device); // A = W_hn H_{t-1} + b_hn
         var states = torch.empty(seq + 1, batch, hidden, dtype: projected.dtype, device: projected.device); // H_t, then h_n
         var weightT = weightHh.t();                                                                        // [hidden, 3 * hidden]
-        var h = h0;
+        var last = -1L;                                                                                    // the step run before this one
         for (var step = 0L; step < seq; step++)
         {
+            using var scope = torch.NewDisposeScope();                              // this step's temporaries go now, not with the batch
             var t = reverse ? seq - 1 - step : step;
+            var h = last < 0 ? h0 : states[last];                                   // H_{t-1}
             var p = projected[t];                                                   // [batch, 3 * hidden]
             var q = torch.addmm(biasHh, h, weightT, beta: 1, alpha: 1);              // W_hh H_{t-1} + b_hh: [batch, 3 * hidden]
             var g = gates[t];
@@ -56,9 +58,10 @@ internal sealed class GruLayerFunction : autograd.MultiTensorFunction<GruLayerFu
             var hNew = n.addcmul(rz.narrow(1, hidden, hidden), h - n, value: 1);    // H_t = N_t + Z_t ⊙ (H_{t-1} - N_t)
             if (t >= allReal)
                 hNew = torch.where(real![t], hNew, h);                              // a padded row keeps its state
-            h = states[t].copy_(hNew);
+            states[t].copy_(hNew);
+            last = t;
         }
-        states[seq].copy_(h); // h_n
+        states[seq].copy_(last < 0 ? h0 : states[last]); // h_n
         var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}, for W_hh's gradient
         ctx.save_for_backward([gates, candidateProducts, previous, weightHh, real!]);
         LayerFunctions.SaveOptions(ctx, allReal, reverse);
@@ -67,36 +70,40 @@ internal sealed class GruLayerFunction : autograd.MultiTensorFunction<GruLayerFu
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradients)
     {
+        using var scope = torch.NewDisposeScope(); // all but the gradients returned go when the backward ends
         var saved = ctx.get_saved_variables();
         var (gates, candidateProducts, previous, weightHh, real) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
         var (allReal, reverse) = LayerFunctions.Options(ctx);
         long seq = gates.shape[0], batch = gates.shape[1], hidden = weightHh.shape[1];
-        var (dOutput, dh) = (gradients[0].narrow(0, 0, seq), gradients[0][seq]); // [seq, batch, hidden]; [batch, hidden]
+        var dOutput = gradients[0].narrow(0, 0, seq);                              // [seq, batch, hidden]
+        var dh = gradients[0][seq].clone();                                         // [batch, hidden], overwritten at each step
         // Every step's activation derivatives at once: R(1 - R), Z(1 - Z), 1 - N².
         var derivative = gates * (1 - gates);                                       // [seq, batch, 3 * hidden]
         var n2 = gates.narrow(2, 2 * hidden, hidden);
         derivative.narrow(2, 2 * hidden, hidden).copy_(1 - n2 * n2);
-        var dProjected = new Tensor[seq];
-        var dProducts = new Tensor[seq];
+        var dP = torch.empty_like(gates);                                           // [dR, dZ, dN] of every step
+        var dQ = torch.empty_like(gates);                                           // [dR, dZ, dN ⊙ R]: the gradient of W_hh H_{t-1} + b_hh
         for (var step = seq - 1; step >= 0; step--)
         {
+            using var stepScope = torch.NewDisposeScope();
             var t = reverse ? seq - 1 - step : step;
             var (dH, keepH) = LayerFunctions.AtStep(dh, dOutput[t], real, t, allReal);
             var g = gates[t];
             var (r, z, n) = (g.narrow(1, 0, hidden), g.narrow(1, hidden, hidden), g.narrow(1, 2 * hidden, hidden));
             var d = derivative[t];
-            var dN = (dH - dH * z).mul_(d.narrow(1, 2 * hidden, hidden));           // dH̃ ⊙ (1 - Z) ⊙ (1 - N²)
-            var dR = (dN * candidateProducts[t]).mul_(d.narrow(1, 0, hidden));       // dN ⊙ A ⊙ R(1 - R)
-            var dZ = (dH * (previous[t] - n)).mul_(d.narrow(1, hidden, hidden));    // dH̃ ⊙ (H_{t-1} - N) ⊙ Z(1 - Z)
-            dProjected[t] = torch.cat([dR, dZ, dN], 1);                              // [batch, 3 * hidden]
-            var dq = torch.cat([dR, dZ, dN * r], 1);                                 // [batch, 3 * hidden]
-            dProducts[t] = dq;
-            dh = dq.mm(weightHh).addcmul_(dH, z, value: 1);                          // [batch, hidden]
-            if (keepH is not null) dh = dh.add_(keepH);                             // padded rows pass dH_t on unchanged
+            var (dPt, dQt) = (dP[t], dQ[t]);                                         // [batch, 3 * hidden]
+            var dN = dPt.narrow(1, 2 * hidden, hidden).copy_(dH).sub_(dH * z).mul_(d.narrow(1, 2 * hidden, hidden)); // dH̃ ⊙ (1 - Z) ⊙ (1 - N²)
+            dPt.narrow(1, 0, hidden).copy_(dN).mul_(candidateProducts[t]).mul_(d.narrow(1, 0, hidden));           // dR = dN ⊙ A ⊙ R(1 - R)
+            dPt.narrow(1, hidden, hidden).copy_(previous[t]).sub_(n).mul_(dH).mul_(d.narrow(1, hidden, hidden));    // dZ = dH̃ ⊙ (H_{t-1} - N) ⊙ Z(1 - Z)
+            dQt.narrow(1, 0, 2 * hidden).copy_(dPt.narrow(1, 0, 2 * hidden));
+            dQt.narrow(1, 2 * hidden, hidden).copy_(dN).mul_(r);
+            var dhBefore = dQt.mm(weightHh).addcmul_(dH, z, value: 1);              // dH_{t-1}: [batch, hidden]
+            if (keepH is not null) dhBefore.add_(keepH);                            // padded rows pass dH_t on unchanged
+            dh.copy_(dhBefore);
         }
-        var dP = torch.stack(dProjected, 0);                                                             // [seq, batch, 3 * hidden]
-        var dQ = torch.stack(dProducts, 0).view(seq * batch, 3 * hidden);
-        var dWeightHh = dQ.t().mm(previous.reshape(seq * batch, hidden));                                 // [3 * hidden, hidden]
-        return [dP, dWeightHh, dQ.sum(0L), dh, null!, null!, null!];
+        var dQFlat = dQ.view(seq * batch, 3 * hidden);
+        var dWeightHh = dQFlat.t().mm(previous.reshape(seq * batch, hidden));       // [3 * hidden, hidden]
+        return [dP.MoveToOuterDisposeScope(), dWeightHh.MoveToOuterDisposeScope(), dQFlat.sum(0L).MoveToOuterDisposeScope(),
+            dh.MoveToOuterDisposeScope(), null!, null!, null!];
     }
 }

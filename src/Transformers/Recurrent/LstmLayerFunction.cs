@@ -48,10 +48,12 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
         var tanhCells = torch.empty_like(cells);                                                           // tanh(C_t) of the real rows
         var states = torch.empty(seq + 2, batch, hidden, dtype: projected.dtype, device: projected.device); // H_t, then h_n and c_n
         var weightT = weightHh.t();                                                                        // [hidden, 4 * hidden]
-        Tensor h = h0, c = c0;
+        var last = -1L;                                                                                    // the step run before this one
         for (var step = 0L; step < seq; step++)
         {
+            using var scope = torch.NewDisposeScope();                  // this step's temporaries go now, not with the batch
             var t = reverse ? seq - 1 - step : step;
+            var (h, c) = last < 0 ? (h0, c0) : (states[last], cells[last]); // H_{t-1}, C_{t-1}
             var z = gates[t];                                           // [batch, 4 * hidden]
             z.copy_(projected[t]).addmm_(h, weightT, beta: 1, alpha: 1); // P_t + W_hh H_{t-1}
             z.narrow(1, 0, 2 * hidden).sigmoid_();                      // I_t, F_t
@@ -66,11 +68,12 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
                 cNew = torch.where(isReal, cNew, c);
                 hNew = torch.where(isReal, hNew, h);
             }
-            c = cells[t].copy_(cNew);
-            h = states[t].copy_(hNew);
+            cells[t].copy_(cNew);
+            states[t].copy_(hNew);
+            last = t;
         }
-        states[seq].copy_(h);     // h_n
-        states[seq + 1].copy_(c); // c_n
+        states[seq].copy_(last < 0 ? h0 : states[last]);     // h_n
+        states[seq + 1].copy_(last < 0 ? c0 : cells[last]);  // c_n
         var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}, for W_hh's gradient
         ctx.save_for_backward([gates, cells, tanhCells, previous, c0, weightHh, real!]);
         LayerFunctions.SaveOptions(ctx, allReal, reverse);
@@ -79,34 +82,45 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradients)
     {
+        using var scope = torch.NewDisposeScope(); // all but the gradients returned go when the backward ends
         var saved = ctx.get_saved_variables();
         var (gates, cells, tanhCells, previous, c0, weightHh, real) = (saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], saved[6]);
         var (allReal, reverse) = LayerFunctions.Options(ctx);
-        long seq = gates.shape[0], batch = gates.shape[1], hidden = weightHh.shape[1];
-        var (dOutput, dh, dc) = (gradients[0].narrow(0, 0, seq), gradients[0][seq], gradients[0][seq + 1]); // [seq, batch, hidden]; [batch, hidden]
+        long seq = gates.shape[0], hidden = weightHh.shape[1];
+        var dOutput = gradients[0].narrow(0, 0, seq);                         // [seq, batch, hidden]
+        var (dh, dc) = (gradients[0][seq].clone(), gradients[0][seq + 1].clone()); // [batch, hidden], overwritten at each step
         // Every step's activation derivatives at once: I(1 - I), F(1 - F), 1 - G², O(1 - O).
         var derivative = gates * (1 - gates);                                 // [seq, batch, 4 * hidden]
         var g2 = gates.narrow(2, 2 * hidden, hidden);
         derivative.narrow(2, 2 * hidden, hidden).copy_(1 - g2 * g2);
         var oTanhDerivative = gates.narrow(2, 3 * hidden, hidden) * (1 - tanhCells * tanhCells); // O ⊙ (1 - tanh²(C_t))
-        var dProjected = new Tensor[seq];
+        var dP = torch.empty_like(gates);                                     // dZ of every step: [seq, batch, 4 * hidden]
         for (var step = seq - 1; step >= 0; step--)
         {
+            using var stepScope = torch.NewDisposeScope();
             var t = reverse ? seq - 1 - step : step;
             var cPrevious = step == 0 ? c0 : cells[reverse ? t + 1 : t - 1];  // [batch, hidden]
             var (dH, keepH) = LayerFunctions.AtStep(dh, dOutput[t], real, t, allReal);
             var (dC, keepC) = LayerFunctions.AtStep(dc, null, real, t, allReal);
             var (i, f, g, o) = Split(gates[t], hidden);
             var dCell = dC.addcmul(dH, oTanhDerivative[t], value: 1);          // dC_t + dH ⊙ O ⊙ (1 - tanh²(C_t))
-            var dz = torch.cat([dCell * g, dCell * cPrevious, dCell * i, dH * tanhCells[t]], 1).mul_(derivative[t]); // [batch, 4 * hidden]
-            dProjected[t] = dz;
-            dc = dCell * f;
-            dh = dz.mm(weightHh);                                              // [batch, hidden]
-            if (keepH is not null) { dc = dc.add_(keepC!); dh = dh.add_(keepH); } // padded rows pass dH_t, dC_t on unchanged
+            var dz = dP[t];                                                    // [batch, 4 * hidden]
+            var (dI, dF, dG, dO) = Split(dz, hidden);
+            dI.copy_(dCell).mul_(g);
+            dF.copy_(dCell).mul_(cPrevious);
+            dG.copy_(dCell).mul_(i);
+            dO.copy_(dH).mul_(tanhCells[t]);
+            dz.mul_(derivative[t]);
+            var dcBefore = dCell.mul_(f);                                      // dC_{t-1} (dCell is not read after this)
+            var dhBefore = dz.mm(weightHh);                                    // dH_{t-1}: [batch, hidden]
+            if (keepH is not null) { dcBefore.add_(keepC!); dhBefore.add_(keepH); } // padded rows pass dH_t, dC_t on unchanged
+            dc.copy_(dcBefore);
+            dh.copy_(dhBefore);
         }
-        var dP = torch.stack(dProjected, 0);                                                        // [seq, batch, 4 * hidden]
+        var batch = gates.shape[1];
         var dWeightHh = dP.view(seq * batch, 4 * hidden).t().mm(previous.reshape(seq * batch, hidden)); // [4 * hidden, hidden]
-        return [dP, dWeightHh, dh, dc, null!, null!, null!];
+        return [dP.MoveToOuterDisposeScope(), dWeightHh.MoveToOuterDisposeScope(), dh.MoveToOuterDisposeScope(),
+            dc.MoveToOuterDisposeScope(), null!, null!, null!];
     }
 
     private static (Tensor I, Tensor F, Tensor G, Tensor O) Split(Tensor z, long hidden) =>

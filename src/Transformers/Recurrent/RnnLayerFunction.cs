@@ -31,16 +31,19 @@ internal sealed class RnnLayerFunction : autograd.MultiTensorFunction<RnnLayerFu
         var activations = torch.empty(seq, batch, hidden, dtype: projected.dtype, device: projected.device); // tanh(...) of every row
         var states = torch.empty(seq + 1, batch, hidden, dtype: projected.dtype, device: projected.device); // H_t, then h_n
         var weightT = weightHh.t();
-        var h = h0;
+        var last = -1L;                                                             // the step run before this one
         for (var step = 0L; step < seq; step++)
         {
+            using var scope = torch.NewDisposeScope();                              // this step's temporaries go now, not with the batch
             var t = reverse ? seq - 1 - step : step;
+            var h = last < 0 ? h0 : states[last];                                   // H_{t-1}
             var hNew = activations[t].copy_(projected[t]).addmm_(h, weightT, beta: 1, alpha: 1).tanh_(); // tanh(P_t + W_hh H_{t-1})
             if (t >= allReal)
                 hNew = torch.where(real![t], hNew, h);                              // a padded row keeps its state
-            h = states[t].copy_(hNew);
+            states[t].copy_(hNew);
+            last = t;
         }
-        states[seq].copy_(h); // h_n
+        states[seq].copy_(last < 0 ? h0 : states[last]); // h_n
         var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}, for W_hh's gradient
         ctx.save_for_backward([activations, previous, weightHh, real!]);
         LayerFunctions.SaveOptions(ctx, allReal, reverse);
@@ -49,24 +52,26 @@ internal sealed class RnnLayerFunction : autograd.MultiTensorFunction<RnnLayerFu
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradients)
     {
+        using var scope = torch.NewDisposeScope(); // all but the gradients returned go when the backward ends
         var saved = ctx.get_saved_variables();
         var (activations, previous, weightHh, real) = (saved[0], saved[1], saved[2], saved[3]);
         var (allReal, reverse) = LayerFunctions.Options(ctx);
         long seq = activations.shape[0], batch = activations.shape[1], hidden = weightHh.shape[1];
-        var (dOutput, dh) = (gradients[0].narrow(0, 0, seq), gradients[0][seq]); // [seq, batch, hidden]; [batch, hidden]
+        var dOutput = gradients[0].narrow(0, 0, seq);                              // [seq, batch, hidden]
+        var dh = gradients[0][seq].clone();                                         // [batch, hidden], overwritten at each step
         var derivative = 1 - activations * activations;                             // [seq, batch, hidden]: 1 - tanh²
-        var dProjected = new Tensor[seq];
+        var dP = torch.empty_like(activations);                                     // dA of every step
         for (var step = seq - 1; step >= 0; step--)
         {
+            using var stepScope = torch.NewDisposeScope();
             var t = reverse ? seq - 1 - step : step;
             var (dH, keepH) = LayerFunctions.AtStep(dh, dOutput[t], real, t, allReal);
-            var dA = dH * derivative[t];                                           // [batch, hidden]
-            dProjected[t] = dA;
-            dh = dA.mm(weightHh);
-            if (keepH is not null) dh = dh.add_(keepH);                             // padded rows pass dH_t on unchanged
+            var dA = dP[t].copy_(dH).mul_(derivative[t]);                          // [batch, hidden]
+            var dhBefore = dA.mm(weightHh);                                         // dH_{t-1}
+            if (keepH is not null) dhBefore.add_(keepH);                            // padded rows pass dH_t on unchanged
+            dh.copy_(dhBefore);
         }
-        var dP = torch.stack(dProjected, 0);                                                          // [seq, batch, hidden]
         var dWeightHh = dP.view(seq * batch, hidden).t().mm(previous.reshape(seq * batch, hidden));    // [hidden, hidden]
-        return [dP, dWeightHh, dh, null!, null!, null!];
+        return [dP.MoveToOuterDisposeScope(), dWeightHh.MoveToOuterDisposeScope(), dh.MoveToOuterDisposeScope(), null!, null!, null!];
     }
 }
