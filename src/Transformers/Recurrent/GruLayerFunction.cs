@@ -56,9 +56,7 @@ internal sealed class GruLayerFunction : autograd.MultiTensorFunction<GruLayerFu
             var n = g.narrow(1, 2 * hidden, hidden);
             n.copy_(p.narrow(1, 2 * hidden, hidden)).addcmul_(rz.narrow(1, 0, hidden), a, value: 1).tanh_(); // N_t = tanh(P_n + R_t ⊙ A)
             var hNew = n.addcmul(rz.narrow(1, hidden, hidden), h - n, value: 1);    // H_t = N_t + Z_t ⊙ (H_{t-1} - N_t)
-            if (t >= allReal)
-                hNew = torch.where(real![t], hNew, h);                              // a padded row keeps its state
-            states[t].copy_(hNew);
+            LayerFunctions.Store(states, t, hNew, h, real, allReal);
             last = t;
         }
         states[seq].copy_(last < 0 ? h0 : states[last]); // h_n

@@ -18,6 +18,13 @@ internal static class LayerFunctions
             : torch.cat([h0.unsqueeze(0), states.narrow(0, 0, seq - 1)], 0); // [seq, batch, hidden]
     }
 
+    /// <summary>
+    /// Writes a step's new state into <c>sequence[t]</c>: state, except in the padded rows (t ≥ allReal, real[t] false),
+    /// which keep the state before the step, previous. state, previous: <c>[batch, hidden]</c>.
+    /// </summary>
+    public static void Store(Tensor sequence, long t, Tensor state, Tensor previous, Tensor? real, long allReal) =>
+        sequence[t].copy_(t >= allReal ? torch.where(real![t], state, previous) : state);
+
     /// <summary>Keeps the loop's options for the backward.</summary>
     public static void SaveOptions(autograd.AutogradContext ctx, long allReal, bool reverse)
     {

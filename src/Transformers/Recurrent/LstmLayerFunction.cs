@@ -62,14 +62,8 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
             var (i, f, g, o) = Split(z, hidden);
             var cNew = (f * c).addcmul_(i, g, value: 1);                // C_t = F_t ⊙ C_{t-1} + I_t ⊙ G_t
             var hNew = o * tanhCells[t].copy_(cNew).tanh_();            // H_t = O_t ⊙ tanh(C_t)
-            if (t >= allReal)                                           // a padded row keeps its state
-            {
-                var isReal = real![t];                                  // [batch, 1]
-                cNew = torch.where(isReal, cNew, c);
-                hNew = torch.where(isReal, hNew, h);
-            }
-            cells[t].copy_(cNew);
-            states[t].copy_(hNew);
+            LayerFunctions.Store(cells, t, cNew, c, real, allReal);
+            LayerFunctions.Store(states, t, hNew, h, real, allReal);
             last = t;
         }
         states[seq].copy_(last < 0 ? h0 : states[last]);     // h_n
@@ -86,7 +80,7 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
         var saved = ctx.get_saved_variables();
         var (gates, cells, tanhCells, previous, c0, weightHh, real) = (saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], saved[6]);
         var (allReal, reverse) = LayerFunctions.Options(ctx);
-        long seq = gates.shape[0], hidden = weightHh.shape[1];
+        long seq = gates.shape[0], batch = gates.shape[1], hidden = weightHh.shape[1];
         var dOutput = gradients[0].narrow(0, 0, seq);                         // [seq, batch, hidden]
         var (dh, dc) = (gradients[0][seq].clone(), gradients[0][seq + 1].clone()); // [batch, hidden], overwritten at each step
         // Every step's activation derivatives at once: I(1 - I), F(1 - F), 1 - G², O(1 - O).
@@ -117,7 +111,6 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
             dc.copy_(dcBefore);
             dh.copy_(dhBefore);
         }
-        var batch = gates.shape[1];
         var dWeightHh = dP.view(seq * batch, 4 * hidden).t().mm(previous.reshape(seq * batch, hidden)); // [4 * hidden, hidden]
         return [dP.MoveToOuterDisposeScope(), dWeightHh.MoveToOuterDisposeScope(), dh.MoveToOuterDisposeScope(),
             dc.MoveToOuterDisposeScope(), null!, null!, null!];

@@ -38,9 +38,7 @@ internal sealed class RnnLayerFunction : autograd.MultiTensorFunction<RnnLayerFu
             var t = reverse ? seq - 1 - step : step;
             var h = last < 0 ? h0 : states[last];                                   // H_{t-1}
             var hNew = activations[t].copy_(projected[t]).addmm_(h, weightT, beta: 1, alpha: 1).tanh_(); // tanh(P_t + W_hh H_{t-1})
-            if (t >= allReal)
-                hNew = torch.where(real![t], hNew, h);                              // a padded row keeps its state
-            states[t].copy_(hNew);
+            LayerFunctions.Store(states, t, hNew, h, real, allReal);
             last = t;
         }
         states[seq].copy_(last < 0 ? h0 : states[last]); // h_n
