@@ -220,18 +220,16 @@ public static class ReferenceWorkloads
 
     /// <summary>The median over rounds of one side's value at (model, length); null when no round has it.</summary>
     private static double? Median(IEnumerable<Round> rounds, string side, string model, int length, Func<Row, double?> value)
-    {
-        var values = rounds.Where(r => r.Side == side).SelectMany(r => r.Rows).Where(x => x.Model == model && x.Length == length)
-                           .Select(value).Where(v => v.HasValue).Select(v => v!.Value).Order().ToArray();
-        return values.Length == 0 ? null : Stats.Quantile(values, 0.5);
-    }
+        => MedianOf(rounds.Where(r => r.Side == side).SelectMany(r => r.Rows).Where(x => x.Model == model && x.Length == length).Select(value));
 
     /// <summary>The median over every row of one side of its GEMM probe; null when no row has one.</summary>
-    private static double? ProbeMedian(IEnumerable<Round> rounds, string side)
+    private static double? ProbeMedian(IEnumerable<Round> rounds, string side) =>
+        MedianOf(rounds.Where(r => r.Side == side).SelectMany(r => r.Rows).Select(x => x.ProbeGflops));
+
+    private static double? MedianOf(IEnumerable<double?> values)
     {
-        var values = rounds.Where(r => r.Side == side).SelectMany(r => r.Rows).Select(x => x.ProbeGflops)
-                           .Where(v => v.HasValue).Select(v => v!.Value).Order().ToArray();
-        return values.Length == 0 ? null : Stats.Quantile(values, 0.5);
+        var known = values.Where(v => v.HasValue).Select(v => v!.Value).Order().ToArray();
+        return known.Length == 0 ? null : Stats.Quantile(known, 0.5);
     }
 
     private static List<PlotFile> Plots(List<Round> rounds, string[] models, string output, MachineStamp stamp)

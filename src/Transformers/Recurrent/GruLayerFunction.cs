@@ -41,12 +41,11 @@ internal sealed class GruLayerFunction : autograd.MultiTensorFunction<GruLayerFu
         var candidateProducts = torch.empty(seq, batch, hidden, dtype: projected.dtype, device: projected.device); // A = W_hn H_{t-1} + b_hn
         var states = torch.empty(seq + 1, batch, hidden, dtype: projected.dtype, device: projected.device); // H_t, then h_n
         var weightT = weightHh.t();                                                                        // [hidden, 3 * hidden]
-        var last = -1L;                                                                                    // the step run before this one
         for (var step = 0L; step < seq; step++)
         {
             using var scope = torch.NewDisposeScope();                              // this step's temporaries go now, not with the batch
             var t = reverse ? seq - 1 - step : step;
-            var h = last < 0 ? h0 : states[last];                                   // H_{t-1}
+            var h = step == 0 ? h0 : states[LayerFunctions.Before(t, reverse)]; // H_{t-1}
             var p = projected[t];                                                   // [batch, 3 * hidden]
             var q = torch.addmm(biasHh, h, weightT, beta: 1, alpha: 1);              // W_hh H_{t-1} + b_hh: [batch, 3 * hidden]
             var g = gates[t];
@@ -57,9 +56,8 @@ internal sealed class GruLayerFunction : autograd.MultiTensorFunction<GruLayerFu
             n.copy_(p.narrow(1, 2 * hidden, hidden)).addcmul_(rz.narrow(1, 0, hidden), a, value: 1).tanh_(); // N_t = tanh(P_n + R_t ⊙ A)
             var hNew = n.addcmul(rz.narrow(1, hidden, hidden), h - n, value: 1);    // H_t = N_t + Z_t ⊙ (H_{t-1} - N_t)
             LayerFunctions.Store(states, t, hNew, h, real, allReal);
-            last = t;
         }
-        states[seq].copy_(last < 0 ? h0 : states[last]); // h_n
+        states[seq].copy_(LayerFunctions.AfterLastStep(states, seq, h0, reverse)); // h_n
         var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}, for W_hh's gradient
         ctx.save_for_backward([gates, candidateProducts, previous, weightHh, real!]);
         LayerFunctions.SaveOptions(ctx, allReal, reverse);

@@ -48,12 +48,12 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
         var tanhCells = torch.empty_like(cells);                                                           // tanh(C_t) of the real rows
         var states = torch.empty(seq + 2, batch, hidden, dtype: projected.dtype, device: projected.device); // H_t, then h_n and c_n
         var weightT = weightHh.t();                                                                        // [hidden, 4 * hidden]
-        var last = -1L;                                                                                    // the step run before this one
         for (var step = 0L; step < seq; step++)
         {
             using var scope = torch.NewDisposeScope();                  // this step's temporaries go now, not with the batch
             var t = reverse ? seq - 1 - step : step;
-            var (h, c) = last < 0 ? (h0, c0) : (states[last], cells[last]); // H_{t-1}, C_{t-1}
+            var before = LayerFunctions.Before(t, reverse);
+            var (h, c) = step == 0 ? (h0, c0) : (states[before], cells[before]); // H_{t-1}, C_{t-1}
             var z = gates[t];                                           // [batch, 4 * hidden]
             z.copy_(projected[t]).addmm_(h, weightT, beta: 1, alpha: 1); // P_t + W_hh H_{t-1}
             z.narrow(1, 0, 2 * hidden).sigmoid_();                      // I_t, F_t
@@ -64,10 +64,9 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
             var hNew = o * tanhCells[t].copy_(cNew).tanh_();            // H_t = O_t ⊙ tanh(C_t)
             LayerFunctions.Store(cells, t, cNew, c, real, allReal);
             LayerFunctions.Store(states, t, hNew, h, real, allReal);
-            last = t;
         }
-        states[seq].copy_(last < 0 ? h0 : states[last]);     // h_n
-        states[seq + 1].copy_(last < 0 ? c0 : cells[last]);  // c_n
+        states[seq].copy_(LayerFunctions.AfterLastStep(states, seq, h0, reverse));     // h_n
+        states[seq + 1].copy_(LayerFunctions.AfterLastStep(cells, seq, c0, reverse));  // c_n
         var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}, for W_hh's gradient
         ctx.save_for_backward([gates, cells, tanhCells, previous, c0, weightHh, real!]);
         LayerFunctions.SaveOptions(ctx, allReal, reverse);
@@ -93,7 +92,7 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
         {
             using var stepScope = torch.NewDisposeScope();
             var t = reverse ? seq - 1 - step : step;
-            var cPrevious = step == 0 ? c0 : cells[reverse ? t + 1 : t - 1];  // [batch, hidden]
+            var cPrevious = step == 0 ? c0 : cells[LayerFunctions.Before(t, reverse)]; // [batch, hidden]
             var (dH, keepH) = LayerFunctions.AtStep(dh, dOutput[t], real, t, allReal);
             var (dC, keepC) = LayerFunctions.AtStep(dc, null, real, t, allReal);
             var (i, f, g, o) = Split(gates[t], hidden);

@@ -31,17 +31,15 @@ internal sealed class RnnLayerFunction : autograd.MultiTensorFunction<RnnLayerFu
         var activations = torch.empty(seq, batch, hidden, dtype: projected.dtype, device: projected.device); // tanh(...) of every row
         var states = torch.empty(seq + 1, batch, hidden, dtype: projected.dtype, device: projected.device); // H_t, then h_n
         var weightT = weightHh.t();
-        var last = -1L;                                                             // the step run before this one
         for (var step = 0L; step < seq; step++)
         {
             using var scope = torch.NewDisposeScope();                              // this step's temporaries go now, not with the batch
             var t = reverse ? seq - 1 - step : step;
-            var h = last < 0 ? h0 : states[last];                                   // H_{t-1}
+            var h = step == 0 ? h0 : states[LayerFunctions.Before(t, reverse)]; // H_{t-1}
             var hNew = activations[t].copy_(projected[t]).addmm_(h, weightT, beta: 1, alpha: 1).tanh_(); // tanh(P_t + W_hh H_{t-1})
             LayerFunctions.Store(states, t, hNew, h, real, allReal);
-            last = t;
         }
-        states[seq].copy_(last < 0 ? h0 : states[last]); // h_n
+        states[seq].copy_(LayerFunctions.AfterLastStep(states, seq, h0, reverse)); // h_n
         var previous = LayerFunctions.Previous(states.narrow(0, 0, seq), h0, reverse); // [seq, batch, hidden]: H_{t-1}, for W_hh's gradient
         ctx.save_for_backward([activations, previous, weightHh, real!]);
         LayerFunctions.SaveOptions(ctx, allReal, reverse);
