@@ -6,8 +6,11 @@
 # architecture's curves on one plot. The default should be the run with the best dev BLEU per CPU-minute. The
 # Transformer's runs also combine its two best knobs (a higher peak rate with a longer warmup) and repeat the two best
 # recipes with a second seed; the recurrent ones add the best rate with a linear decay, and second seeds of the default,
-# of the best rate and of it with the decay. The recurrent sizes are not swept here: their parameter-matched presets (`--preset matched`)
-# are item 7's runs (experiments/translators/run.sh).
+# of the best rate and of it with the decay; then the GRU's search goes on from its new default (2e-3 with a linear
+# decay: the lr-2e-3-linear-* lines, that default retrained beside them as the session's control), one knob at a time
+# from the best run so far (2,000-token steps, then 1,000, then dropout 0 on top of them). The recurrent
+# sizes are not swept here: their parameter-matched presets (`--preset matched`) are item 7's runs
+# (experiments/translators/run.sh).
 #
 # ONLY="default lr-2e-3": train only the named variants (of every architecture given); the plot shows every trained one.
 #
@@ -71,6 +74,9 @@ default-seed-2|--lr 1e-3 --seed 2
 lr-2e-3-seed-2|--lr 2e-3 --seed 2
 lr-2e-3-linear|--lr 2e-3 --lr-decay linear --warmup-fraction 0.05
 lr-2e-3-linear-seed-2|--lr 2e-3 --lr-decay linear --warmup-fraction 0.05 --seed 2
+lr-2e-3-linear-batch-2000|--lr 2e-3 --lr-decay linear --warmup-fraction 0.05 --batch-tokens 2000
+lr-2e-3-linear-batch-1000|--lr 2e-3 --lr-decay linear --warmup-fraction 0.05 --batch-tokens 1000
+lr-2e-3-linear-batch-1000-dropout-0|--lr 2e-3 --lr-decay linear --warmup-fraction 0.05 --batch-tokens 1000 --dropout 0
 EOF
     ;;
   esac

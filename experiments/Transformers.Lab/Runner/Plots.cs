@@ -28,7 +28,7 @@ public sealed record BarPlot(string Title, string YLabel, IReadOnlyList<string> 
 /// <summary>Renders lab plots to PNG (ScottPlot 5 on SkiaSharp, headless). Every plot carries the machine stamp under its title.</summary>
 public static class PlotRenderer
 {
-    private const int Width = 1000, Height = 600;
+    private const int Width = 1200, Height = 600;         // the legend takes the right edge
 
     public static void Save(LinePlot spec, MachineStamp stamp, string path)
     {
@@ -161,7 +161,7 @@ public static class PlotRenderer
         plot.Axes.Title.Label.FontSize = 13;
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Edge.Right);                 // beside the data, so no legend ever hides a curve
         plot.SavePng(path, Width, Height);
     }
 }
