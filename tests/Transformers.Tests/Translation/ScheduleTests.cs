@@ -56,7 +56,7 @@ public sealed class LearningRateScheduleTests
     [InlineData(TranslatorArchitecture.Gru, ModelPreset.Matched, 4000)]
     [InlineData(TranslatorArchitecture.Lstm, ModelPreset.Small, 4000)]
     [InlineData(TranslatorArchitecture.Rnn, ModelPreset.Small, 4000)]
-    public void Recipes_BatchTokens(TranslatorArchitecture architecture, ModelPreset preset, int tokens) =>
+    public void Recipes_TheTransformerAndTheSmallGruStep1000Tokens_TheOtherRecurrentRecipes4000(TranslatorArchitecture architecture, ModelPreset preset, int tokens) =>
         Assert.Equal(tokens, TranslationRecipe.For(architecture, preset).Data.MaxTokensPerBatch);
 
     [Fact]
