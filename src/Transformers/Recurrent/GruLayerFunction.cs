@@ -44,7 +44,7 @@ internal sealed class GruLayerFunction : autograd.MultiTensorFunction<GruLayerFu
         for (var step = 0L; step < seq; step++)
         {
             using var scope = torch.NewDisposeScope();                              // this step's temporaries go now, not with the batch
-            var t = reverse ? seq - 1 - step : step;
+            var t = LayerFunctions.Position(step, seq, reverse);
             var h = step == 0 ? h0 : states[LayerFunctions.Before(t, reverse)]; // H_{t-1}
             var p = projected[t];                                                   // [batch, 3 * hidden]
             var q = torch.addmm(biasHh, h, weightT, beta: 1, alpha: 1);              // W_hh H_{t-1} + b_hh: [batch, 3 * hidden]
@@ -82,7 +82,7 @@ internal sealed class GruLayerFunction : autograd.MultiTensorFunction<GruLayerFu
         for (var step = seq - 1; step >= 0; step--)
         {
             using var stepScope = torch.NewDisposeScope();
-            var t = reverse ? seq - 1 - step : step;
+            var t = LayerFunctions.Position(step, seq, reverse);
             var (dH, keepH) = LayerFunctions.AtStep(dh, dOutput[t], real, t, allReal);
             var g = gates[t];
             var (r, z, n) = (g.narrow(1, 0, hidden), g.narrow(1, hidden, hidden), g.narrow(1, 2 * hidden, hidden));

@@ -18,6 +18,9 @@ internal static class LayerFunctions
             : torch.cat([h0.unsqueeze(0), states.narrow(0, 0, seq - 1)], 0); // [seq, batch, hidden]
     }
 
+    /// <summary>The position t of the loop's step number <paramref name="step"/> of seq (step, or seq - 1 - step in reverse).</summary>
+    public static long Position(long step, long seq, bool reverse) => reverse ? seq - 1 - step : step;
+
     /// <summary>The position of the step run before the one at t (t - 1, or t + 1 when the loop runs in reverse).</summary>
     public static long Before(long t, bool reverse) => reverse ? t + 1 : t - 1;
 
@@ -25,7 +28,7 @@ internal static class LayerFunctions
     /// The state after the last step run (position seq - 1, or 0 in reverse) of <c>sequence[0..seq)</c>; initial when seq is 0.
     /// </summary>
     public static Tensor AfterLastStep(Tensor sequence, long seq, Tensor initial, bool reverse) =>
-        seq == 0 ? initial : sequence[reverse ? 0 : seq - 1];
+        seq == 0 ? initial : sequence[Position(seq - 1, seq, reverse)];
 
     /// <summary>
     /// Writes a step's new state into <c>sequence[t]</c>: state, except in the padded rows (t ≥ allReal, real[t] false),

@@ -51,7 +51,7 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
         for (var step = 0L; step < seq; step++)
         {
             using var scope = torch.NewDisposeScope();                  // this step's temporaries go now, not with the batch
-            var t = reverse ? seq - 1 - step : step;
+            var t = LayerFunctions.Position(step, seq, reverse);
             var before = LayerFunctions.Before(t, reverse);
             var (h, c) = step == 0 ? (h0, c0) : (states[before], cells[before]); // H_{t-1}, C_{t-1}
             var z = gates[t];                                           // [batch, 4 * hidden]
@@ -91,7 +91,7 @@ internal sealed class LstmLayerFunction : autograd.MultiTensorFunction<LstmLayer
         for (var step = seq - 1; step >= 0; step--)
         {
             using var stepScope = torch.NewDisposeScope();
-            var t = reverse ? seq - 1 - step : step;
+            var t = LayerFunctions.Position(step, seq, reverse);
             var cPrevious = step == 0 ? c0 : cells[LayerFunctions.Before(t, reverse)]; // [batch, hidden]
             var (dH, keepH) = LayerFunctions.AtStep(dh, dOutput[t], real, t, allReal);
             var (dC, keepC) = LayerFunctions.AtStep(dc, null, real, t, allReal);

@@ -34,7 +34,7 @@ internal sealed class RnnLayerFunction : autograd.MultiTensorFunction<RnnLayerFu
         for (var step = 0L; step < seq; step++)
         {
             using var scope = torch.NewDisposeScope();                              // this step's temporaries go now, not with the batch
-            var t = reverse ? seq - 1 - step : step;
+            var t = LayerFunctions.Position(step, seq, reverse);
             var h = step == 0 ? h0 : states[LayerFunctions.Before(t, reverse)]; // H_{t-1}
             var hNew = activations[t].copy_(projected[t]).addmm_(h, weightT, beta: 1, alpha: 1).tanh_(); // tanh(P_t + W_hh H_{t-1})
             LayerFunctions.Store(states, t, hNew, h, real, allReal);
@@ -60,7 +60,7 @@ internal sealed class RnnLayerFunction : autograd.MultiTensorFunction<RnnLayerFu
         for (var step = seq - 1; step >= 0; step--)
         {
             using var stepScope = torch.NewDisposeScope();
-            var t = reverse ? seq - 1 - step : step;
+            var t = LayerFunctions.Position(step, seq, reverse);
             var (dH, keepH) = LayerFunctions.AtStep(dh, dOutput[t], real, t, allReal);
             var dA = dP[t].copy_(dH).mul_(derivative[t]);                          // [batch, hidden]
             var dhBefore = dA.mm(weightHh);                                         // dH_{t-1}

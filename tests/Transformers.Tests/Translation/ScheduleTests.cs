@@ -48,17 +48,6 @@ public sealed class LearningRateScheduleTests
             Assert.Equal(constant, TranslationRecipe.For(architecture, preset).Trainer.Schedule.At(step: 500, progress), 12);
     }
 
-    /// <summary>Tokens per optimizer step: 1,000 for the Transformer and the small GRU (the sweep's best), 4,000 for the other recurrent recipes.</summary>
-    [Theory]
-    [InlineData(TranslatorArchitecture.Transformer, ModelPreset.Small, 1000)]
-    [InlineData(TranslatorArchitecture.Transformer, ModelPreset.Base, 1000)]
-    [InlineData(TranslatorArchitecture.Gru, ModelPreset.Small, 1000)]
-    [InlineData(TranslatorArchitecture.Gru, ModelPreset.Matched, 4000)]
-    [InlineData(TranslatorArchitecture.Lstm, ModelPreset.Small, 4000)]
-    [InlineData(TranslatorArchitecture.Rnn, ModelPreset.Small, 4000)]
-    public void Recipes_TheTransformerAndTheSmallGruStep1000Tokens_TheOtherRecurrentRecipes4000(TranslatorArchitecture architecture, ModelPreset preset, int tokens) =>
-        Assert.Equal(tokens, TranslationRecipe.For(architecture, preset).Data.MaxTokensPerBatch);
-
     [Fact]
     public void Linear_EndsAtTheFinalFraction()
     {
