@@ -14,7 +14,7 @@ internal sealed class TrainingOptions
     public readonly Option<long> Steps = new("--max-steps") { Description = "Stop after this many optimizer steps (0: no limit).", DefaultValueFactory = _ => 0 };
     public readonly Option<int> Epochs = new("--max-epochs") { Description = "Stop after this many epochs (0: no limit).", DefaultValueFactory = _ => 30 };
     public readonly Option<int?> Vocab = new("--vocab-size") { Description = "Joint WordPiece vocabulary size (recipe: 8000)." };
-    public readonly Option<int?> BatchTokens = new("--batch-tokens") { Description = "Tokens per optimizer step (padded, longer side), shared among the workers (recipe: transformer and small GRU 1000, other recurrent 4000)." };
+    public readonly Option<int?> BatchTokens = new("--batch-tokens") { Description = "Tokens per optimizer step (padded, longer side), shared among the workers (recipe: transformer, small GRU and small LSTM 1000, other recurrent 4000)." };
     public readonly Option<int> Accumulate = new("--accumulate") { Description = "Batches per optimizer step.", DefaultValueFactory = _ => 1 };
     public readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate (recipe: transformer 2e-3, gru and lstm 2e-3 (small), other recurrent 1e-3; demo 1e-3)." };
     public readonly Option<LearningRateDecay?> Decay = new("--lr-decay") { Description = "After warmup: linear or cosine (to --lr-final × peak at the end of the budget), inverse-sqrt, or constant (recipe: transformer and small gru linear, other recurrent constant)." };
