@@ -72,8 +72,9 @@ public sealed record TranslationRecipe(TranslatorArchitecture Architecture, Mode
             // against 2.23; at 1e-3, 2,000 had led 4,000 too (54.89 against 53.62).
             // Small LSTM: 1,000 too. Paired in one session (its constant 2e-3, one seed): 56.29 against 55.27 at 30 minutes,
             // ahead at every evaluation (41.7 against 28.0 at 5 minutes), dev loss 1.371 against 1.441, at 0.89× the tokens
-            // per second (its training loop pays per step) and 1.08 GiB peak RSS against 2.58. The other recurrent recipes keep
-            // the 4,000 they were measured with.
+            // per second (its training loop pays per step) and 1.08 GiB peak RSS against 2.58. The RNN keeps 4,000: with 1,000
+            // (same session, its constant 1e-3) it led early (33.8 against 15.0 at 5 minutes) and ended 3.17 behind (46.12
+            // against 49.29), its gradient norm spiking as with 2e-3. The larger presets keep the 4,000 they were measured with.
             MaxTokensPerBatch = (architecture, preset) switch
             {
                 (TranslatorArchitecture.Transformer, _)
