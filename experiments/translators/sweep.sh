@@ -10,7 +10,7 @@
 # decay: the lr-2e-3-linear-* lines, that default retrained beside them as the session's control), one knob at a time
 # from the best run so far (2,000-token steps, then 1,000, then dropout 0 on top of them); lr-2e-3-batch-1000 is the
 # same step size on the small LSTM's default (a constant 2e-3), run beside lr-2e-3 as that session's control, and
-# batch-1000 on the RNN's (a constant 1e-3), beside default retrained as its control. The recurrent
+# batch-1000 and batch-2000 on the RNN's (a constant 1e-3), beside default retrained as its control. The recurrent
 # sizes are not swept here: their parameter-matched presets (`--preset matched`) are item 7's runs
 # (experiments/translators/run.sh).
 #
