@@ -11,6 +11,7 @@ public sealed class TranslationRecipeTests
     [InlineData(TranslatorArchitecture.Transformer, ModelPreset.Base, 1000)]
     [InlineData(TranslatorArchitecture.Gru, ModelPreset.Small, 1000)]
     [InlineData(TranslatorArchitecture.Gru, ModelPreset.Matched, 4000)]
+    [InlineData(TranslatorArchitecture.Gru, ModelPreset.Base, 4000)]
     [InlineData(TranslatorArchitecture.Lstm, ModelPreset.Small, 1000)]
     [InlineData(TranslatorArchitecture.Lstm, ModelPreset.Matched, 4000)]
     [InlineData(TranslatorArchitecture.Rnn, ModelPreset.Small, 4000)]
