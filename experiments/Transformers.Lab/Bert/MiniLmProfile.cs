@@ -15,6 +15,7 @@ namespace Transformers.Lab.Bert;
 /// threads), multiplied by how often a forward runs it (6 layers), and set beside the whole forward and ONNX Runtime's
 /// on the same ids. The rest (forward minus the operations' sum) is what is not listed: embeddings, input checks,
 /// the mask, the pooler, dispose scopes. GFLOP/s of the matrix products say how close each is to the machine's GEMM.
+/// Then the same forward written flat, in variants (<see cref="MiniLmFlat"/>).
 /// <c>minilm-profile [--threads N] [--out FILE]</c>
 /// </summary>
 public static class MiniLmProfile
@@ -121,5 +122,6 @@ public static class MiniLmProfile
         }
         report.AppendLine(CultureInfo.InvariantCulture, $"| the rest (embeddings, checks, mask, pooler, scopes) | | | {forward.MedianMs - listed:F3} | {(forward.MedianMs - listed) / forward.MedianMs:P0} | |");
         report.AppendLine();
+        MiniLmFlat.Compare(model, ids, mask, ort.MedianMs, Time, report);
     }
 }

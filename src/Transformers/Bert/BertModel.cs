@@ -97,6 +97,8 @@ public sealed class BertModel : nn.Module
             throw new ArgumentException($"attention mask {Shape(mask)} must have the shape of the input ids [{ids.shape[0]}, {seq}]");
         if (types is not null)
         {
+            if (types.dtype != ScalarType.Int64 && types.dtype != ScalarType.Int32)
+                throw new ArgumentException($"token type ids must be integers; got {types.dtype}");
             if (types.dim() != 2 || types.shape[0] != ids.shape[0] || types.shape[1] != seq)
                 throw new ArgumentException($"token type ids {Shape(types)} must have the shape of the input ids [{ids.shape[0]}, {seq}]");
             CheckRange(types, "token type id", Config.TypeVocabSize, "type_vocab_size");
@@ -105,9 +107,20 @@ public sealed class BertModel : nn.Module
             throw new ArgumentException($"head mask {Shape(headMask)} must be [num_hidden_layers {Config.NumHiddenLayers}, num_attention_heads {Config.NumAttentionHeads}]");
     }
 
+    /// <summary>
+    /// Ids on the CPU are scanned where they lie (no libtorch call, nothing to synchronise); ids on another device are not
+    /// read back, as that would stall the forward on the device: the embedding lookup rejects them there, as in HF.
+    /// </summary>
     private static void CheckRange(Tensor t, string what, long limit, string limitName)
     {
-        long min = t.min().ToInt64(), max = t.max().ToInt64();
+        if (t.device_type != DeviceType.CPU) return;
+        var contiguous = t.is_contiguous() ? t : t.contiguous();
+        long min = long.MaxValue, max = long.MinValue;
+        if (contiguous.dtype == ScalarType.Int64)
+            foreach (long id in contiguous.data<long>()) { min = Math.Min(min, id); max = Math.Max(max, id); }
+        else
+            foreach (int id in contiguous.data<int>()) { min = Math.Min(min, id); max = Math.Max(max, id); }
+        if (!ReferenceEquals(contiguous, t)) contiguous.Dispose();
         if (min < 0) throw new ArgumentException($"{what} {min} is negative");
         if (max >= limit) throw new ArgumentException($"{what} {max} is outside the vocabulary: {limitName} is {limit}");
     }

@@ -68,6 +68,10 @@ public sealed class BertModelTests
         Assert.Contains("100", e1.Message);
         Assert.Contains("vocab_size is 100", e1.Message);
         Assert.Contains("negative", Assert.Throws<ArgumentException>(() => m.Forward(tensor(new long[,] { { 2, -1 } }))).Message);
+        // Ids are scanned on the host where they lie: a non-contiguous view and int32 ids are checked as well.
+        Assert.Contains("input id 100 is outside the vocabulary", Assert.Throws<ArgumentException>(() => m.Forward(tensor(new long[,] { { 2, 3 }, { 100, 4 } }).t())).Message);
+        Assert.Contains("input id -1 is negative", Assert.Throws<ArgumentException>(() => m.Forward(tensor(new int[,] { { 2, -1 } }))).Message);
+        Assert.Contains("token type ids must be integers", Assert.Throws<ArgumentException>(() => m.Forward(tensor(Ids), tensor(Mask), zeros(2, 6))).Message);
         var e2 = Assert.Throws<ArgumentException>(() => m.Forward(zeros(1, 65, ScalarType.Int64)));
         Assert.Contains("65", e2.Message);
         Assert.Contains("max_position_embeddings 64", e2.Message);
