@@ -7,9 +7,10 @@ using Tensor = TorchSharp.torch.Tensor;
 namespace Transformers.Lab.Bert;
 
 /// <summary>
-/// Issue 15 item 4: the same float32 linear layer through two of libtorch's CPU routes, at MiniLM's shapes: the default
+/// Issue 15 item 4: the same float32 linear layer through libtorch's CPU routes, at MiniLM's shapes: the default
 /// (<c>nn.functional.linear</c>: the BLAS libtorch bundles, oneMKL), oneDNN on its own tensor layout
-/// (<c>mkldnn_linear</c>, as PyTorch's <c>torch.utils.mkldnn</c>). (Inductor's packed-weight route,
+/// (<c>mkldnn_linear</c>, as PyTorch's <c>torch.utils.mkldnn</c>), and the default BLAS with the weight stored transposed,
+/// [in, out] contiguous (<c>addmm</c>: another operand layout for oneMKL). (Inductor's packed-weight route,
 /// <c>mkldnn::_linear_pointwise</c>, is out of reach: <c>torch.ops</c> is not defined for TorchSharp's TorchScript compiler,
 /// and a script that does not compile ends the process, as TorchSharp 0.107 does not catch the compiler's exception.)
 /// oneDNN is reached through TorchScript (TorchSharp has no binding for it). Each route's result is checked against the default one.
@@ -37,7 +38,7 @@ public static class GemmPaths
         report.AppendLine("|---|---|--:|--:|--:|");
         using var unit = jit.compile(Script);
         var shapes = new List<(int, int, int)>();
-        foreach (var rows in new[] { 16, 64, 256, 1024, 4096 })
+        foreach (var rows in new[] { 1, 4, 16, 64, 256, 1024, 4096 })
             shapes.AddRange([(rows, 384, 384), (rows, 384, 1536), (rows, 1536, 384)]);
         shapes.Add((300, 64, 64));                                   // an output width oneDNN 3.7.1's brgemm splits into blocks of 48 (see the difference column)
         foreach (var (rows, inputs, outputs) in shapes)
@@ -89,6 +90,8 @@ public static class GemmPaths
                 }
             }
             Row("nn.functional.linear (oneMKL)", () => nn.functional.linear(x, w, b));
+            var wt = w.t().contiguous();                                                                  // [in, out], stored once, as a model would
+            Row("addmm, weight stored transposed [in, out] (oneMKL)", () => addmm(b, x, wt, 1, 1));
             var (mw, mb) = (unit.invoke<Tensor>("mkldnn_weight", w), unit.invoke<Tensor>("mkldnn_weight", b));      // converted once, as a model would
             Row("mkldnn_linear (oneDNN layout)", () => unit.invoke<Tensor>("mkldnn_linear", x, mw, mb));
             Row("mkldnn_linear (dense weight)", () => unit.invoke<Tensor>("mkldnn_linear", x, w, b));
