@@ -17,13 +17,12 @@ namespace Transformers.Lab.Bert;
 /// </summary>
 internal static class MiniLmFlat
 {
-    private const int Heads = 12, HeadDim = 32;
-
     /// <summary>One layer's weights, as a variant holds them.</summary>
     private sealed record Layer(Tensor[] Weights, Tensor[] Biases, Tensor? Qkv, Tensor? QkvBias,
                                 Tensor AttnNormW, Tensor AttnNormB, Tensor FfnNormW, Tensor FfnNormB);
 
-    private sealed record Weights(Tensor Word, Tensor Position, Tensor Type0, Tensor EmbNormW, Tensor EmbNormB, Layer[] Layers, bool Transposed);
+    private sealed record Weights(Tensor Word, Tensor Position, Tensor Type0, Tensor EmbNormW, Tensor EmbNormB, Layer[] Layers, bool Transposed,
+                                  int Heads, double Eps);
 
     /// <summary>Appends the section to <paramref name="report"/>: our module forward, the flat variants and ORT's time (<paramref name="ortMs"/>).</summary>
     public static void Compare(BertModel model, Tensor ids, Tensor mask, double ortMs, Func<Action, TimingStats> time, StringBuilder report)
@@ -81,20 +80,21 @@ internal static class MiniLmFlat
         }
         return new Weights(p["embeddings.word_embeddings.weight"], p["embeddings.position_embeddings.weight"],
             p["embeddings.token_type_embeddings.weight"][0], p["embeddings.LayerNorm.weight"], p["embeddings.LayerNorm.bias"],
-            layers, transpose);
+            layers, transpose, c.NumAttentionHeads, c.LayerNormEps);
     }
 
-    /// <summary>ids, mask: [batch, seq] -> last hidden state [batch, seq, 384] (BERT post-LN, exact GELU, as <see cref="BertModel"/>).</summary>
+    /// <summary>ids, mask: [batch, seq] -> last hidden state [batch, seq, hidden] (BERT post-LN, exact GELU, as <see cref="BertModel"/>).</summary>
     private static Tensor Forward(Weights w, Tensor ids, Tensor mask)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         long batch = ids.shape[0], seq = ids.shape[1], hidden = w.Word.shape[1];
-        double eps = 1e-12;
+        long numHeads = w.Heads, headDim = hidden / numHeads;
+        double eps = w.Eps;
         long[] norm = [hidden];
         Tensor Linear(Tensor x, Tensor weight, Tensor bias)            // x [rows, in] -> [rows, out]
             => w.Transposed ? addmm(bias, x, weight, 1, 1) : nn.functional.linear(x, weight, bias);
-        Tensor Split(Tensor t) => t.view(batch, seq, Heads, HeadDim).transpose(1, 2);   // [batch, heads, seq, headDim]
+        Tensor Split(Tensor t) => t.view(batch, seq, numHeads, headDim).transpose(1, 2);   // [batch, heads, seq, headDim]
         var keep = mask.ne(0).view(batch, 1, 1, seq);
         var x = w.Word.index_select(0, ids.view(-1)).view(batch, seq, hidden)
                 + w.Position.narrow(0, 0, seq) + w.Type0;
@@ -104,7 +104,7 @@ internal static class MiniLmFlat
             Tensor q, k, v;
             if (l.Qkv is not null)
             {
-                var qkv = Linear(x, l.Qkv, l.QkvBias!).view(batch, seq, 3, Heads, HeadDim).permute(2, 0, 3, 1, 4);
+                var qkv = Linear(x, l.Qkv, l.QkvBias!).view(batch, seq, 3, numHeads, headDim).permute(2, 0, 3, 1, 4);
                 (q, k, v) = (qkv[0], qkv[1], qkv[2]);
             }
             else (q, k, v) = (Split(Linear(x, l.Weights[0], l.Biases[0])), Split(Linear(x, l.Weights[1], l.Biases[1])), Split(Linear(x, l.Weights[2], l.Biases[2])));
