@@ -71,9 +71,9 @@ public static class GemmPaths
                     report.AppendLine(CultureInfo.InvariantCulture, $"| {rows} × {inputs} → {outputs} | {route} | failed: {e.Message.Split('\n')[0]} | | |");
                 }
             }
-            void Train(string route, Func<Tensor, Tensor, Tensor, Tensor> call)
+            void Train(string route, Func<Tensor, Tensor, Tensor, Tensor> call, Tensor? weight = null)
             {
-                var (xg, wg, bg) = (x.detach().requires_grad_(), w.detach().requires_grad_(), b.detach().requires_grad_());
+                var (xg, wg, bg) = (x.detach().requires_grad_(), (weight ?? w).detach().requires_grad_(), b.detach().requires_grad_());
                 try
                 {
                     var t = TimingStats.Measure(() =>
@@ -92,11 +92,14 @@ public static class GemmPaths
             Row("nn.functional.linear (oneMKL)", () => nn.functional.linear(x, w, b));
             var wt = w.t().contiguous();                                                                  // [in, out], stored once, as a model would
             Row("addmm, weight stored transposed [in, out] (oneMKL)", () => addmm(b, x, wt, 1, 1));
+            var wView = wt.t();                                                                           // [out, in] as a view of the [in, out] storage
+            Row("linear, weight [out, in] viewing [in, out] storage (oneMKL)", () => nn.functional.linear(x, wView, b));
             var (mw, mb) = (unit.invoke<Tensor>("mkldnn_weight", w), unit.invoke<Tensor>("mkldnn_weight", b));      // converted once, as a model would
             Row("mkldnn_linear (oneDNN layout)", () => unit.invoke<Tensor>("mkldnn_linear", x, mw, mb));
             Row("mkldnn_linear (dense weight)", () => unit.invoke<Tensor>("mkldnn_linear", x, w, b));
             Train("nn.functional.linear (oneMKL)", (xg, wg, bg) => nn.functional.linear(xg, wg, bg));
             Train("mkldnn_linear (dense weight)", (xg, wg, bg) => unit.invoke<Tensor>("mkldnn_linear", xg, wg, bg));
+            Train("linear, weight [out, in] viewing [in, out] storage", (xg, wg, bg) => nn.functional.linear(xg, wg, bg), wView);   // detach keeps the strides
         }
         Console.Write(report);
         if (output is not null)
