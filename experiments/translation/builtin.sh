@@ -17,10 +17,11 @@ if [ -z "${CLI:-}" ]; then
   CLI=src/Transformers.Cli/bin/Release/net10.0/Transformers.Cli
 fi
 mkdir -p "$(dirname "$RUN")"
-RECIPE="transformers train --arch transformer --preset small --data bundled --out $RUN --minutes $MINUTES --eval-minutes 10 --patience 0 --dropout 0.1 --average 4"
+TRAIN=(train --arch transformer --preset small --data bundled --out "$RUN" --minutes "$MINUTES" --eval-minutes 10 --patience 0
+       --dropout 0.1 --average 4)
+RECIPE="transformers ${TRAIN[*]}"                                   # the provenance names the command that trained it
 for attempt in 1 2 3; do
-  if /usr/bin/time -v -a -o "$RUN.time" $CLI train --arch transformer --preset small --data bundled --out "$RUN" --minutes "$MINUTES" \
-    --eval-minutes 10 --patience 0 --dropout 0.1 --average 4 --threads 2 >> "$RUN.out" 2>> "$RUN.err"; then break; fi
+  if /usr/bin/time -v -a -o "$RUN.time" $CLI "${TRAIN[@]}" --threads 2 >> "$RUN.out" 2>> "$RUN.err"; then break; fi
   echo "builtin.sh: attempt $attempt of $RUN failed; resuming" >> "$RUN.err"
   [ "$attempt" = 3 ] && exit 1
 done

@@ -13,7 +13,11 @@ namespace Transformers.Modules;
 /// </summary>
 public static class LinearLayout
 {
-    /// <summary>Re-lays every <see cref="Linear"/> weight in <paramref name="model"/> as a [out, in] view of [in, out] storage; returns how many.</summary>
+    /// <summary>
+    /// Re-lays every <see cref="Linear"/> weight in <paramref name="model"/> as a [out, in] view of [in, out] storage;
+    /// returns how many. Each becomes a new parameter and the old one is freed: not for models whose Linear weights are
+    /// tied to another module's (a translator's shared output layer), which would lose the tie.
+    /// </summary>
     public static int UseInputMajorStorage(nn.Module model)
     {
         int count = 0;

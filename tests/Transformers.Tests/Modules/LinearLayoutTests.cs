@@ -38,7 +38,7 @@ public class LinearLayoutTests
     }
 
     [Fact]
-    public void InputMajorStorage_StillTrains()
+    public void InputMajorStorage_GivesTheUsualGradients()
     {
         manual_seed(3);
         using var usual = nn.Linear(4, 3);
