@@ -51,6 +51,7 @@ public static class Program
         root.Subcommands.Add(ReferenceWorkloadsCommand());
         root.Subcommands.Add(MiniLmProfileCommand());
         root.Subcommands.Add(GemmPathsCommand());
+        root.Subcommands.Add(DecodeLayoutCommand());
         root.Subcommands.Add(LstmPathsCommand());
         root.Subcommands.Add(Bench());
         return root;
@@ -237,6 +238,10 @@ public static class Program
     private static Command GemmPathsCommand() => ProbeCommand("gemm-paths",
         "One float32 linear layer at MiniLM's shapes through libtorch's CPU routes: oneMKL (the default) and oneDNN.",
         "Intra-op threads.", Transformers.Lab.Bert.GemmPaths.Run);
+
+    private static Command DecodeLayoutCommand() => ProbeCommand("decode-layout",
+        "The built-in translator decoding test sentences with its weights as stored and re-laid input-major: one sentence at a time and 64 per batch, greedy and beam 4.",
+        "Intra-op threads.", Transformers.Lab.Translation.DecodeLayout.Run);
 
     private static Command LstmPathsCommand() => ProbeCommand("lstm-paths",
         "A recurrent decoding step and a recurrent sequence (LSTM, GRU) through libtorch's CPU routes: nn.LSTM with and without oneDNN, and the cell equations.",

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using Transformers.Modules;
 using static TorchSharp.torch;
 
 namespace Transformers.Attention;
@@ -98,9 +99,11 @@ public sealed class MultiHeadAttention : nn.Module
     /// <summary>
     /// W^Q, W^K and W^V stacked [3 dModel, dModel] (and their biases [3 dModel]), as PyTorch's in_proj_weight: one matrix
     /// multiply projects all three. A decoder computes it once per sentence (<see cref="ProjectQkv"/> at every step).
+    /// Laid out as the weights are: input-major ones (<see cref="LinearLayout"/>) give a view of [dModel, 3 dModel] storage.
     /// </summary>
     public (Tensor Weight, Tensor? Bias) FusedQkv() =>
-        (cat([query.weight!, key.weight!, value.weight!], 0), query.bias is null ? null : cat([query.bias!, key.bias!, value.bias!], 0));
+        (LinearLayout.IsInputMajor(query.weight!) ? cat([query.weight!.t(), key.weight!.t(), value.weight!.t()], 1).t() : cat([query.weight!, key.weight!, value.weight!], 0),
+         query.bias is null ? null : cat([query.bias!, key.bias!, value.bias!], 0));
 
     /// <summary>x: [batch, seq, dModel] -> queries, keys and values [batch, heads, seq, headDim] from one product with <paramref name="fused"/> (<see cref="FusedQkv"/>).</summary>
     public (Tensor Q, Tensor K, Tensor V) ProjectQkv(Tensor x, (Tensor Weight, Tensor? Bias) fused)

@@ -86,33 +86,32 @@ public sealed class BertModel : nn.Module
     {
         if (ids.dim() != 2)
             throw new ArgumentException($"input ids must be [batch, seq]; got {Shape(ids)}");
-        if (ids.dtype != ScalarType.Int64 && ids.dtype != ScalarType.Int32)
-            throw new ArgumentException($"input ids must be integers; got {ids.dtype}");
         long seq = ids.shape[1];
         if (seq == 0) throw new ArgumentException("input ids are empty (sequence length 0)");
         if (seq > Config.MaxPositionEmbeddings)
             throw new ArgumentException($"sequence length {seq} exceeds max_position_embeddings {Config.MaxPositionEmbeddings}");
-        CheckRange(ids, "input id", Config.VocabSize, "vocab_size");
+        CheckIds(ids, "input id", Config.VocabSize, "vocab_size");
         if (mask is not null && (mask.dim() != 2 || mask.shape[0] != ids.shape[0] || mask.shape[1] != seq))
             throw new ArgumentException($"attention mask {Shape(mask)} must have the shape of the input ids [{ids.shape[0]}, {seq}]");
         if (types is not null)
         {
-            if (types.dtype != ScalarType.Int64 && types.dtype != ScalarType.Int32)
-                throw new ArgumentException($"token type ids must be integers; got {types.dtype}");
             if (types.dim() != 2 || types.shape[0] != ids.shape[0] || types.shape[1] != seq)
                 throw new ArgumentException($"token type ids {Shape(types)} must have the shape of the input ids [{ids.shape[0]}, {seq}]");
-            CheckRange(types, "token type id", Config.TypeVocabSize, "type_vocab_size");
+            CheckIds(types, "token type id", Config.TypeVocabSize, "type_vocab_size");
         }
         if (headMask is not null && (headMask.dim() != 2 || headMask.shape[0] != Config.NumHiddenLayers || headMask.shape[1] != Config.NumAttentionHeads))
             throw new ArgumentException($"head mask {Shape(headMask)} must be [num_hidden_layers {Config.NumHiddenLayers}, num_attention_heads {Config.NumAttentionHeads}]");
     }
 
     /// <summary>
-    /// Ids on the CPU are scanned where they lie (no libtorch call, nothing to synchronise); ids on another device are not
-    /// read back, as that would stall the forward on the device: the embedding lookup rejects them there, as in HF.
+    /// Ids must be int64 or int32, and within [0, limit). Ids on the CPU are scanned where they lie (no libtorch call,
+    /// nothing to synchronise); ids on another device are not read back, as that would stall the forward on the device:
+    /// the embedding lookup rejects them there, as in HF.
     /// </summary>
-    private static void CheckRange(Tensor t, string what, long limit, string limitName)
+    private static void CheckIds(Tensor t, string what, long limit, string limitName)
     {
+        if (t.dtype != ScalarType.Int64 && t.dtype != ScalarType.Int32)
+            throw new ArgumentException($"{what}s must be integers; got {t.dtype}");
         if (t.device_type != DeviceType.CPU) return;
         var contiguous = t.is_contiguous() ? t : t.contiguous();
         long min = long.MaxValue, max = long.MinValue;

@@ -32,6 +32,21 @@ public static class LinearLayout
         return count;
     }
 
+    /// <summary>
+    /// Re-lays an <see cref="Embedding"/> whose weight E [vocab, d] is also a model's output layer (logits = h Eᵀ, tied
+    /// embeddings) as a view of [d, vocab] storage, so that Eᵀ reaches the BLAS row-major, as a re-laid Linear's weight
+    /// does. Lookups then gather d strided floats per token, a cost that only a decoder's few-row products repay.
+    /// Returns whether it changed anything; the old parameter is freed.
+    /// </summary>
+    public static bool UseInputMajorStorage(Embedding embedding)
+    {
+        using var _ = no_grad();
+        if (embedding.weight is not { } old || IsInputMajor(old)) return false;
+        embedding.weight = new Parameter(old.detach().t().contiguous().t(), old.requires_grad);      // [vocab, d], strides [1, vocab]
+        old.Dispose();
+        return true;
+    }
+
     /// <summary>Whether a 2-d weight [out, in] lies in memory as [in, out] (strides [1, out]).</summary>
     public static bool IsInputMajor(Tensor weight) =>
         weight.dim() == 2 && weight.stride(0) == 1 && weight.stride(1) == weight.shape[0];

@@ -42,6 +42,8 @@ public sealed class RecurrentTranslator : Seq2SeqModel<RecurrentTranslatorConfig
 
     public override bool HasAttention => Config.Attention != RecurrentAttention.None;
 
+    protected override Embedding? OutputEmbedding => output_projection is null ? embedding : null;
+
     public RecurrentTranslator(RecurrentTranslatorConfig config) : base(nameof(RecurrentTranslator), config.Validate())
     {
         int e = config.EmbeddingSize, h = config.HiddenSize, decoderLayers = config.DecoderLayerCount;

@@ -1,4 +1,6 @@
 using TorchSharp;
+using TorchSharp.Modules;
+using Transformers.Modules;
 using static TorchSharp.torch;
 
 namespace Transformers.Translation;
@@ -75,6 +77,19 @@ public abstract class Seq2SeqModel : nn.Module
 
     /// <summary>Whether <see cref="ForwardWithAttention"/> returns attention probabilities.</summary>
     public virtual bool HasAttention => false;
+
+    /// <summary>The embedding that is also the output layer (tied embeddings: logits = h Eᵀ); null when the output layer is its own Linear.</summary>
+    protected virtual Embedding? OutputEmbedding => null;
+
+    /// <summary>
+    /// Lays the weights out for decoding a sentence or a few at a time on the CPU (translate, serve): every Linear weight,
+    /// and the tied output embedding, re-laid as <see cref="LinearLayout"/> says, so that a beam of 4 rows takes oneMKL's
+    /// fast path (`experiments/results/speed/decode-layout.md`). Names, shapes, values and checkpoints are unchanged;
+    /// parameters are replaced, so call it after moving the model to its device and before creating an optimizer.
+    /// Returns how many weights were re-laid.
+    /// </summary>
+    public int UseInputMajorStorage() =>
+        LinearLayout.UseInputMajorStorage(this) + (OutputEmbedding is { } e && LinearLayout.UseInputMajorStorage(e) ? 1 : 0);
 
     /// <summary>src: [batch, src]; srcMask: [batch, src] bool -> the encoder's output.</summary>
     public abstract EncoderOutput Encode(Tensor src, Tensor srcMask);

@@ -38,6 +38,8 @@ public sealed class TransformerTranslator : Seq2SeqModel<TransformerConfig>
 
     public override bool HasAttention => true;
 
+    protected override Embedding? OutputEmbedding => output_projection is null ? embedding : null;
+
     public TransformerTranslator(TransformerConfig config) : base(nameof(TransformerTranslator), config.Validate())
     {
         embedding = nn.Embedding(config.VocabSize, config.DModel, padding_idx: config.PadId);
