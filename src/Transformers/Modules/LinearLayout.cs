@@ -15,8 +15,8 @@ public static class LinearLayout
 {
     /// <summary>
     /// Re-lays every <see cref="Linear"/> weight in <paramref name="model"/> as a [out, in] view of [in, out] storage;
-    /// returns how many. Each becomes a new parameter and the old one is freed: not for models whose Linear weights are
-    /// tied to another module's (a translator's shared output layer), which would lose the tie.
+    /// returns how many. Each becomes a new parameter and the old one is freed: not for a Linear whose weight another module
+    /// shares (the tie would be lost; our translators tie an Embedding instead, see <see cref="UseInputMajorStorage(Embedding)"/>).
     /// </summary>
     public static int UseInputMajorStorage(nn.Module model)
     {
