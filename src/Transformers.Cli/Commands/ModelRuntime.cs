@@ -34,8 +34,7 @@ internal sealed class ModelRuntime
     {
         var device = Start(parse);
         var loaded = Checkpoint.Load(dir);
-        loaded.Model.to(device);
-        if (device.type == TorchSharp.DeviceType.CPU) loaded.Model.UseInputMajorStorage();   // oneMKL's fast path at a beam's few rows
+        loaded.Model.PrepareForDecoding(device);
         return (loaded.Model, loaded.Tokenizer(), loaded.Spacing());
     }
 }

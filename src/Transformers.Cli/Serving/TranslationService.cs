@@ -19,8 +19,7 @@ internal sealed class ServedModel(string name, Seq2SeqModel model, WordPieceToke
     public static ServedModel Load(string dir, Device device)
     {
         var loaded = Checkpoint.Load(dir);
-        loaded.Model.to(device);
-        if (device.type == DeviceType.CPU) loaded.Model.UseInputMajorStorage();   // one request at a time: a beam's few rows
+        loaded.Model.PrepareForDecoding(device);
         return new ServedModel(dir, loaded.Model, loaded.Tokenizer(), loaded.Spacing(), loaded.Vocabulary);
     }
 

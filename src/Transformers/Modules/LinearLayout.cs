@@ -25,8 +25,8 @@ public static class LinearLayout
         foreach (var (_, module) in model.named_modules())
         {
             if (module is not Linear linear || linear.weight is not { } old || IsInputMajor(old)) continue;
-            linear.weight = new Parameter(old.detach().t().contiguous().t(), old.requires_grad);   // [out, in], strides [1, out]
-            old.Dispose();
+            linear.weight = Relaid(old);                                                          // [out, in], strides [1, out]
+            old.Dispose();                                                                        // after the setter, which reads it
             count++;
         }
         return count;
@@ -42,10 +42,13 @@ public static class LinearLayout
     {
         using var _ = no_grad();
         if (embedding.weight is not { } old || IsInputMajor(old)) return false;
-        embedding.weight = new Parameter(old.detach().t().contiguous().t(), old.requires_grad);      // [vocab, d], strides [1, vocab]
-        old.Dispose();
+        embedding.weight = Relaid(old);                                                           // [vocab, d], strides [1, vocab]
+        old.Dispose();                                                                            // after the setter, which reads it
         return true;
     }
+
+    /// <summary>A new parameter with <paramref name="old"/>'s shape and values in transposed storage.</summary>
+    private static Parameter Relaid(Parameter old) => new(old.detach().t().contiguous().t(), old.requires_grad);
 
     /// <summary>Whether a 2-d weight [out, in] lies in memory as [in, out] (strides [1, out]).</summary>
     public static bool IsInputMajor(Tensor weight) =>

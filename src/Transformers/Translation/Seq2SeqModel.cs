@@ -91,6 +91,13 @@ public abstract class Seq2SeqModel : nn.Module
     public int UseInputMajorStorage() =>
         LinearLayout.UseInputMajorStorage(this) + (OutputEmbedding is { } e && LinearLayout.UseInputMajorStorage(e) ? 1 : 0);
 
+    /// <summary>Moves the model to <paramref name="device"/> for decoding; on the CPU also lays its weights out as <see cref="UseInputMajorStorage"/> does.</summary>
+    public void PrepareForDecoding(Device device)
+    {
+        this.to(device);
+        if (device.type == DeviceType.CPU) UseInputMajorStorage();
+    }
+
     /// <summary>src: [batch, src]; srcMask: [batch, src] bool -> the encoder's output.</summary>
     public abstract EncoderOutput Encode(Tensor src, Tensor srcMask);
 
